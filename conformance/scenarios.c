@@ -1,0 +1,765 @@
+/* The shared commit-path scenarios (see scenarios.h). */
+#define _GNU_SOURCE
+#include "scenarios.h"
+
+#include <deltasql.h>
+#include <deltasql/driver.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *cat_uri;
+
+/* Asserts a call returned DSQL_OK; err must be in scope. */
+#define OK(call) ck_assert_msg((call) == DSQL_OK, "%s failed: %s", #call, err.message)
+
+static dsql_catalog *open_cat(void)
+{
+	dsql_catalog *cat = NULL;
+	dsql_error err;
+	int rc = dsql_catalog_open(&cat, cat_uri, NULL, &err);
+
+	ck_assert_msg(rc == DSQL_OK, "open %s: %s", cat_uri, err.message);
+	return cat;
+}
+
+/* A table name unique to this test run. */
+static const char *tname(const char *base)
+{
+	static char buf[8][128];
+	static unsigned n;
+	char *b = buf[n % 8];
+
+	snprintf(b, sizeof(buf[0]), "%s_%d_%u", base, (int)getpid(), n);
+	n++;
+	return b;
+}
+
+static const char *schema_xy =
+	"{\"type\":\"struct\",\"fields\":["
+	"{\"name\":\"x\",\"type\":\"long\",\"nullable\":true,\"metadata\":{}},"
+	"{\"name\":\"p\",\"type\":\"string\",\"nullable\":true,\"metadata\":{}}]}";
+
+static void create(dsql_catalog *cat, const char *name, int partitioned)
+{
+	dsql_table_options o = DSQL_TABLE_OPTIONS_INIT;
+	const char *parts[] = {"p", NULL};
+	dsql_error err;
+	int rc;
+
+	o.schema_json = schema_xy;
+	if (partitioned)
+		o.partition_columns = parts;
+	rc = dsql_table_create(cat, name, &o, &err);
+	ck_assert_msg(rc == DSQL_OK, "create %s: %s", name, err.message);
+}
+
+static char *add_json(const char *path, int64_t size, const char *part)
+{
+	char *s;
+
+	if (part)
+		ck_assert(asprintf(&s,
+		                   "{\"add\":{\"path\":\"%s\",\"partitionValues\":{\"p\":\"%s\"},"
+		                   "\"size\":%lld,\"modificationTime\":1700000000000,"
+		                   "\"dataChange\":true,\"stats\":\"{\\\"numRecords\\\":%lld}\"}}",
+		                   path, part, (long long)size, (long long)size) > 0);
+	else
+		ck_assert(asprintf(&s,
+		                   "{\"add\":{\"path\":\"%s\",\"partitionValues\":{},\"size\":%lld,"
+		                   "\"modificationTime\":1700000000000,\"dataChange\":true}}",
+		                   path, (long long)size) > 0);
+	return s;
+}
+
+static char *remove_json(const char *path)
+{
+	char *s;
+
+	ck_assert(asprintf(&s,
+	                   "{\"remove\":{\"path\":\"%s\",\"deletionTimestamp\":1700000000001,"
+	                   "\"dataChange\":true}}",
+	                   path) > 0);
+	return s;
+}
+
+static int stage(dsql_txn *txn, const char *table, char *json, dsql_error *err)
+{
+	int rc = dsql_txn_stage(txn, table, json, err);
+
+	free(json);
+	return rc;
+}
+
+/* Commits one add (in partition p=part when part is set); returns the new
+ * version. */
+static int64_t commit_add_in(dsql_catalog *cat, const char *table, const char *path,
+                             const char *part)
+{
+	dsql_txn *txn;
+	dsql_error err;
+	int64_t v;
+
+	OK(dsql_txn_begin(&txn, cat, NULL, &err));
+	ck_assert_msg(stage(txn, table, add_json(path, 100, part), &err) == DSQL_OK, "%s",
+	              err.message);
+	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "commit: %s", err.message);
+	OK(dsql_txn_committed_version(txn, table, &v));
+	dsql_txn_free(txn);
+	return v;
+}
+
+static int64_t commit_add(dsql_catalog *cat, const char *table, const char *path)
+{
+	return commit_add_in(cat, table, path, NULL);
+}
+
+static int64_t version_of(dsql_catalog *cat, const char *table)
+{
+	dsql_error err;
+	int64_t v = -1;
+
+	ck_assert_msg(dsql_table_version(cat, table, &v, &err) == DSQL_OK, "%s", err.message);
+	return v;
+}
+
+/* The live paths of a table at a version, as "a,b,c". */
+static char *paths_at(dsql_catalog *cat, const char *table, int64_t version)
+{
+	dsql_snapshot *s;
+	dsql_error err;
+	char *out = calloc(1, 1);
+	size_t len = 0;
+
+	ck_assert_msg(dsql_snapshot_open(&s, cat, table, version, &err) == DSQL_OK, "%s",
+	              err.message);
+	for (size_t i = 0; i < dsql_snapshot_file_count(s); i++) {
+		json_t *f = json_loads(dsql_snapshot_file_json(s, i), 0, NULL);
+		const char *p = json_string_value(json_object_get(f, "path"));
+
+		out = realloc(out, len + strlen(p) + 2);
+		len += (size_t)sprintf(out + len, "%s%s", len ? "," : "", p);
+		json_decref(f);
+	}
+	dsql_snapshot_free(s);
+	return out;
+}
+
+static void assert_paths(dsql_catalog *cat, const char *table, int64_t version,
+                         const char *want)
+{
+	char *got = paths_at(cat, table, version);
+
+	ck_assert_msg(strcmp(got, want) == 0, "%s@%lld: files '%s', expected '%s'", table,
+	              (long long)version, got, want);
+	free(got);
+}
+
+static int count_cb(const dsql_commit_info *c, void *payload)
+{
+	int64_t *n = payload;
+
+	ck_assert_int_eq(c->version, *n); /* contiguous from 0 */
+	(*n)++;
+	return 0;
+}
+
+static int64_t history_len(dsql_catalog *cat, const char *table)
+{
+	dsql_error err;
+	int64_t n = 0;
+
+	ck_assert_msg(dsql_history(cat, table, count_cb, &n, &err) == DSQL_OK, "%s", err.message);
+	return n;
+}
+
+/* ---------------------------------------------------------------- tables */
+
+static int find_cb(const dsql_table_info *t, void *payload)
+{
+	const char **want = payload;
+
+	if (strcmp(t->name, *want) == 0) {
+		ck_assert_int_eq(t->version, 0);
+		*want = NULL;
+	}
+	return 0;
+}
+
+START_TEST(create_list_drop)
+{
+	dsql_catalog *cat = open_cat();
+	const char *name = tname("t"), *want = name;
+	dsql_error err;
+	dsql_snapshot *s;
+
+	create(cat, name, 0);
+	ck_assert_int_eq(version_of(cat, name), 0);
+	OK(dsql_table_list(cat, find_cb, &want, &err));
+	ck_assert_ptr_null(want);
+	ck_assert_int_eq(dsql_table_create(cat, name, NULL, &err), DSQL_EEXISTS);
+	ck_assert(strstr(err.message, "already exists"));
+	OK(dsql_snapshot_open(&s, cat, name, 0, &err));
+	ck_assert(strstr(dsql_snapshot_protocol_json(s), "\"minReaderVersion\":1"));
+	ck_assert(strstr(dsql_snapshot_metadata_json(s), "\"schemaString\""));
+	dsql_snapshot_free(s);
+	OK(dsql_table_drop(cat, name, &err));
+	ck_assert_int_eq(dsql_table_version(cat, name, NULL, &err), DSQL_ENOTFOUND);
+	ck_assert_int_eq(dsql_table_drop(cat, name, &err), DSQL_ENOTFOUND);
+	ck_assert(strstr(err.message, name));
+	/* The name can be used again, starting over at version 0. */
+	create(cat, name, 0);
+	ck_assert_int_eq(history_len(cat, name), 1);
+	dsql_catalog_free(cat);
+}
+END_TEST
+
+START_TEST(hostile_names_round_trip)
+{
+	static const char *names[] = {
+		"q'uote", "semi;colon DROP TABLE dsql_table;--", "dq\"x", "ünïcødé_表",
+		"back\\slash", "pct%_under",
+	};
+	dsql_catalog *cat = open_cat();
+	char name[200];
+	dsql_error err;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(name, sizeof(name), "%s_%d", names[i], (int)getpid());
+		create(cat, name, 0);
+		ck_assert_int_eq(commit_add(cat, name, "it's; a -- path/ü.parquet"), 1);
+		assert_paths(cat, name, 1, "it's; a -- path/ü.parquet");
+	}
+	ck_assert_int_eq(dsql_table_create(cat, "", NULL, &err), DSQL_EINVALID);
+	ck_assert_int_eq(dsql_table_create(cat, "bad\x01name", NULL, &err), DSQL_EINVALID);
+	ck_assert_int_eq(dsql_table_create(cat, "bad\xff utf8", NULL, &err), DSQL_EINVALID);
+	/* The catalog still works (nothing was executed as SQL). */
+	ck_assert_int_eq(version_of(cat, name), 1);
+	dsql_catalog_free(cat);
+}
+END_TEST
+
+/* --------------------------------------------------------------- commits */
+
+START_TEST(single_table_versions_and_snapshots)
+{
+	dsql_catalog *cat = open_cat();
+	const char *t = tname("single");
+	dsql_txn *txn;
+	dsql_error err;
+
+	create(cat, t, 0);
+	ck_assert_int_eq(commit_add(cat, t, "a"), 1);
+	ck_assert_int_eq(commit_add(cat, t, "b"), 2);
+	/* Version 3: remove a, add c. */
+	OK(dsql_txn_begin(&txn, cat, NULL, &err));
+	OK(stage(txn, t, remove_json("a"), &err));
+	OK(stage(txn, t, add_json("c", 7, NULL), &err));
+	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
+	dsql_txn_free(txn);
+	/* Version 4: re-add a. */
+	ck_assert_int_eq(commit_add(cat, t, "a"), 4);
+	assert_paths(cat, t, 0, "");
+	assert_paths(cat, t, 1, "a");
+	assert_paths(cat, t, 2, "a,b");
+	assert_paths(cat, t, 3, "b,c");
+	assert_paths(cat, t, 4, "a,b,c");
+	assert_paths(cat, t, DSQL_LATEST, "a,b,c");
+	ck_assert_int_eq(history_len(cat, t), 5);
+	dsql_catalog_free(cat);
+}
+END_TEST
+
+typedef struct hist_row {
+	char txn[130];
+	char op[40];
+	int64_t adds, removes, ts;
+} hist_row;
+
+static int collect_cb(const dsql_commit_info *c, void *payload)
+{
+	hist_row *rows = payload;
+
+	snprintf(rows[c->version].txn, sizeof(rows[0].txn), "%s", c->txn_id);
+	snprintf(rows[c->version].op, sizeof(rows[0].op), "%s", c->operation);
+	rows[c->version].adds = c->adds;
+	rows[c->version].removes = c->removes;
+	rows[c->version].ts = c->timestamp_ms;
+	return 0;
+}
+
+START_TEST(multi_table_commit_is_one_transaction)
+{
+	dsql_catalog *cat = open_cat();
+	const char *a = tname("dim"), *b = tname("fact"), *c = tname("other");
+	hist_row ha[4], hb[4];
+	dsql_txn *txn;
+	dsql_error err;
+	int64_t va, vb;
+
+	create(cat, a, 0);
+	create(cat, b, 1);
+	create(cat, c, 0);
+	commit_add_in(cat, b, "seed", "y");
+	OK(dsql_txn_begin(&txn, cat, NULL, &err));
+	OK(stage(txn, a, add_json("a1", 1, NULL), &err));
+	OK(stage(txn, a, add_json("a2", 2, NULL), &err));
+	OK(stage(txn, b, add_json("p=x/b1", 3, "x"), &err));
+	OK(stage(txn, b, remove_json("seed"), &err));
+	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
+	OK(dsql_txn_committed_version(txn, a, &va));
+	OK(dsql_txn_committed_version(txn, b, &vb));
+	ck_assert_int_eq(va, 1);
+	ck_assert_int_eq(vb, 2);
+	ck_assert_int_eq(dsql_txn_committed_version(txn, c, &va), DSQL_ENOTFOUND);
+	ck_assert_uint_eq(dsql_txn_attempts(txn), 1);
+	OK(dsql_history(cat, a, collect_cb, ha, &err));
+	OK(dsql_history(cat, b, collect_cb, hb, &err));
+	ck_assert_str_eq(ha[1].txn, dsql_txn_id(txn));
+	ck_assert_str_eq(hb[2].txn, dsql_txn_id(txn));
+	ck_assert_int_eq(ha[1].adds, 2);
+	ck_assert_int_eq(hb[2].adds, 1);
+	ck_assert_int_eq(hb[2].removes, 1);
+	ck_assert_str_eq(ha[0].op, "CREATE TABLE");
+	ck_assert_str_eq(ha[1].op, "WRITE");
+	ck_assert_int_eq(version_of(cat, c), 0); /* untouched */
+	dsql_txn_free(txn);
+	assert_paths(cat, a, 1, "a1,a2");
+	assert_paths(cat, b, 2, "p=x/b1");
+	dsql_catalog_free(cat);
+}
+END_TEST
+
+START_TEST(app_txn_and_domain_metadata)
+{
+	dsql_catalog *cat = open_cat();
+	const char *t = tname("apptxn");
+	dsql_snapshot *s;
+	dsql_txn *txn;
+	dsql_error err;
+	int64_t v;
+	const char *conf;
+
+	create(cat, t, 0);
+	OK(dsql_txn_begin(&txn, cat, NULL, &err));
+	OK(dsql_txn_stage(txn, t, "{\"txn\":{\"appId\":\"etl\",\"version\":7}}", &err));
+	OK(dsql_txn_stage(txn, t,
+	                  "{\"domainMetadata\":{\"domain\":\"app.x\",\"configuration\":\"{}\","
+	                  "\"removed\":false}}",
+	                  &err));
+	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
+	dsql_txn_free(txn);
+	OK(dsql_txn_begin(&txn, cat, NULL, &err));
+	OK(dsql_txn_stage(txn, t, "{\"txn\":{\"appId\":\"etl\",\"version\":8}}", &err));
+	OK(dsql_txn_stage(txn, t,
+	                  "{\"domainMetadata\":{\"domain\":\"app.x\",\"configuration\":\"{}\","
+	                  "\"removed\":true}}",
+	                  &err));
+	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
+	dsql_txn_free(txn);
+	OK(dsql_snapshot_open(&s, cat, t, 1, &err));
+	ck_assert_uint_eq(dsql_snapshot_app_txn_count(s), 1);
+	ck_assert_str_eq(dsql_snapshot_app_txn(s, 0, &v), "etl");
+	ck_assert_int_eq(v, 7);
+	ck_assert_uint_eq(dsql_snapshot_domain_count(s), 1);
+	ck_assert_str_eq(dsql_snapshot_domain(s, 0, &conf), "app.x");
+	dsql_snapshot_free(s);
+	OK(dsql_snapshot_open(&s, cat, t, DSQL_LATEST, &err));
+	dsql_snapshot_app_txn(s, 0, &v);
+	ck_assert_int_eq(v, 8);
+	ck_assert_uint_eq(dsql_snapshot_domain_count(s), 0); /* tombstoned */
+	dsql_snapshot_free(s);
+	dsql_catalog_free(cat);
+}
+END_TEST
+
+START_TEST(replayed_txn_id_is_a_no_op)
+{
+	dsql_catalog *cat = open_cat();
+	const char *t = tname("replay"), *u = tname("replay2");
+	dsql_txn_options o = DSQL_TXN_OPTIONS_INIT;
+	char id[64];
+	dsql_txn *txn;
+	dsql_error err;
+	int64_t v;
+
+	create(cat, t, 0);
+	create(cat, u, 0);
+	snprintf(id, sizeof(id), "job-42-%d", (int)getpid());
+	o.txn_id = id;
+	for (int round = 0; round < 2; round++) {
+		OK(dsql_txn_begin(&txn, cat, &o, &err));
+		OK(stage(txn, t, add_json("x", 1, NULL), &err));
+		OK(stage(txn, u, add_json("y", 1, NULL), &err));
+		ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
+		ck_assert_int_eq(dsql_txn_was_replayed(txn), round == 1);
+		OK(dsql_txn_committed_version(txn, t, &v));
+		ck_assert_int_eq(v, 1);
+		OK(dsql_txn_committed_version(txn, u, &v));
+		ck_assert_int_eq(v, 1);
+		dsql_txn_free(txn);
+	}
+	ck_assert_int_eq(version_of(cat, t), 1);
+	ck_assert_int_eq(history_len(cat, u), 2);
+	dsql_catalog_free(cat);
+}
+END_TEST
+
+START_TEST(time_travel_by_timestamp)
+{
+	dsql_catalog *cat = open_cat();
+	const char *t = tname("tt");
+	hist_row h[3];
+	dsql_snapshot *s;
+	dsql_error err;
+
+	create(cat, t, 0);
+	commit_add(cat, t, "a");
+	commit_add(cat, t, "b");
+	OK(dsql_history(cat, t, collect_cb, h, &err));
+	ck_assert(h[0].ts < h[1].ts && h[1].ts < h[2].ts); /* never backwards */
+	OK(dsql_snapshot_open_at(&s, cat, t, h[1].ts, &err));
+	ck_assert_int_eq(dsql_snapshot_version(s), 1);
+	dsql_snapshot_free(s);
+	OK(dsql_snapshot_open_at(&s, cat, t, h[2].ts - 1, &err));
+	ck_assert_int_eq(dsql_snapshot_version(s), 1);
+	dsql_snapshot_free(s);
+	OK(dsql_snapshot_open_at(&s, cat, t, h[2].ts + 100000, &err));
+	ck_assert_int_eq(dsql_snapshot_version(s), 2);
+	dsql_snapshot_free(s);
+	ck_assert_int_eq(dsql_snapshot_open_at(&s, cat, t, h[0].ts - 1, &err), DSQL_ENOTFOUND);
+	ck_assert_int_eq(dsql_snapshot_open(&s, cat, t, 3, &err), DSQL_ENOTFOUND);
+	ck_assert(strstr(err.message, "latest is 2"));
+	dsql_catalog_free(cat);
+}
+END_TEST
+
+/* ------------------------------------------------------------ validation */
+
+/* Stages `bad` (after a good add to table a and one to table b) and
+ * expects `code` either at staging or at commit; then checks that neither
+ * table changed. */
+static void expect_rejected(const char *bad, int code, const char *needle)
+{
+	dsql_catalog *cat = open_cat();
+	const char *a = tname("va"), *b = tname("vb");
+	dsql_txn *txn;
+	dsql_error err;
+	int rc;
+
+	create(cat, a, 1);
+	create(cat, b, 0);
+	commit_add(cat, b, "live");
+	OK(dsql_txn_begin(&txn, cat, NULL, &err));
+	OK(stage(txn, a, add_json("p=1/ok", 1, "1"), &err));
+	OK(stage(txn, b, add_json("ok", 1, NULL), &err));
+	rc = dsql_txn_stage(txn, b, bad, &err);
+	if (rc == DSQL_OK)
+		rc = dsql_txn_commit(txn, &err);
+	ck_assert_msg(rc == code, "expected %d for %s, got %d (%s)", code, bad, rc, err.message);
+	ck_assert_msg(strstr(err.message, needle), "message '%s' lacks '%s'", err.message, needle);
+	dsql_txn_free(txn);
+	ck_assert_int_eq(version_of(cat, a), 0);
+	ck_assert_int_eq(version_of(cat, b), 1);
+	ck_assert_int_eq(history_len(cat, a), 1);
+	assert_paths(cat, b, DSQL_LATEST, "live");
+	dsql_catalog_free(cat);
+}
+
+START_TEST(rejects_remove_of_unknown_file)
+{
+	expect_rejected("{\"remove\":{\"path\":\"ghost\",\"dataChange\":true}}", DSQL_EINVALID,
+	                "not a live file");
+}
+END_TEST
+
+START_TEST(rejects_duplicate_add)
+{
+	expect_rejected("{\"add\":{\"path\":\"ok\",\"size\":1,\"modificationTime\":1,"
+	                "\"dataChange\":true,\"partitionValues\":{}}}",
+	                DSQL_EINVALID, "added twice");
+}
+END_TEST
+
+START_TEST(rejects_add_without_path)
+{
+	expect_rejected("{\"add\":{\"size\":1,\"dataChange\":true}}", DSQL_EINVALID,
+	                "missing \"path\"");
+}
+END_TEST
+
+START_TEST(rejects_negative_size)
+{
+	expect_rejected("{\"add\":{\"path\":\"n\",\"size\":-5,\"dataChange\":true}}", DSQL_EINVALID,
+	                "negative");
+}
+END_TEST
+
+START_TEST(rejects_unknown_action_kind)
+{
+	expect_rejected("{\"addFile\":{\"path\":\"n\"}}", DSQL_EINVALID, "not a Delta action");
+}
+END_TEST
+
+START_TEST(rejects_invalid_schema_string)
+{
+	expect_rejected("{\"metaData\":{\"id\":\"x\",\"format\":{\"provider\":\"parquet\"},"
+	                "\"schemaString\":\"{not json\",\"partitionColumns\":[],"
+	                "\"configuration\":{}}}",
+	                DSQL_EINVALID, "schemaString");
+}
+END_TEST
+
+START_TEST(rejects_unknown_partition_column)
+{
+	expect_rejected("{\"metaData\":{\"id\":\"x\",\"schemaString\":"
+	                "\"{\\\"type\\\":\\\"struct\\\",\\\"fields\\\":[]}\","
+	                "\"partitionColumns\":[\"nope\"],\"configuration\":{}}}",
+	                DSQL_EINVALID, "partition column 'nope'");
+}
+END_TEST
+
+START_TEST(rejects_partition_values_mismatch)
+{
+	expect_rejected("{\"add\":{\"path\":\"pv\",\"size\":1,\"dataChange\":true,"
+	                "\"partitionValues\":{\"zzz\":\"1\"}}}",
+	                DSQL_EINVALID, "not partitioned by");
+}
+END_TEST
+
+START_TEST(rejects_malformed_json)
+{
+	expect_rejected("{\"add\": {\"path\": \"x\", ", DSQL_EINVALID, "malformed");
+}
+END_TEST
+
+START_TEST(rejects_unknown_table_and_version)
+{
+	dsql_catalog *cat = open_cat();
+	const char *t = tname("known");
+	dsql_isolation iso;
+	dsql_txn *txn;
+	dsql_error err;
+
+	create(cat, t, 0);
+	OK(dsql_txn_begin(&txn, cat, NULL, &err));
+	ck_assert_int_eq(dsql_txn_stage(txn, "no_such_table_here", "{\"txn\":{\"appId\":\"a\","
+	                                "\"version\":1}}", &err),
+	                 DSQL_ENOTFOUND);
+	ck_assert(strstr(err.message, "no_such_table_here"));
+	ck_assert_int_eq(dsql_txn_open_table(txn, t, 5, &err), DSQL_ENOTFOUND);
+	ck_assert(strstr(err.message, "no version 5"));
+	ck_assert_int_eq(dsql_txn_commit(txn, &err), DSQL_EINVALID); /* nothing staged */
+	dsql_txn_free(txn);
+	ck_assert_int_eq(dsql_isolation_parse(&iso, "read_committed", &err), DSQL_EINVALID);
+	ck_assert(strstr(err.message, "read_committed"));
+	OK(dsql_isolation_parse(&iso, "snapshot", &err));
+	ck_assert_int_eq(iso, DSQL_ISOLATION_SNAPSHOT);
+	dsql_catalog_free(cat);
+}
+END_TEST
+
+START_TEST(stale_read_of_removed_file_conflicts)
+{
+	dsql_catalog *cat = open_cat();
+	const char *t = tname("stale");
+	dsql_txn *t1, *t2;
+	dsql_error err;
+
+	create(cat, t, 0);
+	commit_add(cat, t, "f");
+	OK(dsql_txn_begin(&t1, cat, NULL, &err));
+	OK(dsql_txn_begin(&t2, cat, NULL, &err));
+	OK(stage(t1, t, remove_json("f"), &err));
+	OK(stage(t2, t, remove_json("f"), &err));
+	ck_assert_msg(dsql_txn_commit(t1, &err) == DSQL_OK, "%s", err.message);
+	ck_assert_int_eq(dsql_txn_commit(t2, &err), DSQL_ECONFLICT);
+	ck_assert_str_eq(err.conflict.table, t);
+	ck_assert_int_eq(err.conflict.winning_version, 2);
+	ck_assert(err.conflict.rule[0] != '\0');
+	dsql_txn_free(t1);
+	dsql_txn_free(t2);
+	ck_assert_int_eq(version_of(cat, t), 2);
+	assert_paths(cat, t, DSQL_LATEST, "");
+	dsql_catalog_free(cat);
+}
+END_TEST
+
+/* ----------------------------------------------------------- concurrency */
+
+#define WORKERS 4
+#define COMMITS 15
+
+/* One worker process: COMMITS transactions, each touching the shared
+ * tables a and b together and its own table; every success's txn id is
+ * written to fd. */
+static void worker(int id, const char *a, const char *b, const char *own, int fd)
+{
+	dsql_catalog *cat = NULL;
+	dsql_error err;
+	int done = 0;
+
+	if (dsql_catalog_open(&cat, cat_uri, NULL, &err) != DSQL_OK)
+		_exit(10);
+	while (done < COMMITS) {
+		dsql_txn *txn;
+		char path[64], line[200];
+		int rc;
+
+		snprintf(path, sizeof(path), "w%d-%d", id, done);
+		if (dsql_txn_begin(&txn, cat, NULL, &err) != DSQL_OK)
+			_exit(11);
+		if (stage(txn, a, add_json(path, 1, NULL), &err) ||
+		    stage(txn, b, add_json(path, 1, NULL), &err) ||
+		    stage(txn, own, add_json(path, 1, NULL), &err))
+			_exit(12);
+		rc = dsql_txn_commit(txn, &err);
+		if (rc == DSQL_OK) {
+			snprintf(line, sizeof(line), "%s\n", dsql_txn_id(txn));
+			if (write(fd, line, strlen(line)) != (ssize_t)strlen(line))
+				_exit(13);
+			done++;
+		} else if (rc != DSQL_ECONFLICT && rc != DSQL_ERETRY) {
+			fprintf(stderr, "worker %d: %s\n", id, err.message);
+			_exit(14);
+		}
+		dsql_txn_free(txn);
+	}
+	dsql_catalog_free(cat);
+	_exit(0);
+}
+
+typedef struct seen {
+	char (*ids)[130];
+	int n;
+} seen;
+
+static int seen_cb(const dsql_commit_info *c, void *payload)
+{
+	seen *s = payload;
+
+	ck_assert_int_eq(c->version, s->n); /* contiguous */
+	snprintf(s->ids[s->n++], 130, "%s", c->txn_id);
+	return 0;
+}
+
+static int count_id(const seen *s, const char *id)
+{
+	int n = 0;
+
+	for (int i = 0; i < s->n; i++)
+		n += strcmp(s->ids[i], id) == 0;
+	return n;
+}
+
+START_TEST(concurrent_processes_never_lose_or_split_a_commit)
+{
+	dsql_catalog *cat = open_cat();
+	const char *a = tname("ca"), *b = tname("cb");
+	char own[WORKERS][128], buf[WORKERS * COMMITS * 130 + 1];
+	int fds[2], status;
+	seen sa, sb;
+	size_t len = 0;
+	ssize_t n;
+	dsql_error err;
+
+	create(cat, a, 0);
+	create(cat, b, 0);
+	for (int i = 0; i < WORKERS; i++) {
+		snprintf(own[i], sizeof(own[i]), "%s", tname("own"));
+		create(cat, own[i], 0);
+	}
+	ck_assert_int_eq(pipe(fds), 0);
+	for (int i = 0; i < WORKERS; i++)
+		if (fork() == 0) {
+			close(fds[0]);
+			worker(i, a, b, own[i], fds[1]);
+		}
+	close(fds[1]);
+	while ((n = read(fds[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	close(fds[0]);
+	for (int i = 0; i < WORKERS; i++) {
+		ck_assert_int_ne(wait(&status), -1);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "worker failed: %d",
+		              status);
+	}
+	sa.ids = calloc(WORKERS * COMMITS + 1, 130);
+	sb.ids = calloc(WORKERS * COMMITS + 1, 130);
+	sa.n = sb.n = 0;
+	OK(dsql_history(cat, a, seen_cb, &sa, &err));
+	OK(dsql_history(cat, b, seen_cb, &sb, &err));
+	ck_assert_int_eq(sa.n, WORKERS * COMMITS + 1);
+	ck_assert_int_eq(sb.n, WORKERS * COMMITS + 1);
+	/* Every reported success is in both tables exactly once. */
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		ck_assert_int_eq(count_id(&sa, line), 1);
+		ck_assert_int_eq(count_id(&sb, line), 1);
+	}
+	for (int i = 0; i < WORKERS; i++)
+		ck_assert_int_eq(version_of(cat, own[i]), COMMITS);
+	{
+		char *paths = paths_at(cat, a, DSQL_LATEST);
+		int files = 0;
+
+		for (char *p = paths; *p; p++)
+			files += *p == ',';
+		ck_assert_int_eq(files + 1, WORKERS * COMMITS);
+		free(paths);
+	}
+	free(sa.ids);
+	free(sb.ids);
+	dsql_catalog_free(cat);
+}
+END_TEST
+
+Suite *scenarios_suite(const char *label, const char *uri, unsigned int capabilities)
+{
+	Suite *s = suite_create(label);
+	TCase *tables = tcase_create("tables");
+	TCase *commits = tcase_create("commits");
+	TCase *validation = tcase_create("validation");
+	TCase *concurrency = tcase_create("concurrency");
+
+	cat_uri = uri;
+	tcase_add_test(tables, create_list_drop);
+	tcase_add_test(tables, hostile_names_round_trip);
+	tcase_set_timeout(tables, 60);
+	suite_add_tcase(s, tables);
+
+	tcase_add_test(commits, single_table_versions_and_snapshots);
+	tcase_add_test(commits, multi_table_commit_is_one_transaction);
+	tcase_add_test(commits, app_txn_and_domain_metadata);
+	tcase_add_test(commits, replayed_txn_id_is_a_no_op);
+	tcase_add_test(commits, time_travel_by_timestamp);
+	tcase_add_test(commits, stale_read_of_removed_file_conflicts);
+	tcase_set_timeout(commits, 60);
+	suite_add_tcase(s, commits);
+
+	tcase_add_test(validation, rejects_remove_of_unknown_file);
+	tcase_add_test(validation, rejects_duplicate_add);
+	tcase_add_test(validation, rejects_add_without_path);
+	tcase_add_test(validation, rejects_negative_size);
+	tcase_add_test(validation, rejects_unknown_action_kind);
+	tcase_add_test(validation, rejects_invalid_schema_string);
+	tcase_add_test(validation, rejects_unknown_partition_column);
+	tcase_add_test(validation, rejects_partition_values_mismatch);
+	tcase_add_test(validation, rejects_malformed_json);
+	tcase_add_test(validation, rejects_unknown_table_and_version);
+	tcase_set_timeout(validation, 60);
+	suite_add_tcase(s, validation);
+
+	if (capabilities & DSQL_CAP_MULTI_PROCESS) {
+		tcase_add_test(concurrency, concurrent_processes_never_lose_or_split_a_commit);
+		tcase_set_timeout(concurrency, 300);
+		suite_add_tcase(s, concurrency);
+	} else {
+		fprintf(stderr, "NOT RUN on %s: concurrency scenarios (driver does not declare "
+		                "DSQL_CAP_MULTI_PROCESS)\n", label);
+	}
+	return s;
+}

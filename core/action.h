@@ -1,0 +1,59 @@
+/*
+ * The Delta action model: one action is one line of a _delta_log commit
+ * ({"add": {...}}). Parsing checks the structure the Delta protocol
+ * requires of each kind and extracts the fields the catalog indexes; the
+ * action itself is kept verbatim so export can write it back unchanged.
+ */
+#ifndef DSQL_CORE_ACTION_H
+#define DSQL_CORE_ACTION_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "deltasql/error.h"
+
+typedef enum action_kind {
+	ACT_ADD,
+	ACT_REMOVE,
+	ACT_METADATA,
+	ACT_PROTOCOL,
+	ACT_TXN,
+	ACT_DOMAIN,
+	ACT_COMMITINFO,
+	ACT_CDC
+} action_kind;
+
+typedef struct action {
+	action_kind kind;
+	json_t *line;       /* owned: {"kind": body} */
+	json_t *body;       /* borrowed from line */
+	const char *path;   /* add, remove, cdc */
+	char dv_id[512];    /* add, remove: deletion vector unique id, "" if none */
+	int64_t size;       /* add, cdc; -1 when absent */
+	int data_change;    /* add, remove: 1 unless dataChange is false */
+	const char *app_id; /* txn */
+	int64_t app_version;
+	const char *domain; /* domainMetadata */
+	int domain_removed;
+} action;
+
+/* The Delta name of a kind ("add", "metaData"...). */
+const char *action_kind_name(action_kind kind);
+
+/* Parses one action from JSON text. On success *out owns the JSON. Codes:
+ * DSQL_OK, DSQL_EINVALID (message names the field). */
+int action_parse_text(action *out, const char *text, dsql_error *err);
+/* Parses one action from a JSON object; takes a new reference to it. */
+int action_parse_json(action *out, json_t *line, dsql_error *err);
+/* Releases what action_parse_* took. */
+void action_clear(action *a);
+/* Compact JSON text of the whole line / of the body; caller frees. */
+char *action_line_text(const action *a);
+char *action_body_text(const action *a);
+
+/* Checks a Delta schema string (a JSON struct type) and that every listed
+ * partition column names a top-level field. Codes: DSQL_OK, DSQL_EINVALID. */
+int action_check_schema(const char *schema_string, json_t *partition_columns,
+                        dsql_error *err);
+
+#endif

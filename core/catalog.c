@@ -1,0 +1,92 @@
+/* Opening and closing catalogs. */
+#include "catalog_int.h"
+#include "schema.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int dsql_catalog_open(dsql_catalog **out, const char *uri, const dsql_catalog_options *opts,
+                      dsql_error *err)
+{
+	dsql_catalog_options defaults = DSQL_CATALOG_OPTIONS_INIT;
+	dsql_catalog *cat;
+	int rc;
+
+	if (!out)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0, "out is NULL");
+	*out = NULL;
+	if (!uri || !*uri)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                      "catalog URI is empty (e.g. sqlite:lake.db)");
+	if (!strchr(uri, ':'))
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                      "catalog URI has no scheme (e.g. sqlite:lake.db)");
+	if (!opts)
+		opts = &defaults;
+	if (opts->version < 1 || opts->version > DSQL_CATALOG_OPTIONS_VERSION)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                      "unknown dsql_catalog_options version %u", opts->version);
+	cat = calloc(1, sizeof(*cat));
+	if (!cat)
+		return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
+	cat->retry = opts->retry;
+	rc = db_open(&cat->db, uri, err);
+	if (rc == DSQL_OK)
+		rc = schema_ensure(cat, opts->create, err);
+	if (rc != DSQL_OK) {
+		dsql_catalog_free(cat);
+		return rc;
+	}
+	*out = cat;
+	return DSQL_OK;
+}
+
+void dsql_catalog_free(dsql_catalog *cat)
+{
+	if (!cat)
+		return;
+	db_close(cat->db);
+	free(cat);
+}
+
+const char *dsql_catalog_driver(const dsql_catalog *cat)
+{
+	return db_driver(cat->db)->name;
+}
+
+const char *dsql_catalog_uuid(const dsql_catalog *cat)
+{
+	return cat->uuid;
+}
+
+void dsql_catalog_set_retry_policy(dsql_catalog *cat, const dsql_retry_policy *policy)
+{
+	if (cat && policy)
+		cat->retry = *policy;
+}
+
+int catalog_find_table(dsql_catalog *cat, const char *name, int64_t *id, int64_t *version,
+                       dsql_error *err)
+{
+	db_stmt *st;
+	int rc;
+
+	rc = util_check_name("table", name, err);
+	if (rc != DSQL_OK)
+		return rc;
+	rc = db_stmt_get(&st, cat->db, "SELECT id, version FROM dsql_table WHERE name = ?", err);
+	if (rc != DSQL_OK)
+		return rc;
+	rc = db_run(st, err, "t", name);
+	if (rc == DSQL_DONE)
+		return dsql_error_set(err, DSQL_ENOTFOUND, NULL, NULL, 0, "no such table: '%s'", name);
+	if (rc != DSQL_ROW)
+		return rc;
+	if (id)
+		*id = db_column_int64(st, 0);
+	if (version)
+		*version = db_column_int64(st, 1);
+	db_stmt_done(st);
+	return DSQL_OK;
+}

@@ -1,0 +1,681 @@
+/*
+ * The commit protocol. One attempt is one short database transaction:
+ *
+ *   1. journal row first: its primary key makes a replayed transaction id
+ *      collide at once, and its presence later proves the commit happened;
+ *   2. lock every table's version row in id order (two multi-table commits
+ *      cannot deadlock), then read its version: read after lock, so that a
+ *      winner that committed meanwhile is always seen;
+ *   3. validate against the read snapshot, check for conflicts with the
+ *      winners (conflict.c) and rebase when the rules allow;
+ *   4. write each table's next version with a compare-and-swap on its
+ *      version row, plus its commit, action and file-index rows;
+ *   5. COMMIT: every table becomes visible at once, or none.
+ *
+ * Transient failures (busy, serialization failure, deadlock, a connection
+ * lost before COMMIT) roll the attempt back and retry it with backoff. A
+ * connection lost during COMMIT is resolved through the journal.
+ */
+#include "conflict.h"
+#include "txn_int.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ENGINE_INFO "deltasql/" DSQL_VERSION_STRING
+
+/* What one table's commit looks like, from its staged actions. */
+typedef struct commit_shape {
+	int64_t adds, removes;
+	int has_metadata, has_protocol, has_commit_info;
+	int data_change; /* any add/remove with dataChange */
+	const char *operation;
+} commit_shape;
+
+static void shape_of(const txn_table *t, commit_shape *s)
+{
+	const action *ci = NULL;
+
+	memset(s, 0, sizeof(*s));
+	for (size_t i = 0; i < t->n_actions; i++) {
+		const action *a = &t->actions[i];
+
+		switch (a->kind) {
+		case ACT_ADD: s->adds++; s->data_change |= a->data_change; break;
+		case ACT_REMOVE: s->removes++; s->data_change |= a->data_change; break;
+		case ACT_METADATA: s->has_metadata = 1; break;
+		case ACT_PROTOCOL: s->has_protocol = 1; break;
+		case ACT_COMMITINFO: s->has_commit_info = 1; ci = a; break;
+		default: break;
+		}
+	}
+	if (ci && json_is_string(json_object_get(ci->body, "operation")))
+		s->operation = json_string_value(json_object_get(ci->body, "operation"));
+	else if (t->creating)
+		s->operation = "CREATE TABLE";
+	else if ((s->adds || s->removes) && !s->data_change)
+		s->operation = "OPTIMIZE";
+	else if (s->removes && !s->adds)
+		s->operation = "DELETE";
+	else if (s->adds || s->removes)
+		s->operation = "WRITE";
+	else if (s->has_metadata || s->has_protocol)
+		s->operation = "SET TBLPROPERTIES";
+	else
+		s->operation = "WRITE";
+}
+
+static int shape_is_blind_append(const commit_shape *s, const txn_table *t)
+{
+	return s->adds > 0 && s->removes == 0 && !s->has_metadata && !s->has_protocol &&
+	       !conflict_has_read_set(t);
+}
+
+static int run_done(db_stmt *st, dsql_error *err, int rc)
+{
+	(void)st;
+	(void)err;
+	return rc == DSQL_DONE ? DSQL_OK : rc;
+}
+
+/* --- step 1: the journal --- */
+
+static int insert_journal(dsql_txn *txn, dsql_db *db, dsql_error *err)
+{
+	db_stmt *st;
+	int rc = db_stmt_get(&st, db,
+	                     "INSERT INTO dsql_transaction (txn_id, state, isolation, commit_ms,"
+	                     " n_tables) VALUES (?, 'committed', ?, ?, ?)",
+	                     err);
+
+	if (rc != DSQL_OK)
+		return rc;
+	rc = db_run(st, err, "ttii", txn->id, dsql_isolation_name(txn->isolation),
+	            util_now_ms(), (int64_t)txn->n_tables);
+	return run_done(st, err, rc);
+}
+
+/* Looks the transaction id up in the journal; when present, fills every
+ * table's committed version and sets *found. */
+static int lookup_journal(dsql_txn *txn, int *found, dsql_error *err)
+{
+	dsql_db *db = txn->cat->db;
+	db_stmt *st;
+	int rc;
+
+	*found = 0;
+	rc = db_stmt_get(&st, db, "SELECT state FROM dsql_transaction WHERE txn_id = ?", err);
+	if (rc != DSQL_OK)
+		return rc;
+	rc = db_run(st, err, "t", txn->id);
+	db_stmt_done(st);
+	if (rc == DSQL_DONE)
+		return DSQL_OK;
+	if (rc != DSQL_ROW)
+		return rc;
+	*found = 1;
+	rc = db_stmt_get(&st, db,
+	                 "SELECT t.name, c.version FROM dsql_commit c"
+	                 " JOIN dsql_table t ON t.id = c.table_id WHERE c.txn_id = ?",
+	                 err);
+	if (rc != DSQL_OK)
+		return rc;
+	for (rc = db_run(st, err, "t", txn->id); rc == DSQL_ROW; rc = db_step(st, err)) {
+		txn_table *t = txn_find(txn, db_column_text(st, 0, NULL));
+
+		if (t)
+			t->committed_version = db_column_int64(st, 1);
+	}
+	return rc == DSQL_DONE ? DSQL_OK : rc;
+}
+
+/* --- step 2: lock and read each table's version --- */
+
+static int create_table_row(dsql_txn *txn, txn_table *t, dsql_error *err)
+{
+	dsql_db *db = txn->cat->db;
+	db_stmt *st;
+	int rc;
+
+	rc = db_stmt_get(&st, db,
+	                 "UPDATE dsql_sequence SET value = value + 1 WHERE name = 'table_id'", err);
+	if (rc != DSQL_OK || (rc = run_done(st, err, db_run(st, err, ""))) != DSQL_OK)
+		return rc;
+	rc = db_stmt_get(&st, db, "SELECT value FROM dsql_sequence WHERE name = 'table_id'", err);
+	if (rc != DSQL_OK)
+		return rc;
+	rc = db_run(st, err, "");
+	if (rc != DSQL_ROW)
+		return rc == DSQL_DONE ? dsql_error_set(err, DSQL_EDB, NULL, NULL, 0,
+		                                        "catalog has no table id sequence")
+		                       : rc;
+	t->id = db_column_int64(st, 0);
+	db_stmt_done(st);
+	rc = db_stmt_get(&st, db,
+	                 "INSERT INTO dsql_table (id, name, uuid, location, version,"
+	                 " last_commit_ms, created_ms) VALUES (?, ?, ?, ?, -1, 0, ?)",
+	                 err);
+	if (rc != DSQL_OK)
+		return rc;
+	rc = db_run(st, err, "ittti", t->id, t->name, t->uuid, t->location, util_now_ms());
+	if (rc == DSQL_EEXISTS)
+		return dsql_error_set(err, DSQL_EEXISTS, NULL, NULL, 0, "table '%s' already exists",
+		                      t->name);
+	return run_done(st, err, rc);
+}
+
+static int lock_table(dsql_db *db, txn_table *t, int64_t *version, int64_t *last_ms,
+                      dsql_error *err)
+{
+	db_stmt *st;
+	int rc;
+
+	/* A no-op update takes the row's write lock on every database with
+	 * row locks; after it, reads see the latest committed version. */
+	rc = db_stmt_get(&st, db, "UPDATE dsql_table SET version = version WHERE id = ?", err);
+	if (rc != DSQL_OK || (rc = run_done(st, err, db_run(st, err, "i", t->id))) != DSQL_OK)
+		return rc;
+	if (db_changes(st) == 0)
+		return dsql_error_set(err, DSQL_ENOTFOUND, NULL, NULL, 0,
+		                      "table '%s' was dropped", t->name);
+	rc = db_stmt_get(&st, db, "SELECT version, last_commit_ms FROM dsql_table WHERE id = ?",
+	                 err);
+	if (rc != DSQL_OK)
+		return rc;
+	rc = db_run(st, err, "i", t->id);
+	if (rc != DSQL_ROW)
+		return rc == DSQL_DONE ? dsql_error_set(err, DSQL_ENOTFOUND, NULL, NULL, 0,
+		                                        "table '%s' was dropped", t->name)
+		                       : rc;
+	*version = db_column_int64(st, 0);
+	*last_ms = db_column_int64(st, 1);
+	db_stmt_done(st);
+	return DSQL_OK;
+}
+
+/* --- step 3: validation against the read snapshot --- */
+
+static int file_live_at(dsql_db *db, const txn_table *t, const action *a, int64_t version,
+                        int *live, dsql_error *err)
+{
+	db_stmt *st;
+	int rc = db_stmt_get(&st, db,
+	                     "SELECT COUNT(*) FROM dsql_file WHERE table_id = ? AND path = ?"
+	                     " AND dv_id = ? AND added_version <= ?"
+	                     " AND (removed_version IS NULL OR removed_version > ?)",
+	                     err);
+
+	if (rc != DSQL_OK)
+		return rc;
+	rc = db_run(st, err, "ittii", t->id, a->path, a->dv_id, version, version);
+	if (rc != DSQL_ROW)
+		return rc == DSQL_DONE ? DSQL_ERROR : rc;
+	*live = db_column_int64(st, 0) > 0;
+	db_stmt_done(st);
+	return DSQL_OK;
+}
+
+/* The metaData body in force at a version: staged in this commit, or the
+ * latest one at or before the version. Returns a new reference or NULL. */
+static json_t *metadata_at(dsql_db *db, const txn_table *t, int64_t version,
+                           dsql_error *err, int *rc)
+{
+	json_t *line, *body;
+	db_stmt *st;
+
+	*rc = DSQL_OK;
+	for (size_t i = 0; i < t->n_actions; i++)
+		if (t->actions[i].kind == ACT_METADATA)
+			return json_incref(t->actions[i].body);
+	if (t->creating)
+		return NULL;
+	*rc = db_stmt_get(&st, db,
+	                  "SELECT body FROM dsql_action WHERE table_id = ? AND kind = 'metaData'"
+	                  " AND version = (SELECT MAX(version) FROM dsql_action WHERE"
+	                  " table_id = ? AND kind = 'metaData' AND version <= ?)",
+	                  err);
+	if (*rc != DSQL_OK)
+		return NULL;
+	*rc = db_run(st, err, "iii", t->id, t->id, version);
+	if (*rc != DSQL_ROW) {
+		*rc = *rc == DSQL_DONE ? DSQL_OK : *rc;
+		return NULL;
+	}
+	*rc = DSQL_OK;
+	line = json_loads(db_column_text(st, 0, NULL), 0, NULL);
+	db_stmt_done(st);
+	body = json_incref(json_object_get(line, "metaData"));
+	json_decref(line);
+	return body;
+}
+
+static int check_partition_values(const txn_table *t, const action *a, json_t *metadata,
+                                  dsql_error *err)
+{
+	json_t *cols = json_object_get(metadata, "partitionColumns");
+	json_t *values = json_object_get(a->body, "partitionValues"), *col;
+	size_t i, n_cols = json_is_array(cols) ? json_array_size(cols) : 0;
+	size_t n_values = json_is_object(values) ? json_object_size(values) : 0;
+
+	json_array_foreach(cols, i, col)
+		if (!json_object_get(values, json_string_value(col)))
+			return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+			                      "table '%s': add of '%s' lacks a value for partition "
+			                      "column '%s'", t->name, a->path, json_string_value(col));
+	if (n_values != n_cols)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                      "table '%s': add of '%s' has partition values for columns "
+		                      "the table is not partitioned by", t->name, a->path);
+	return DSQL_OK;
+}
+
+static int validate_table(dsql_db *db, const txn_table *t, dsql_error *err)
+{
+	json_t *metadata = NULL;
+	int rc = DSQL_OK, have_protocol = 0, live = 0;
+
+	for (size_t i = 0; i < t->n_actions && rc == DSQL_OK; i++) {
+		const action *a = &t->actions[i];
+
+		have_protocol |= a->kind == ACT_PROTOCOL;
+		if (a->kind == ACT_REMOVE) {
+			rc = t->creating ? DSQL_OK : file_live_at(db, t, a, t->read_version, &live, err);
+			if (rc == DSQL_OK && (t->creating || !live))
+				rc = dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+				                    "table '%s': cannot remove '%s': it is not a live "
+				                    "file at version %lld", t->name, a->path,
+				                    (long long)t->read_version);
+		} else if (a->kind == ACT_ADD) {
+			if (!metadata)
+				metadata = metadata_at(db, t, t->read_version, err, &rc);
+			if (rc == DSQL_OK && metadata)
+				rc = check_partition_values(t, a, metadata, err);
+		}
+	}
+	if (rc == DSQL_OK && t->creating) {
+		if (!metadata)
+			metadata = metadata_at(db, t, 0, err, &rc);
+		if (rc == DSQL_OK && (!metadata || !have_protocol))
+			rc = dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+			                    "table '%s': version 0 needs a protocol and a metaData "
+			                    "action", t->name);
+	}
+	json_decref(metadata);
+	return rc;
+}
+
+/* --- step 4: writing a table's next version --- */
+
+static char *commit_info_text(const dsql_txn *txn, const txn_table *t,
+                              const commit_shape *s, int64_t ts)
+{
+	json_t *body = NULL, *line;
+	char *text;
+
+	for (size_t i = 0; i < t->n_actions; i++)
+		if (t->actions[i].kind == ACT_COMMITINFO)
+			body = json_copy(t->actions[i].body);
+	if (!body) {
+		body = json_object();
+		json_object_set_new(body, "operation", json_string(s->operation));
+		json_object_set_new(body, "operationParameters", json_object());
+		json_object_set_new(body, "isolationLevel",
+		                    json_string(txn->isolation == DSQL_ISOLATION_SNAPSHOT
+		                                        ? "SnapshotIsolation"
+		                                : txn->isolation == DSQL_ISOLATION_SERIALIZABLE
+		                                        ? "Serializable"
+		                                        : "WriteSerializable"));
+		json_object_set_new(body, "isBlindAppend", json_boolean(shape_is_blind_append(s, t)));
+		json_object_set_new(body, "engineInfo", json_string(ENGINE_INFO));
+	}
+	if (!json_object_get(body, "timestamp"))
+		json_object_set_new(body, "timestamp", json_integer(ts));
+	if (!json_object_get(body, "txnId"))
+		json_object_set_new(body, "txnId", json_string(txn->id));
+	if (!t->creating && !json_object_get(body, "readVersion"))
+		json_object_set_new(body, "readVersion", json_integer(t->read_version));
+	line = json_pack("{s:o}", "commitInfo", body);
+	text = json_dumps(line, JSON_COMPACT);
+	json_decref(line);
+	return text;
+}
+
+static int insert_action(dsql_db *db, const txn_table *t, int64_t version, int64_t seq,
+                         const char *kind, const char *body, dsql_error *err)
+{
+	db_stmt *st;
+	int rc = db_stmt_get(&st, db,
+	                     "INSERT INTO dsql_action (table_id, version, seq, kind, body)"
+	                     " VALUES (?, ?, ?, ?, ?)",
+	                     err);
+
+	if (rc != DSQL_OK)
+		return rc;
+	return run_done(st, err, db_run(st, err, "iiitt", t->id, version, seq, kind, body));
+}
+
+static int mark_removed(dsql_db *db, const txn_table *t, const action *a, int64_t version,
+                        int64_t *changed, dsql_error *err)
+{
+	db_stmt *st;
+	int rc = db_stmt_get(&st, db,
+	                     "UPDATE dsql_file SET removed_version = ? WHERE table_id = ?"
+	                     " AND path = ? AND dv_id = ? AND removed_version IS NULL",
+	                     err);
+
+	if (rc != DSQL_OK)
+		return rc;
+	rc = run_done(st, err, db_run(st, err, "iitt", version, t->id, a->path, a->dv_id));
+	if (changed)
+		*changed = db_changes(st);
+	return rc;
+}
+
+static int index_file(dsql_db *db, const txn_table *t, const action *a, int64_t version,
+                      dsql_error *err)
+{
+	db_stmt *st;
+	char *body;
+	int rc;
+
+	if (a->kind == ACT_REMOVE)
+		return mark_removed(db, t, a, version, NULL, err);
+	/* An add of a file that is live already replaces it (Delta's
+	 * reconciliation: the last action for a path wins). */
+	rc = mark_removed(db, t, a, version, NULL, err);
+	if (rc != DSQL_OK)
+		return rc;
+	rc = db_stmt_get(&st, db,
+	                 "INSERT INTO dsql_file (table_id, path, dv_id, added_version,"
+	                 " removed_version, size, body) VALUES (?, ?, ?, ?, NULL, ?, ?)",
+	                 err);
+	if (rc != DSQL_OK)
+		return rc;
+	body = action_body_text(a);
+	if (!body)
+		return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
+	rc = run_done(st, err, db_run(st, err, "ittiit", t->id, a->path, a->dv_id, version, a->size,
+	                              body));
+	free(body);
+	return rc;
+}
+
+static int index_app_txn(dsql_db *db, const txn_table *t, const action *a, int64_t version,
+                         dsql_error *err)
+{
+	json_t *lu = json_object_get(a->body, "lastUpdated");
+	db_stmt *st;
+	int rc;
+
+	if (a->kind == ACT_TXN) {
+		rc = db_stmt_get(&st, db,
+		                 "INSERT INTO dsql_app_txn (table_id, app_id, commit_version, version,"
+		                 " last_updated) VALUES (?, ?, ?, ?, ?)",
+		                 err);
+		if (rc != DSQL_OK)
+			return rc;
+		if (json_is_integer(lu))
+			rc = db_run(st, err, "itiii", t->id, a->app_id, version, a->app_version,
+			            (int64_t)json_integer_value(lu));
+		else
+			rc = db_run(st, err, "itiin", t->id, a->app_id, version, a->app_version);
+		return run_done(st, err, rc);
+	}
+	rc = db_stmt_get(&st, db,
+	                 "INSERT INTO dsql_domain (table_id, domain, commit_version, configuration,"
+	                 " removed) VALUES (?, ?, ?, ?, ?)",
+	                 err);
+	if (rc != DSQL_OK)
+		return rc;
+	rc = db_run(st, err, "ititi", t->id, a->domain, version,
+	            json_string_value(json_object_get(a->body, "configuration")),
+	            (int64_t)a->domain_removed);
+	return run_done(st, err, rc);
+}
+
+static int write_table(dsql_txn *txn, txn_table *t, int64_t current, int64_t last_ms,
+                       dsql_error *err)
+{
+	dsql_db *db = txn->cat->db;
+	int64_t version = current + 1, ts = util_now_ms(), seq = 1;
+	commit_shape s;
+	db_stmt *st;
+	char *text;
+	int rc;
+
+	if (ts <= last_ms)
+		ts = last_ms + 1; /* commit timestamps never go backwards */
+	shape_of(t, &s);
+	rc = db_stmt_get(&st, db,
+	                 "UPDATE dsql_table SET version = ?, last_commit_ms = ? WHERE id = ?"
+	                 " AND version = ?",
+	                 err);
+	if (rc != DSQL_OK ||
+	    (rc = run_done(st, err, db_run(st, err, "iiii", version, ts, t->id, current))) != DSQL_OK)
+		return rc;
+	if (db_changes(st) != 1)
+		return dsql_error_set(err, DSQL_ERETRY, NULL, NULL, 0,
+		                      "table '%s' moved during the commit", t->name);
+	rc = db_stmt_get(&st, db,
+	                 "INSERT INTO dsql_commit (table_id, version, txn_id, commit_ms, operation,"
+	                 " n_adds, n_removes, blind_append, data_change)"
+	                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	                 err);
+	if (rc != DSQL_OK)
+		return rc;
+	rc = run_done(st, err, db_run(st, err, "iititiiii", t->id,
+	                              version, txn->id, ts, s.operation, s.adds, s.removes,
+	                              (int64_t)shape_is_blind_append(&s, t),
+	                              (int64_t)s.data_change));
+	if (rc != DSQL_OK)
+		return rc;
+	/* commitInfo always comes first, as Delta writers put it. */
+	text = commit_info_text(txn, t, &s, ts);
+	if (!text)
+		return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
+	rc = insert_action(db, t, version, 0, "commitInfo", text, err);
+	free(text);
+	/* Removes before adds, so that remove(p) + add(p) leaves p live. */
+	for (int pass = 0; pass < 2 && rc == DSQL_OK; pass++)
+		for (size_t i = 0; i < t->n_actions && rc == DSQL_OK; i++) {
+			const action *a = &t->actions[i];
+
+			if ((pass == 0) != (a->kind == ACT_REMOVE))
+				continue;
+			if (a->kind == ACT_COMMITINFO)
+				continue;
+			text = action_line_text(a);
+			if (!text)
+				return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
+			rc = insert_action(db, t, version, seq++, action_kind_name(a->kind), text, err);
+			free(text);
+			if (rc == DSQL_OK && (a->kind == ACT_ADD || a->kind == ACT_REMOVE))
+				rc = index_file(db, t, a, version, err);
+			else if (rc == DSQL_OK && (a->kind == ACT_TXN || a->kind == ACT_DOMAIN))
+				rc = index_app_txn(db, t, a, version, err);
+		}
+	if (rc == DSQL_OK)
+		t->committed_version = version;
+	return rc;
+}
+
+/* --- one attempt --- */
+
+static int cmp_table_id(const void *a, const void *b)
+{
+	const txn_table *x = a, *y = b;
+
+	/* Tables being created (id 0) go last: their ids come from the
+	 * sequence, which is locked after every existing table. */
+	if (x->creating != y->creating)
+		return x->creating - y->creating;
+	return (x->id > y->id) - (x->id < y->id);
+}
+
+static int attempt(dsql_txn *txn, dsql_error *err)
+{
+	dsql_db *db = txn->cat->db;
+	int rc;
+
+	for (size_t i = 0; i < txn->n_tables; i++)
+		txn->tables[i].committed_version = -1;
+	rc = db_begin(db, DSQL_BEGIN_WRITE, err);
+	if (rc != DSQL_OK)
+		return rc;
+	rc = insert_journal(txn, db, err);
+	for (size_t i = 0; i < txn->n_tables && rc == DSQL_OK; i++) {
+		txn_table *t = &txn->tables[i];
+		int64_t current = -1, last_ms = 0;
+
+		if (t->n_actions == 0 && !t->creating)
+			continue; /* read only: nothing to lock or write */
+		if (t->creating)
+			rc = create_table_row(txn, t, err);
+		else
+			rc = lock_table(db, t, &current, &last_ms, err);
+		if (rc == DSQL_OK)
+			rc = validate_table(db, t, err);
+		if (rc == DSQL_OK && current != t->read_version)
+			rc = conflict_check(txn->cat, txn, t, current, err);
+		if (rc == DSQL_OK)
+			rc = write_table(txn, t, current, last_ms, err);
+		db_fault_point("after_table_write");
+	}
+	if (rc != DSQL_OK) {
+		db_rollback(db);
+		return rc;
+	}
+	db_fault_point("before_commit");
+	rc = db_commit(db, err);
+	db_fault_point("after_commit");
+	return rc;
+}
+
+/* The connection died during COMMIT. Reconnect, then wait for the old
+ * transaction to end by locking the rows it locked, and ask the journal. */
+static int resolve_unknown(dsql_txn *txn, int *found, dsql_error *err)
+{
+	dsql_db *db = txn->cat->db;
+	dsql_error e;
+	int rc = DSQL_ECONNECT;
+
+	for (int i = 0; i < 10 && rc != DSQL_OK; i++) {
+		rc = db_reconnect(db, &e);
+		if (rc != DSQL_OK)
+			util_sleep_ms(50 << (i < 5 ? i : 5));
+	}
+	if (rc == DSQL_OK)
+		rc = db_begin(db, DSQL_BEGIN_WRITE, &e);
+	for (size_t i = 0; i < txn->n_tables && rc == DSQL_OK; i++) {
+		int64_t v, ms;
+
+		if (txn->tables[i].id == 0 || txn->tables[i].n_actions == 0)
+			continue;
+		rc = lock_table(db, &txn->tables[i], &v, &ms, &e);
+		if (rc == DSQL_ENOTFOUND)
+			rc = DSQL_OK;
+	}
+	if (rc == DSQL_OK)
+		rc = lookup_journal(txn, found, &e);
+	db_rollback(db);
+	if (rc != DSQL_OK)
+		return dsql_error_set(err, DSQL_EUNKNOWN, e.driver, e.sqlstate, e.native_code,
+		                      "the connection was lost during COMMIT and the outcome of "
+		                      "transaction %s could not be looked up (%s); look it up later "
+		                      "by its id", txn->id, e.message);
+	return DSQL_OK;
+}
+
+static int64_t backoff_ms(const dsql_retry_policy *p, unsigned int attempt)
+{
+	uint64_t cap = p->base_delay_ms ? p->base_delay_ms : 1;
+
+	for (unsigned int i = 1; i < attempt && cap < p->max_delay_ms; i++)
+		cap *= 2;
+	if (p->max_delay_ms && cap > p->max_delay_ms)
+		cap = p->max_delay_ms;
+	return (int64_t)util_random(cap + 1); /* full jitter */
+}
+
+static int is_transient(int rc)
+{
+	return rc == DSQL_ERETRY || rc == DSQL_ECONNECT;
+}
+
+static int commit_ready(dsql_txn *txn, dsql_error *err)
+{
+	size_t staged = 0;
+
+	if (!txn)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0, "transaction is NULL");
+	if (txn->state != TXN_OPEN)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                      "transaction %s was already %s", txn->id,
+		                      txn->state == TXN_COMMITTED ? "committed" : "finished");
+	for (size_t i = 0; i < txn->n_tables; i++)
+		staged += txn->tables[i].n_actions;
+	if (staged == 0)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                      "transaction %s has no staged actions", txn->id);
+	qsort(txn->tables, txn->n_tables, sizeof(txn->tables[0]), cmp_table_id);
+	return DSQL_OK;
+}
+
+int dsql_txn_commit(dsql_txn *txn, dsql_error *err)
+{
+	const dsql_retry_policy *p;
+	int64_t start = util_monotonic_ms();
+	dsql_error local;
+	int rc, found;
+
+	if (!err)
+		err = &local;
+	if ((rc = commit_ready(txn, err)) != DSQL_OK)
+		return rc;
+	p = &txn->retry;
+	for (;;) {
+		txn->attempts++;
+		rc = attempt(txn, err);
+		if (rc == DSQL_EUNKNOWN) {
+			rc = resolve_unknown(txn, &found, err);
+			if (rc == DSQL_OK && found)
+				break;
+			if (rc == DSQL_OK)
+				rc = dsql_error_set(err, DSQL_ERETRY, NULL, NULL, 0,
+				                    "the connection was lost during COMMIT; the "
+				                    "transaction did not commit");
+		} else if (rc == DSQL_EEXISTS) {
+			/* Our journal row exists: an earlier commit of this id. */
+			int rc2 = lookup_journal(txn, &found, NULL);
+
+			if (rc2 == DSQL_OK && found) {
+				txn->replayed = 1;
+				rc = DSQL_OK;
+				break;
+			}
+		}
+		if (rc == DSQL_OK || !is_transient(rc))
+			break;
+		if (rc == DSQL_ECONNECT)
+			db_reconnect(txn->cat->db, NULL);
+		if (txn->attempts >= p->max_attempts) {
+			dsql_error e = *err;
+
+			rc = dsql_error_set(err, DSQL_ERETRY, e.driver, e.sqlstate, e.native_code,
+			                    "gave up after %u attempts: %s", txn->attempts, e.message);
+			break;
+		}
+		if (p->timeout_ms && util_monotonic_ms() - start >= p->timeout_ms) {
+			rc = dsql_error_set(err, DSQL_ETIMEOUT, NULL, NULL, 0,
+			                    "transaction %s timed out after %u attempts (%u ms)",
+			                    txn->id, txn->attempts, p->timeout_ms);
+			break;
+		}
+		util_sleep_ms(backoff_ms(p, txn->attempts));
+	}
+	txn->state = rc == DSQL_OK ? TXN_COMMITTED : TXN_FAILED;
+	for (size_t i = 0; rc != DSQL_OK && i < txn->n_tables; i++)
+		txn->tables[i].committed_version = -1;
+	return rc;
+}

@@ -1,0 +1,321 @@
+/* Wrappers around the driver vtable: the only calls through it. */
+#include "db.h"
+#include "registry.h"
+#include "util.h"
+
+#include "config.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define STMT_CACHE_MAX 64
+
+struct db_stmt {
+	dsql_db *db;
+	const char *sql;
+	dsql_driver_stmt *s;
+};
+
+struct dsql_db {
+	const dsql_driver *drv;
+	dsql_driver_conn *conn;
+	char *uri;
+	int in_txn;
+	size_t n_stmts;
+	db_stmt stmts[STMT_CACHE_MAX];
+};
+
+static void drop_statements(dsql_db *db)
+{
+	for (size_t i = 0; i < db->n_stmts; i++)
+		db->drv->finalize(db->stmts[i].s);
+	db->n_stmts = 0;
+}
+
+int db_open(dsql_db **out, const char *uri, dsql_error *err)
+{
+	const dsql_driver *drv;
+	dsql_db *db;
+	int rc;
+
+	*out = NULL;
+	drv = registry_find(uri);
+	if (!drv)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                      "no driver for catalog URI scheme '%.*s' (known: %s)",
+		                      (int)strcspn(uri, ":"), uri, registry_schemes());
+	db = calloc(1, sizeof(*db));
+	if (!db || !(db->uri = strdup(uri))) {
+		free(db);
+		return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
+	}
+	db->drv = drv;
+	rc = drv->connect(&db->conn, uri, err);
+	if (rc != DSQL_OK) {
+		free(db->uri);
+		free(db);
+		return rc;
+	}
+	*out = db;
+	return DSQL_OK;
+}
+
+void db_close(dsql_db *db)
+{
+	if (!db)
+		return;
+	drop_statements(db);
+	if (db->conn)
+		db->drv->disconnect(db->conn);
+	free(db->uri);
+	free(db);
+}
+
+int db_reconnect(dsql_db *db, dsql_error *err)
+{
+	drop_statements(db);
+	if (db->conn)
+		db->drv->disconnect(db->conn);
+	db->conn = NULL;
+	db->in_txn = 0;
+	return db->drv->connect(&db->conn, db->uri, err);
+}
+
+const dsql_driver *db_driver(const dsql_db *db)
+{
+	return db->drv;
+}
+
+const char *db_uri(const dsql_db *db)
+{
+	return db->uri;
+}
+
+int db_in_txn(const dsql_db *db)
+{
+	return db->in_txn;
+}
+
+int db_begin(dsql_db *db, dsql_begin_mode mode, dsql_error *err)
+{
+	int rc;
+
+	if (!db->conn && (rc = db_reconnect(db, err)) != DSQL_OK)
+		return rc;
+	rc = db->drv->begin(db->conn, mode, err);
+	if (rc == DSQL_OK)
+		db->in_txn = 1;
+	return rc;
+}
+
+int db_commit(dsql_db *db, dsql_error *err)
+{
+	int rc = db->drv->commit(db->conn, err);
+
+	db->in_txn = 0;
+	return rc;
+}
+
+void db_rollback(dsql_db *db)
+{
+	dsql_error ignored;
+
+	if (!db->in_txn)
+		return;
+	db->in_txn = 0;
+	db->drv->rollback(db->conn, &ignored);
+}
+
+static int unsupported(const dsql_db *db, const char *what, dsql_error *err)
+{
+	return dsql_error_set(err, DSQL_EUNSUPPORTED, db->drv->name, NULL, 0,
+	                      "the %s driver does not support %s", db->drv->name, what);
+}
+
+int db_prepare_transaction(dsql_db *db, const char *gid, dsql_error *err)
+{
+	int rc;
+
+	if (!db->drv->prepare_transaction)
+		return unsupported(db, "two-phase commit", err);
+	rc = db->drv->prepare_transaction(db->conn, gid, err);
+	db->in_txn = 0;
+	return rc;
+}
+
+int db_commit_prepared(dsql_db *db, const char *gid, dsql_error *err)
+{
+	if (!db->drv->commit_prepared)
+		return unsupported(db, "two-phase commit", err);
+	return db->drv->commit_prepared(db->conn, gid, err);
+}
+
+int db_rollback_prepared(dsql_db *db, const char *gid, dsql_error *err)
+{
+	if (!db->drv->rollback_prepared)
+		return unsupported(db, "two-phase commit", err);
+	return db->drv->rollback_prepared(db->conn, gid, err);
+}
+
+int db_list_prepared(dsql_db *db, const char *prefix, dsql_prepared_cb cb, void *payload,
+                     dsql_error *err)
+{
+	if (!db->drv->list_prepared)
+		return unsupported(db, "two-phase commit", err);
+	return db->drv->list_prepared(db->conn, prefix, cb, payload, err);
+}
+
+int db_stmt_get(db_stmt **out, dsql_db *db, const char *sql, dsql_error *err)
+{
+	db_stmt *st;
+	int rc;
+
+	if (!db->conn && (rc = db_reconnect(db, err)) != DSQL_OK)
+		return rc;
+	/* Statements are keyed by their text's address first (the core's SQL
+	 * is static), falling back to comparing the text. */
+	for (size_t i = 0; i < db->n_stmts; i++) {
+		st = &db->stmts[i];
+		if (st->sql == sql || strcmp(st->sql, sql) == 0) {
+			rc = db->drv->reset(st->s, err);
+			if (rc != DSQL_OK)
+				return rc;
+			*out = st;
+			return DSQL_OK;
+		}
+	}
+	if (db->n_stmts == STMT_CACHE_MAX)
+		drop_statements(db);
+	st = &db->stmts[db->n_stmts];
+	rc = db->drv->prepare(&st->s, db->conn, sql, err);
+	if (rc != DSQL_OK)
+		return rc;
+	st->db = db;
+	st->sql = sql;
+	db->n_stmts++;
+	*out = st;
+	return DSQL_OK;
+}
+
+static int bind_args(db_stmt *st, dsql_error *err, const char *types, va_list ap)
+{
+	const dsql_driver *drv = st->db->drv;
+	int rc = DSQL_OK;
+
+	for (int i = 0; types[i] && rc == DSQL_OK; i++) {
+		int idx = i + 1;
+		const char *s;
+
+		switch (types[i]) {
+		case 'i':
+			rc = drv->bind_int64(st->s, idx, va_arg(ap, int64_t), err);
+			break;
+		case 'd':
+			rc = drv->bind_double(st->s, idx, va_arg(ap, double), err);
+			break;
+		case 't':
+			s = va_arg(ap, const char *);
+			rc = s ? drv->bind_text(st->s, idx, s, strlen(s), err)
+			       : drv->bind_null(st->s, idx, err);
+			break;
+		case 'n':
+			rc = drv->bind_null(st->s, idx, err);
+			break;
+		default:
+			rc = dsql_error_set(err, DSQL_ERROR, NULL, NULL, 0,
+			                    "internal: bad bind type '%c'", types[i]);
+		}
+	}
+	return rc;
+}
+
+int db_run(db_stmt *st, dsql_error *err, const char *types, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, types);
+	rc = bind_args(st, err, types, ap);
+	va_end(ap);
+	if (rc != DSQL_OK)
+		return rc;
+	return db_step(st, err);
+}
+
+int db_step(db_stmt *st, dsql_error *err)
+{
+	return st->db->drv->step(st->s, err);
+}
+
+void db_stmt_done(db_stmt *st)
+{
+	dsql_error ignored;
+
+	st->db->drv->reset(st->s, &ignored);
+}
+
+int64_t db_changes(db_stmt *st)
+{
+	return st->db->drv->changes(st->s);
+}
+
+int db_column_is_null(db_stmt *st, int col)
+{
+	return st->db->drv->column_type(st->s, col) == DSQL_TYPE_NULL;
+}
+
+int64_t db_column_int64(db_stmt *st, int col)
+{
+	return st->db->drv->column_int64(st->s, col);
+}
+
+const char *db_column_text(db_stmt *st, int col, size_t *len)
+{
+	const char *s = st->db->drv->column_text(st->s, col, len);
+
+	if (!s) {
+		if (len)
+			*len = 0;
+		return "";
+	}
+	return s;
+}
+
+const char *db_column_text_or_null(db_stmt *st, int col)
+{
+	if (db_column_is_null(st, col))
+		return NULL;
+	return st->db->drv->column_text(st->s, col, NULL);
+}
+
+int db_exec(dsql_db *db, const char *sql, dsql_error *err)
+{
+	dsql_driver_stmt *s;
+	int rc;
+
+	if (!db->conn && (rc = db_reconnect(db, err)) != DSQL_OK)
+		return rc;
+	rc = db->drv->prepare(&s, db->conn, sql, err);
+	if (rc != DSQL_OK)
+		return rc;
+	do
+		rc = db->drv->step(s, err);
+	while (rc == DSQL_ROW);
+	db->drv->finalize(s);
+	return rc == DSQL_DONE ? DSQL_OK : rc;
+}
+
+void db_fault_point(const char *name)
+{
+#ifdef DSQL_FAULT_INJECTION
+	const char *want = getenv("DELTASQL_FAULT");
+
+	if (want && strcmp(want, name) == 0)
+		kill(getpid(), SIGKILL);
+#else
+	(void)name;
+#endif
+}

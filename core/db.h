@@ -1,0 +1,65 @@
+/*
+ * The core's only door to a database: thin wrappers around the driver
+ * vtable. Nothing else in the core calls a driver method directly, so this
+ * is where statements are cached, where errors are labelled with the driver
+ * that raised them, and where faults can be injected in tests.
+ */
+#ifndef DSQL_CORE_DB_H
+#define DSQL_CORE_DB_H
+
+#include "deltasql/driver.h"
+
+typedef struct dsql_db dsql_db;
+typedef struct db_stmt db_stmt;
+
+int db_open(dsql_db **out, const char *uri, dsql_error *err);
+void db_close(dsql_db *db);
+/* Drops the connection and opens a new one to the same URI (after a lost
+ * connection). Cached statements are discarded. */
+int db_reconnect(dsql_db *db, dsql_error *err);
+
+const dsql_driver *db_driver(const dsql_db *db);
+const char *db_uri(const dsql_db *db);
+int db_in_txn(const dsql_db *db);
+
+int db_begin(dsql_db *db, dsql_begin_mode mode, dsql_error *err);
+int db_commit(dsql_db *db, dsql_error *err);
+/* Rolls back if a transaction is open; never fails the caller (a dead
+ * connection has rolled back already). */
+void db_rollback(dsql_db *db);
+
+int db_prepare_transaction(dsql_db *db, const char *gid, dsql_error *err);
+int db_commit_prepared(dsql_db *db, const char *gid, dsql_error *err);
+int db_rollback_prepared(dsql_db *db, const char *gid, dsql_error *err);
+int db_list_prepared(dsql_db *db, const char *prefix, dsql_prepared_cb cb, void *payload,
+                     dsql_error *err);
+
+/* Returns the cached statement for this SQL text, prepared on first use and
+ * reset on every later use. The statement stays owned by the db. */
+int db_stmt_get(db_stmt **out, dsql_db *db, const char *sql, dsql_error *err);
+
+/* Binds parameters from a type string and executes the statement, stopping
+ * at the first row: 'i' int64_t, 't' const char * (NULL binds SQL NULL),
+ * 'n' SQL NULL (no argument), 'd' double. Returns DSQL_ROW, DSQL_DONE or an
+ * error code. */
+int db_run(db_stmt *st, dsql_error *err, const char *types, ...);
+int db_step(db_stmt *st, dsql_error *err);
+/* Ends the use of a statement before its last row: releases its result (and
+ * with it any read lock or snapshot the database holds for it). */
+void db_stmt_done(db_stmt *st);
+int64_t db_changes(db_stmt *st);
+int db_column_is_null(db_stmt *st, int col);
+int64_t db_column_int64(db_stmt *st, int col);
+/* Borrowed until the next step; "" for NULL unless null_ok. */
+const char *db_column_text(db_stmt *st, int col, size_t *len);
+/* Like db_column_text but NULL for SQL NULL. */
+const char *db_column_text_or_null(db_stmt *st, int col);
+
+/* Runs one statement with no parameters and no result rows (DDL). */
+int db_exec(dsql_db *db, const char *sql, dsql_error *err);
+
+/* Test builds: a named fault point. When the environment variable
+ * DELTASQL_FAULT names this point, the process kills itself (SIGKILL). */
+void db_fault_point(const char *name);
+
+#endif

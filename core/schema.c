@@ -1,0 +1,246 @@
+/*
+ * The catalog schema. Each migration is a list of statements that moves the
+ * schema from version N-1 to N; a new catalog runs them all. Only portable
+ * SQL is used (BIGINT, TEXT, PRIMARY KEY, UNIQUE, CREATE INDEX), so every
+ * driver gets the same schema without dialect branches.
+ */
+#include "schema.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const v1[] = {
+	"CREATE TABLE IF NOT EXISTS dsql_catalog (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+	"CREATE TABLE IF NOT EXISTS dsql_sequence (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+	/* version is the compare-and-swap point of every commit. */
+	"CREATE TABLE IF NOT EXISTS dsql_table (id BIGINT PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+	" uuid TEXT NOT NULL, location TEXT, version BIGINT NOT NULL,"
+	" last_commit_ms BIGINT NOT NULL, created_ms BIGINT NOT NULL)",
+	/* The journal: one row per committed transaction, written in the same
+	 * database transaction as its commits, so its presence proves the
+	 * commit happened. */
+	"CREATE TABLE IF NOT EXISTS dsql_transaction (txn_id TEXT PRIMARY KEY,"
+	" state TEXT NOT NULL, isolation TEXT NOT NULL, commit_ms BIGINT NOT NULL,"
+	" n_tables BIGINT NOT NULL)",
+	"CREATE TABLE IF NOT EXISTS dsql_commit (table_id BIGINT NOT NULL,"
+	" version BIGINT NOT NULL, txn_id TEXT NOT NULL, commit_ms BIGINT NOT NULL,"
+	" operation TEXT NOT NULL, n_adds BIGINT NOT NULL, n_removes BIGINT NOT NULL,"
+	" blind_append BIGINT NOT NULL, data_change BIGINT NOT NULL,"
+	" PRIMARY KEY (table_id, version))",
+	"CREATE INDEX IF NOT EXISTS dsql_commit_txn ON dsql_commit (txn_id)",
+	"CREATE TABLE IF NOT EXISTS dsql_action (table_id BIGINT NOT NULL,"
+	" version BIGINT NOT NULL, seq BIGINT NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL,"
+	" PRIMARY KEY (table_id, version, seq))",
+	"CREATE INDEX IF NOT EXISTS dsql_action_kind ON dsql_action (table_id, kind, version)",
+	/* The versioned file index: a row per (file, version added); the
+	 * snapshot of V is the rows added at or before V and not removed at
+	 * or before V. */
+	"CREATE TABLE IF NOT EXISTS dsql_file (table_id BIGINT NOT NULL, path TEXT NOT NULL,"
+	" dv_id TEXT NOT NULL, added_version BIGINT NOT NULL, removed_version BIGINT,"
+	" size BIGINT NOT NULL, body TEXT NOT NULL,"
+	" PRIMARY KEY (table_id, path, dv_id, added_version))",
+	"CREATE INDEX IF NOT EXISTS dsql_file_live ON dsql_file (table_id, removed_version)",
+	"CREATE TABLE IF NOT EXISTS dsql_app_txn (table_id BIGINT NOT NULL, app_id TEXT NOT NULL,"
+	" commit_version BIGINT NOT NULL, version BIGINT NOT NULL, last_updated BIGINT,"
+	" PRIMARY KEY (table_id, app_id, commit_version))",
+	NULL,
+};
+
+/* Version 2: domain metadata (Delta's domainMetadata feature). */
+static const char *const v2[] = {
+	"CREATE TABLE IF NOT EXISTS dsql_domain (table_id BIGINT NOT NULL, domain TEXT NOT NULL,"
+	" commit_version BIGINT NOT NULL, configuration TEXT NOT NULL, removed BIGINT NOT NULL,"
+	" PRIMARY KEY (table_id, domain, commit_version))",
+	NULL,
+};
+
+static const char *const *const migrations[] = {NULL, v1, v2};
+
+#define SQL_GET_KEY "SELECT value FROM dsql_catalog WHERE key = ?"
+#define SQL_SET_KEY "UPDATE dsql_catalog SET value = ? WHERE key = ?"
+#define SQL_ADD_KEY "INSERT INTO dsql_catalog (key, value) VALUES (?, ?)"
+
+static int read_key(dsql_catalog *cat, const char *key, char *buf, size_t cap,
+                    dsql_error *err)
+{
+	db_stmt *st;
+	int rc = db_stmt_get(&st, cat->db, SQL_GET_KEY, err);
+
+	if (rc != DSQL_OK)
+		return rc;
+	rc = db_run(st, err, "t", key);
+	if (rc == DSQL_ROW) {
+		util_copy(buf, cap, db_column_text(st, 0, NULL));
+		db_stmt_done(st);
+		return DSQL_OK;
+	}
+	if (rc == DSQL_DONE)
+		return dsql_error_set(err, DSQL_ENOTFOUND, NULL, NULL, 0,
+		                      "catalog has no '%s' entry", key);
+	return rc;
+}
+
+static int write_key(dsql_catalog *cat, const char *key, const char *value, dsql_error *err)
+{
+	db_stmt *st;
+	int rc = db_stmt_get(&st, cat->db, SQL_SET_KEY, err);
+
+	if (rc != DSQL_OK || (rc = db_run(st, err, "tt", value, key)) != DSQL_DONE)
+		return rc;
+	if (db_changes(st) > 0)
+		return DSQL_OK;
+	rc = db_stmt_get(&st, cat->db, SQL_ADD_KEY, err);
+	if (rc != DSQL_OK || (rc = db_run(st, err, "tt", key, value)) != DSQL_DONE)
+		return rc;
+	return DSQL_OK;
+}
+
+static int run_migration(dsql_catalog *cat, int to, dsql_error *err)
+{
+	for (const char *const *sql = migrations[to]; *sql; sql++) {
+		int rc = db_exec(cat->db, *sql, err);
+
+		if (rc != DSQL_OK)
+			return rc;
+	}
+	return DSQL_OK;
+}
+
+static int upgrade_locked(dsql_catalog *cat, int from, int to, dsql_error *err)
+{
+	char buf[32];
+	int rc;
+
+	for (int v = from + 1; v <= to; v++)
+		if ((rc = run_migration(cat, v, err)) != DSQL_OK)
+			return rc;
+	snprintf(buf, sizeof(buf), "%d", to);
+	return write_key(cat, "schema_version", buf, err);
+}
+
+/* Creates the schema up to version `to` inside one write transaction. Two
+ * processes may race to create the same catalog; the loser's statements
+ * fail or find the rows there, and it simply reads what the winner wrote. */
+static int create_schema(dsql_catalog *cat, int to, dsql_error *err)
+{
+	char uuid[37], buf[32];
+	int rc;
+
+	rc = db_begin(cat->db, DSQL_BEGIN_WRITE, err);
+	if (rc != DSQL_OK)
+		return rc;
+	rc = upgrade_locked(cat, 0, to, err);
+	if (rc == DSQL_OK && read_key(cat, "catalog_uuid", uuid, sizeof(uuid), NULL) != DSQL_OK) {
+		util_uuid4(uuid);
+		rc = write_key(cat, "catalog_uuid", uuid, err);
+	}
+	if (rc == DSQL_OK) {
+		snprintf(buf, sizeof(buf), "%lld", (long long)util_now_ms());
+		rc = write_key(cat, "created_ms", buf, err);
+	}
+	if (rc == DSQL_OK) {
+		db_stmt *st;
+
+		rc = db_stmt_get(&st, cat->db,
+		                 "INSERT INTO dsql_sequence (name, value) VALUES ('table_id', 0)", err);
+		if (rc == DSQL_OK && (rc = db_run(st, err, "")) == DSQL_DONE)
+			rc = DSQL_OK;
+	}
+	if (rc != DSQL_OK) {
+		db_rollback(cat->db);
+		return rc;
+	}
+	return db_commit(cat->db, err);
+}
+
+static int parse_version(const char *s, int *out, dsql_error *err)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (*s == '\0' || *end != '\0' || v < 1 || v > 1000000)
+		return dsql_error_set(err, DSQL_EDB, NULL, NULL, 0,
+		                      "catalog schema_version '%s' is not a version", s);
+	*out = (int)v;
+	return DSQL_OK;
+}
+
+static int read_schema_version(dsql_catalog *cat, int *out, dsql_error *err)
+{
+	char buf[32];
+	int rc = read_key(cat, "schema_version", buf, sizeof(buf), err);
+
+	return rc == DSQL_OK ? parse_version(buf, out, err) : rc;
+}
+
+static int migrate(dsql_catalog *cat, dsql_error *err)
+{
+	int v, rc;
+
+	rc = db_begin(cat->db, DSQL_BEGIN_WRITE, err);
+	if (rc != DSQL_OK)
+		return rc;
+	/* Re-read under the write lock: another process may have migrated. */
+	rc = read_schema_version(cat, &v, err);
+	if (rc == DSQL_OK && v < DSQL_CATALOG_SCHEMA_VERSION)
+		rc = upgrade_locked(cat, v, DSQL_CATALOG_SCHEMA_VERSION, err);
+	if (rc != DSQL_OK) {
+		db_rollback(cat->db);
+		return rc;
+	}
+	return db_commit(cat->db, err);
+}
+
+int schema_ensure(dsql_catalog *cat, int create, dsql_error *err)
+{
+	dsql_error probe;
+	int rc, v = 0;
+
+	for (int attempt = 0;; attempt++) {
+		rc = read_schema_version(cat, &v, &probe);
+		if (rc == DSQL_OK || rc == DSQL_ECONNECT)
+			break;
+		/* No readable catalog here (the table is missing, or the file is
+		 * something else). */
+		if (!create)
+			return dsql_error_set(err, DSQL_ENOTFOUND, probe.driver, probe.sqlstate,
+			                      probe.native_code,
+			                      "no deltasql catalog at this URI (run 'deltasql init'): %s",
+			                      probe.message);
+		if (attempt == 5)
+			break;
+		rc = create_schema(cat, DSQL_CATALOG_SCHEMA_VERSION, err);
+		if (rc != DSQL_OK && rc != DSQL_ERETRY && rc != DSQL_EEXISTS && rc != DSQL_EDB)
+			return rc;
+		if (rc != DSQL_OK)
+			util_sleep_ms(10 + (int64_t)util_random(50));
+	}
+	if (rc != DSQL_OK) {
+		if (err)
+			*err = probe;
+		return rc;
+	}
+	if (v > DSQL_CATALOG_SCHEMA_VERSION)
+		return dsql_error_set(err, DSQL_ECATALOG_VERSION, NULL, NULL, 0,
+		                      "catalog schema version %d is newer than this deltasql "
+		                      "(%s) supports (%d); upgrade deltasql",
+		                      v, DSQL_VERSION_STRING, DSQL_CATALOG_SCHEMA_VERSION);
+	if (v < DSQL_CATALOG_SCHEMA_VERSION) {
+		rc = migrate(cat, err);
+		if (rc != DSQL_OK)
+			return rc;
+		v = DSQL_CATALOG_SCHEMA_VERSION;
+	}
+	cat->schema_version = v;
+	return read_key(cat, "catalog_uuid", cat->uuid, sizeof(cat->uuid), err);
+}
+
+int schema_create_at(dsql_catalog *cat, int version, dsql_error *err)
+{
+	if (version < 1 || version > DSQL_CATALOG_SCHEMA_VERSION)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0, "no schema version %d",
+		                      version);
+	return create_schema(cat, version, err);
+}

@@ -1,0 +1,14 @@
+/* The catalog schema: creation and migration, versioned. */
+#ifndef DSQL_CORE_SCHEMA_H
+#define DSQL_CORE_SCHEMA_H
+
+#include "catalog_int.h"
+
+/* Brings the catalog's schema to DSQL_CATALOG_SCHEMA_VERSION, creating it
+ * when absent and create is set. Fills cat->uuid and cat->schema_version. */
+int schema_ensure(dsql_catalog *cat, int create, dsql_error *err);
+
+/* For tests: creates a fresh catalog schema at an older version. */
+int schema_create_at(dsql_catalog *cat, int version, dsql_error *err);
+
+#endif

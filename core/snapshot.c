@@ -1,0 +1,335 @@
+/*
+ * Snapshots: a table at one version, loaded by indexed queries on the file
+ * index inside one read transaction (so the parts agree with each other).
+ */
+#include "deltasql/snapshot.h"
+#include "catalog_int.h"
+#include "util.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct str_pair {
+	char *key;
+	char *value;
+	int64_t version;
+} str_pair;
+
+typedef struct pair_list {
+	str_pair *items;
+	size_t n, cap;
+} pair_list;
+
+struct dsql_snapshot {
+	char *table;
+	int64_t version;
+	int64_t timestamp_ms;
+	char *protocol;
+	char *metadata;
+	pair_list files;   /* key: add body */
+	pair_list app_txns; /* key: appId, version */
+	pair_list domains; /* key: domain, value: configuration */
+};
+
+static int push(pair_list *l, const char *key, const char *value, int64_t version,
+                dsql_error *err)
+{
+	str_pair *p;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		str_pair *n = realloc(l->items, cap * sizeof(*n));
+
+		if (!n)
+			return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
+		l->items = n;
+		l->cap = cap;
+	}
+	p = &l->items[l->n];
+	p->key = strdup(key);
+	p->value = value ? strdup(value) : NULL;
+	p->version = version;
+	if (!p->key || (value && !p->value)) {
+		free(p->key);
+		free(p->value);
+		return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
+	}
+	l->n++;
+	return DSQL_OK;
+}
+
+static void free_list(pair_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->items[i].key);
+		free(l->items[i].value);
+	}
+	free(l->items);
+}
+
+void dsql_snapshot_free(dsql_snapshot *snap)
+{
+	if (!snap)
+		return;
+	free(snap->table);
+	free(snap->protocol);
+	free(snap->metadata);
+	free_list(&snap->files);
+	free_list(&snap->app_txns);
+	free_list(&snap->domains);
+	free(snap);
+}
+
+/* The body of the latest action of a kind at or before the version. */
+static int load_latest_action(dsql_db *db, int64_t id, int64_t version, const char *kind,
+                              char **out, dsql_error *err)
+{
+	json_t *line;
+	db_stmt *st;
+	int rc;
+
+	rc = db_stmt_get(&st, db,
+	                 "SELECT body FROM dsql_action WHERE table_id = ? AND kind = ?"
+	                 " AND version = (SELECT MAX(version) FROM dsql_action WHERE"
+	                 " table_id = ? AND kind = ? AND version <= ?)",
+	                 err);
+	if (rc != DSQL_OK)
+		return rc;
+	rc = db_run(st, err, "ititi", id, kind, id, kind, version);
+	if (rc == DSQL_DONE)
+		return dsql_error_set(err, DSQL_EDB, NULL, NULL, 0,
+		                      "catalog has no %s action for table id %lld at version %lld",
+		                      kind, (long long)id, (long long)version);
+	if (rc != DSQL_ROW)
+		return rc;
+	line = json_loads(db_column_text(st, 0, NULL), 0, NULL);
+	db_stmt_done(st);
+	*out = json_dumps(json_object_get(line, kind), JSON_COMPACT);
+	json_decref(line);
+	if (!*out)
+		return dsql_error_set(err, DSQL_EDB, NULL, NULL, 0,
+		                      "catalog holds a malformed %s action", kind);
+	return DSQL_OK;
+}
+
+static int load_files(dsql_db *db, dsql_snapshot *s, int64_t id, int64_t latest,
+                      dsql_error *err)
+{
+	db_stmt *st;
+	int rc;
+
+	/* The latest version has its own query: it uses the live index. */
+	if (s->version == latest) {
+		rc = db_stmt_get(&st, db,
+		                 "SELECT path, body FROM dsql_file WHERE table_id = ?"
+		                 " AND removed_version IS NULL ORDER BY path, dv_id",
+		                 err);
+		if (rc == DSQL_OK)
+			rc = db_run(st, err, "i", id);
+	} else {
+		rc = db_stmt_get(&st, db,
+		                 "SELECT path, body FROM dsql_file WHERE table_id = ?"
+		                 " AND added_version <= ?"
+		                 " AND (removed_version IS NULL OR removed_version > ?)"
+		                 " ORDER BY path, dv_id",
+		                 err);
+		if (rc == DSQL_OK)
+			rc = db_run(st, err, "iii", id, s->version, s->version);
+	}
+	for (; rc == DSQL_ROW; rc = db_step(st, err))
+		if ((rc = push(&s->files, db_column_text(st, 1, NULL), NULL, 0, err)) != DSQL_OK) {
+			db_stmt_done(st);
+			return rc;
+		}
+	return rc == DSQL_DONE ? DSQL_OK : rc;
+}
+
+static int load_app_txns(dsql_db *db, dsql_snapshot *s, int64_t id, dsql_error *err)
+{
+	db_stmt *st;
+	int rc;
+
+	rc = db_stmt_get(&st, db,
+	                 "SELECT a.app_id, a.version FROM dsql_app_txn a WHERE a.table_id = ?"
+	                 " AND a.commit_version = (SELECT MAX(b.commit_version) FROM dsql_app_txn b"
+	                 " WHERE b.table_id = a.table_id AND b.app_id = a.app_id"
+	                 " AND b.commit_version <= ?) ORDER BY a.app_id",
+	                 err);
+	if (rc == DSQL_OK)
+		rc = db_run(st, err, "ii", id, s->version);
+	for (; rc == DSQL_ROW; rc = db_step(st, err))
+		if ((rc = push(&s->app_txns, db_column_text(st, 0, NULL), NULL,
+		               db_column_int64(st, 1), err)) != DSQL_OK) {
+			db_stmt_done(st);
+			return rc;
+		}
+	if (rc != DSQL_DONE)
+		return rc;
+	rc = db_stmt_get(&st, db,
+	                 "SELECT a.domain, a.configuration FROM dsql_domain a WHERE a.table_id = ?"
+	                 " AND a.removed = 0 AND a.commit_version = (SELECT MAX(b.commit_version)"
+	                 " FROM dsql_domain b WHERE b.table_id = a.table_id"
+	                 " AND b.domain = a.domain AND b.commit_version <= ?) ORDER BY a.domain",
+	                 err);
+	if (rc == DSQL_OK)
+		rc = db_run(st, err, "ii", id, s->version);
+	for (; rc == DSQL_ROW; rc = db_step(st, err))
+		if ((rc = push(&s->domains, db_column_text(st, 0, NULL), db_column_text(st, 1, NULL),
+		               0, err)) != DSQL_OK) {
+			db_stmt_done(st);
+			return rc;
+		}
+	return rc == DSQL_DONE ? DSQL_OK : rc;
+}
+
+/* Resolves the version to load: an explicit one, the latest (version -1),
+ * or the latest at or before a timestamp (at_ms >= 0). */
+static int resolve_version(dsql_db *db, const char *name, int64_t *id, int64_t *version,
+                           int64_t *latest, int64_t at_ms, int64_t *ts, dsql_error *err)
+{
+	db_stmt *st;
+	int rc;
+
+	rc = db_stmt_get(&st, db, "SELECT id, version FROM dsql_table WHERE name = ?", err);
+	if (rc != DSQL_OK)
+		return rc;
+	rc = db_run(st, err, "t", name);
+	if (rc == DSQL_DONE)
+		return dsql_error_set(err, DSQL_ENOTFOUND, NULL, NULL, 0, "no such table: '%s'", name);
+	if (rc != DSQL_ROW)
+		return rc;
+	*id = db_column_int64(st, 0);
+	*latest = db_column_int64(st, 1);
+	db_stmt_done(st);
+	if (at_ms >= 0) {
+		rc = db_stmt_get(&st, db,
+		                 "SELECT MAX(version) FROM dsql_commit WHERE table_id = ?"
+		                 " AND commit_ms <= ?",
+		                 err);
+		if (rc == DSQL_OK)
+			rc = db_run(st, err, "ii", *id, at_ms);
+		if (rc != DSQL_ROW)
+			return rc == DSQL_DONE ? DSQL_ERROR : rc;
+		if (db_column_is_null(st, 0)) {
+			db_stmt_done(st);
+			return dsql_error_set(err, DSQL_ENOTFOUND, NULL, NULL, 0,
+			                      "table '%s' had no version at or before %lld ms", name,
+			                      (long long)at_ms);
+		}
+		*version = db_column_int64(st, 0);
+		db_stmt_done(st);
+	} else if (*version == DSQL_LATEST) {
+		*version = *latest;
+	}
+	if (*version < 0 || *version > *latest)
+		return dsql_error_set(err, DSQL_ENOTFOUND, NULL, NULL, 0,
+		                      "table '%s' has no version %lld (its latest is %lld)", name,
+		                      (long long)*version, (long long)*latest);
+	rc = db_stmt_get(&st, db,
+	                 "SELECT commit_ms FROM dsql_commit WHERE table_id = ? AND version = ?", err);
+	if (rc == DSQL_OK)
+		rc = db_run(st, err, "ii", *id, *version);
+	if (rc == DSQL_ROW) {
+		*ts = db_column_int64(st, 0);
+		db_stmt_done(st);
+		return DSQL_OK;
+	}
+	return rc == DSQL_DONE ? dsql_error_set(err, DSQL_ENOTFOUND, NULL, NULL, 0,
+	                                        "table '%s': version %lld is no longer available",
+	                                        name, (long long)*version)
+	                       : rc;
+}
+
+static int load(dsql_snapshot **out, dsql_catalog *cat, const char *table, int64_t version,
+                int64_t at_ms, dsql_error *err)
+{
+	dsql_snapshot *s;
+	int64_t id = 0, latest = 0;
+	int rc;
+
+	*out = NULL;
+	if (!cat)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0, "catalog is NULL");
+	if ((rc = util_check_name("table", table, err)) != DSQL_OK)
+		return rc;
+	if (version < DSQL_LATEST)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                      "version %lld is negative", (long long)version);
+	s = calloc(1, sizeof(*s));
+	if (!s || !(s->table = strdup(table))) {
+		free(s);
+		return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
+	}
+	s->version = version;
+	rc = db_begin(cat->db, DSQL_BEGIN_READ, err);
+	if (rc == DSQL_OK)
+		rc = resolve_version(cat->db, table, &id, &s->version, &latest, at_ms,
+		                     &s->timestamp_ms, err);
+	if (rc == DSQL_OK)
+		rc = load_latest_action(cat->db, id, s->version, "protocol", &s->protocol, err);
+	if (rc == DSQL_OK)
+		rc = load_latest_action(cat->db, id, s->version, "metaData", &s->metadata, err);
+	if (rc == DSQL_OK)
+		rc = load_files(cat->db, s, id, latest, err);
+	if (rc == DSQL_OK)
+		rc = load_app_txns(cat->db, s, id, err);
+	if (rc == DSQL_OK)
+		rc = db_commit(cat->db, err);
+	else
+		db_rollback(cat->db);
+	if (rc != DSQL_OK) {
+		dsql_snapshot_free(s);
+		return rc;
+	}
+	*out = s;
+	return DSQL_OK;
+}
+
+int dsql_snapshot_open(dsql_snapshot **out, dsql_catalog *cat, const char *table,
+                       int64_t version, dsql_error *err)
+{
+	return load(out, cat, table, version, -1, err);
+}
+
+int dsql_snapshot_open_at(dsql_snapshot **out, dsql_catalog *cat, const char *table,
+                          int64_t timestamp_ms, dsql_error *err)
+{
+	if (timestamp_ms < 0)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0, "timestamp is negative");
+	return load(out, cat, table, DSQL_LATEST, timestamp_ms, err);
+}
+
+const char *dsql_snapshot_table(const dsql_snapshot *s) { return s->table; }
+int64_t dsql_snapshot_version(const dsql_snapshot *s) { return s->version; }
+int64_t dsql_snapshot_timestamp(const dsql_snapshot *s) { return s->timestamp_ms; }
+const char *dsql_snapshot_protocol_json(const dsql_snapshot *s) { return s->protocol; }
+const char *dsql_snapshot_metadata_json(const dsql_snapshot *s) { return s->metadata; }
+size_t dsql_snapshot_file_count(const dsql_snapshot *s) { return s->files.n; }
+
+const char *dsql_snapshot_file_json(const dsql_snapshot *s, size_t i)
+{
+	return i < s->files.n ? s->files.items[i].key : NULL;
+}
+
+size_t dsql_snapshot_app_txn_count(const dsql_snapshot *s) { return s->app_txns.n; }
+
+const char *dsql_snapshot_app_txn(const dsql_snapshot *s, size_t i, int64_t *version)
+{
+	if (i >= s->app_txns.n)
+		return NULL;
+	if (version)
+		*version = s->app_txns.items[i].version;
+	return s->app_txns.items[i].key;
+}
+
+size_t dsql_snapshot_domain_count(const dsql_snapshot *s) { return s->domains.n; }
+
+const char *dsql_snapshot_domain(const dsql_snapshot *s, size_t i, const char **configuration)
+{
+	if (i >= s->domains.n)
+		return NULL;
+	if (configuration)
+		*configuration = s->domains.items[i].value;
+	return s->domains.items[i].key;
+}

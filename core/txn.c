@@ -1,0 +1,334 @@
+/*
+ * Transactions, before commit: which tables they read at which version,
+ * and what they stage. Nothing here touches the database but the look-up
+ * of a table's current version when it is opened.
+ */
+#include "txn_int.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const struct {
+	const char *name;
+	const char *delta_name;
+	dsql_isolation level;
+} isolations[] = {
+	{"serializable", "Serializable", DSQL_ISOLATION_SERIALIZABLE},
+	{"write_serializable", "WriteSerializable", DSQL_ISOLATION_WRITE_SERIALIZABLE},
+	{"snapshot", "SnapshotIsolation", DSQL_ISOLATION_SNAPSHOT},
+};
+
+int dsql_isolation_parse(dsql_isolation *out, const char *name, dsql_error *err)
+{
+	for (size_t i = 0; name && i < sizeof(isolations) / sizeof(isolations[0]); i++)
+		if (strcmp(name, isolations[i].name) == 0 ||
+		    strcmp(name, isolations[i].delta_name) == 0) {
+			*out = isolations[i].level;
+			return DSQL_OK;
+		}
+	return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+	                      "unknown isolation level '%.64s' (expected serializable, "
+	                      "write_serializable or snapshot)", name ? name : "(null)");
+}
+
+const char *dsql_isolation_name(dsql_isolation isolation)
+{
+	if (isolation == DSQL_ISOLATION_DEFAULT)
+		isolation = DSQL_ISOLATION_WRITE_SERIALIZABLE;
+	for (size_t i = 0; i < sizeof(isolations) / sizeof(isolations[0]); i++)
+		if (isolations[i].level == isolation)
+			return isolations[i].name;
+	return "unknown";
+}
+
+static int check_txn_id(const char *id, dsql_error *err)
+{
+	size_t n = strlen(id);
+
+	if (n == 0 || n > 128)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                      "transaction id must be 1 to 128 characters long");
+	for (size_t i = 0; i < n; i++)
+		if (id[i] < 0x21 || id[i] > 0x7e)
+			return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+			                      "transaction id may only contain printable ASCII "
+			                      "without spaces");
+	return DSQL_OK;
+}
+
+int dsql_txn_begin(dsql_txn **out, dsql_catalog *cat, const dsql_txn_options *opts,
+                   dsql_error *err)
+{
+	dsql_txn_options defaults = DSQL_TXN_OPTIONS_INIT;
+	dsql_txn *txn;
+	int rc;
+
+	*out = NULL;
+	if (!cat)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0, "catalog is NULL");
+	if (!opts)
+		opts = &defaults;
+	if (opts->version < 1 || opts->version > DSQL_TXN_OPTIONS_VERSION)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                      "unknown dsql_txn_options version %u", opts->version);
+	if (opts->isolation < DSQL_ISOLATION_DEFAULT || opts->isolation > DSQL_ISOLATION_SNAPSHOT)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                      "unknown isolation level %d", (int)opts->isolation);
+	if (opts->txn_id && (rc = check_txn_id(opts->txn_id, err)) != DSQL_OK)
+		return rc;
+	txn = calloc(1, sizeof(*txn));
+	if (!txn)
+		return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
+	txn->cat = cat;
+	txn->isolation = opts->isolation == DSQL_ISOLATION_DEFAULT
+	                         ? DSQL_ISOLATION_WRITE_SERIALIZABLE
+	                         : opts->isolation;
+	txn->retry = opts->retry ? *opts->retry : cat->retry;
+	if (opts->txn_id)
+		util_copy(txn->id, sizeof(txn->id), opts->txn_id);
+	else
+		util_uuid7(txn->id);
+	*out = txn;
+	return DSQL_OK;
+}
+
+txn_table *txn_find(const dsql_txn *txn, const char *name)
+{
+	for (size_t i = 0; i < txn->n_tables; i++)
+		if (strcmp(txn->tables[i].name, name) == 0)
+			return &txn->tables[i];
+	return NULL;
+}
+
+static int check_open(const dsql_txn *txn, dsql_error *err)
+{
+	if (!txn)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0, "transaction is NULL");
+	if (txn->state != TXN_OPEN)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                      "transaction %s is already %s", txn->id,
+		                      txn->state == TXN_COMMITTED ? "committed" : "finished");
+	return DSQL_OK;
+}
+
+static int append_table(dsql_txn *txn, const char *name, txn_table **out, dsql_error *err)
+{
+	txn_table *t;
+
+	if (txn->n_tables == txn->cap_tables) {
+		size_t cap = txn->cap_tables ? txn->cap_tables * 2 : 4;
+		txn_table *n = realloc(txn->tables, cap * sizeof(*n));
+
+		if (!n)
+			return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
+		txn->tables = n;
+		txn->cap_tables = cap;
+	}
+	t = &txn->tables[txn->n_tables];
+	memset(t, 0, sizeof(*t));
+	t->committed_version = -1;
+	t->name = strdup(name);
+	if (!t->name)
+		return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
+	txn->n_tables++;
+	*out = t;
+	return DSQL_OK;
+}
+
+int dsql_txn_open_table(dsql_txn *txn, const char *table, int64_t read_version,
+                        dsql_error *err)
+{
+	int64_t id, current;
+	txn_table *t;
+	int rc;
+
+	if ((rc = check_open(txn, err)) != DSQL_OK)
+		return rc;
+	if (read_version < DSQL_LATEST)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                      "read version %lld of table '%s' is negative",
+		                      (long long)read_version, table);
+	rc = catalog_find_table(txn->cat, table, &id, &current, err);
+	if (rc != DSQL_OK)
+		return rc;
+	if (read_version == DSQL_LATEST)
+		read_version = current;
+	if (read_version > current)
+		return dsql_error_set(err, DSQL_ENOTFOUND, NULL, NULL, 0,
+		                      "table '%s' has no version %lld (its latest is %lld)", table,
+		                      (long long)read_version, (long long)current);
+	t = txn_find(txn, table);
+	if (t) {
+		if (t->read_version != read_version)
+			return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+			                      "table '%s' is already open at version %lld", table,
+			                      (long long)t->read_version);
+		return DSQL_OK;
+	}
+	rc = append_table(txn, table, &t, err);
+	if (rc != DSQL_OK)
+		return rc;
+	t->id = id;
+	t->read_version = read_version;
+	return DSQL_OK;
+}
+
+int txn_add_new_table(dsql_txn *txn, const char *name, const char *location,
+                      txn_table **out, dsql_error *err)
+{
+	txn_table *t;
+	int rc;
+
+	if ((rc = check_open(txn, err)) != DSQL_OK ||
+	    (rc = util_check_name("table", name, err)) != DSQL_OK)
+		return rc;
+	if (txn_find(txn, name))
+		return dsql_error_set(err, DSQL_EEXISTS, NULL, NULL, 0,
+		                      "table '%s' is already part of this transaction", name);
+	rc = append_table(txn, name, &t, err);
+	if (rc != DSQL_OK)
+		return rc;
+	t->creating = 1;
+	t->read_version = -1;
+	util_uuid4(t->uuid);
+	if (location && !(t->location = strdup(location)))
+		return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
+	*out = t;
+	return DSQL_OK;
+}
+
+int dsql_txn_read_version(const dsql_txn *txn, const char *table, int64_t *out,
+                          dsql_error *err)
+{
+	const txn_table *t = txn_find(txn, table);
+
+	if (!t)
+		return dsql_error_set(err, DSQL_ENOTFOUND, NULL, NULL, 0,
+		                      "table '%s' is not open in this transaction", table);
+	*out = t->read_version;
+	return DSQL_OK;
+}
+
+/* Checks that hold within the staged actions alone. */
+static int check_staged(const txn_table *t, const action *a, dsql_error *err)
+{
+	for (size_t i = 0; i < t->n_actions; i++) {
+		const action *b = &t->actions[i];
+
+		if (a->kind == ACT_ADD && b->kind == ACT_ADD && strcmp(a->path, b->path) == 0 &&
+		    strcmp(a->dv_id, b->dv_id) == 0)
+			return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+			                      "table '%s': file '%s' is added twice in one commit",
+			                      t->name, a->path);
+		if (a->kind == ACT_REMOVE && b->kind == ACT_REMOVE &&
+		    strcmp(a->path, b->path) == 0 && strcmp(a->dv_id, b->dv_id) == 0)
+			return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+			                      "table '%s': file '%s' is removed twice in one commit",
+			                      t->name, a->path);
+		if (a->kind == b->kind &&
+		    (a->kind == ACT_METADATA || a->kind == ACT_PROTOCOL || a->kind == ACT_COMMITINFO))
+			return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+			                      "table '%s': more than one %s action in one commit",
+			                      t->name, action_kind_name(a->kind));
+		if (a->kind == ACT_TXN && b->kind == ACT_TXN && strcmp(a->app_id, b->app_id) == 0)
+			return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+			                      "table '%s': two txn actions for appId '%s'", t->name,
+			                      a->app_id);
+		if (a->kind == ACT_DOMAIN && b->kind == ACT_DOMAIN && strcmp(a->domain, b->domain) == 0)
+			return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+			                      "table '%s': two domainMetadata actions for domain '%s'",
+			                      t->name, a->domain);
+	}
+	return DSQL_OK;
+}
+
+int txn_stage_parsed(dsql_txn *txn, txn_table *t, action *a, dsql_error *err)
+{
+	int rc = check_staged(t, a, err);
+
+	if (rc != DSQL_OK) {
+		action_clear(a);
+		return rc;
+	}
+	if (t->n_actions == t->cap_actions) {
+		size_t cap = t->cap_actions ? t->cap_actions * 2 : 16;
+		action *n = realloc(t->actions, cap * sizeof(*n));
+
+		if (!n) {
+			action_clear(a);
+			return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
+		}
+		t->actions = n;
+		t->cap_actions = cap;
+	}
+	t->actions[t->n_actions++] = *a;
+	(void)txn;
+	return DSQL_OK;
+}
+
+int dsql_txn_stage(dsql_txn *txn, const char *table, const char *action_json, dsql_error *err)
+{
+	txn_table *t;
+	action a;
+	int rc;
+
+	if ((rc = check_open(txn, err)) != DSQL_OK)
+		return rc;
+	if (!action_json)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0, "action is NULL");
+	t = txn_find(txn, table);
+	if (!t) {
+		rc = dsql_txn_open_table(txn, table, DSQL_LATEST, err);
+		if (rc != DSQL_OK)
+			return rc;
+		t = txn_find(txn, table);
+	}
+	rc = action_parse_text(&a, action_json, err);
+	if (rc != DSQL_OK)
+		return rc;
+	return txn_stage_parsed(txn, t, &a, err);
+}
+
+const char *dsql_txn_id(const dsql_txn *txn)
+{
+	return txn->id;
+}
+
+int dsql_txn_committed_version(const dsql_txn *txn, const char *table, int64_t *out)
+{
+	const txn_table *t = txn_find(txn, table);
+
+	if (!t || txn->state != TXN_COMMITTED || t->committed_version < 0)
+		return DSQL_ENOTFOUND;
+	*out = t->committed_version;
+	return DSQL_OK;
+}
+
+unsigned int dsql_txn_attempts(const dsql_txn *txn)
+{
+	return txn->attempts;
+}
+
+int dsql_txn_was_replayed(const dsql_txn *txn)
+{
+	return txn->replayed;
+}
+
+void dsql_txn_free(dsql_txn *txn)
+{
+	if (!txn)
+		return;
+	for (size_t i = 0; i < txn->n_tables; i++) {
+		txn_table *t = &txn->tables[i];
+
+		for (size_t j = 0; j < t->n_actions; j++)
+			action_clear(&t->actions[j]);
+		free(t->actions);
+		free(t->name);
+		free(t->location);
+	}
+	free(txn->tables);
+	free(txn);
+}

@@ -1,0 +1,47 @@
+/* The transaction's staged state, shared by txn.c (staging) and commit.c
+ * (the commit protocol). */
+#ifndef DSQL_CORE_TXN_INT_H
+#define DSQL_CORE_TXN_INT_H
+
+#include "deltasql/txn.h"
+#include "action.h"
+#include "catalog_int.h"
+
+typedef struct txn_table {
+	char *name;
+	int64_t id;           /* 0 until known (a table being created) */
+	int64_t read_version; /* -1 for a table being created */
+	action *actions;
+	size_t n_actions, cap_actions;
+	int64_t committed_version;
+	/* Set when this transaction creates the table (version 0). */
+	int creating;
+	char *location;
+	char uuid[37];
+} txn_table;
+
+enum txn_state { TXN_OPEN, TXN_COMMITTED, TXN_FAILED };
+
+struct dsql_txn {
+	dsql_catalog *cat;
+	char id[129];
+	dsql_isolation isolation;
+	dsql_retry_policy retry;
+	txn_table *tables;
+	size_t n_tables, cap_tables;
+	enum txn_state state;
+	unsigned int attempts;
+	int replayed;
+};
+
+/* Adds a table that the transaction creates (its actions become version
+ * 0). Codes: DSQL_OK, DSQL_EINVALID, DSQL_EEXISTS (already in this txn). */
+int txn_add_new_table(dsql_txn *txn, const char *name, const char *location,
+                      txn_table **out, dsql_error *err);
+
+/* Stages a parsed action, taking ownership of it (also on failure). */
+int txn_stage_parsed(dsql_txn *txn, txn_table *t, action *a, dsql_error *err);
+
+txn_table *txn_find(const dsql_txn *txn, const char *name);
+
+#endif

@@ -1,0 +1,358 @@
+/*
+ * The SQLite driver: the embedded default. One catalog is one database
+ * file. Writers are serialized by SQLite's database lock; write
+ * transactions take it at once with BEGIN IMMEDIATE, so two writers never
+ * deadlock on a lock upgrade, and wait for it up to the busy timeout.
+ *
+ * URI: sqlite:PATH[?option=value&...] with options
+ *   busy_timeout=MS     (default 10000)
+ *   journal_mode=wal|delete|truncate|memory   (default wal)
+ *   synchronous=full|normal|off               (default full)
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "deltasql/driver.h"
+#include "errors.h"
+
+struct dsql_driver_conn {
+	sqlite3 *db;
+};
+
+struct dsql_driver_stmt {
+	sqlite3 *db;
+	sqlite3_stmt *stmt;
+	int64_t changes;
+};
+
+typedef struct options {
+	char path[4096];
+	int busy_timeout;
+	char journal_mode[16];
+	char synchronous[16];
+} options;
+
+static int bad_uri(dsql_error *err, const char *what)
+{
+	return dsql_error_set(err, DSQL_EINVALID, "sqlite", NULL, 0, "invalid sqlite URI: %s",
+	                      what);
+}
+
+static int one_of(const char *v, const char *const *allowed)
+{
+	for (; *allowed; allowed++)
+		if (strcmp(v, *allowed) == 0)
+			return 1;
+	return 0;
+}
+
+static int parse_option(options *o, const char *kv, size_t len, dsql_error *err)
+{
+	static const char *const journals[] = {"wal", "delete", "truncate", "memory", NULL};
+	static const char *const syncs[] = {"full", "normal", "off", "extra", NULL};
+	char buf[64], *eq, *end;
+
+	if (len >= sizeof(buf))
+		return bad_uri(err, "option too long");
+	memcpy(buf, kv, len);
+	buf[len] = '\0';
+	eq = strchr(buf, '=');
+	if (!eq)
+		return bad_uri(err, "option without '='");
+	*eq++ = '\0';
+	if (strcmp(buf, "busy_timeout") == 0) {
+		long v = strtol(eq, &end, 10);
+
+		if (*eq == '\0' || *end || v < 0 || v > 3600000)
+			return bad_uri(err, "busy_timeout must be 0 to 3600000 ms");
+		o->busy_timeout = (int)v;
+	} else if (strcmp(buf, "journal_mode") == 0 && one_of(eq, journals)) {
+		snprintf(o->journal_mode, sizeof(o->journal_mode), "%s", eq);
+	} else if (strcmp(buf, "synchronous") == 0 && one_of(eq, syncs)) {
+		snprintf(o->synchronous, sizeof(o->synchronous), "%s", eq);
+	} else {
+		return dsql_error_set(err, DSQL_EINVALID, "sqlite", NULL, 0,
+		                      "invalid sqlite URI: unknown option or value '%s'", buf);
+	}
+	return DSQL_OK;
+}
+
+static int parse_uri(options *o, const char *uri, dsql_error *err)
+{
+	const char *p = strchr(uri, ':') + 1, *q = strchr(p, '?');
+	size_t n = q ? (size_t)(q - p) : strlen(p);
+
+	o->busy_timeout = 10000;
+	snprintf(o->journal_mode, sizeof(o->journal_mode), "wal");
+	snprintf(o->synchronous, sizeof(o->synchronous), "full");
+	/* sqlite:///abs/path is accepted as a courtesy to URI habits. */
+	if (n >= 2 && p[0] == '/' && p[1] == '/') {
+		p += 2;
+		n -= 2;
+	}
+	if (n == 0)
+		return bad_uri(err, "no file path (e.g. sqlite:lake.db)");
+	if (n >= sizeof(o->path))
+		return bad_uri(err, "path too long");
+	memcpy(o->path, p, n);
+	o->path[n] = '\0';
+	while (q && *q) {
+		const char *kv = q + 1;
+		size_t len = strcspn(kv, "&");
+		int rc = parse_option(o, kv, len, err);
+
+		if (rc != DSQL_OK)
+			return rc;
+		q = kv[len] ? kv + len : NULL;
+	}
+	return DSQL_OK;
+}
+
+static int exec(sqlite3 *db, const char *sql, const char *context, dsql_error *err)
+{
+	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? DSQL_OK : dsql_sqlite_error(err, db, sqlite3_extended_errcode(db),
+	                                                     context);
+}
+
+static int sq_connect(dsql_driver_conn **out, const char *uri, dsql_error *err)
+{
+	dsql_driver_conn *c;
+	char pragma[96];
+	options o;
+	int rc;
+
+	*out = NULL;
+	if ((rc = parse_uri(&o, uri, err)) != DSQL_OK)
+		return rc;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return dsql_error_set(err, DSQL_ENOMEM, "sqlite", NULL, 0, "out of memory");
+	rc = sqlite3_open_v2(o.path, &c->db,
+	                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	                     NULL);
+	if (rc != SQLITE_OK) {
+		rc = dsql_sqlite_error(err, c->db, rc, "cannot open the catalog file");
+		if (rc == DSQL_EDB || rc == DSQL_EINVALID)
+			rc = DSQL_ECONNECT;
+		if (err)
+			err->code = rc;
+		sqlite3_close(c->db);
+		free(c);
+		return rc;
+	}
+	sqlite3_extended_result_codes(c->db, 1);
+	sqlite3_busy_timeout(c->db, o.busy_timeout);
+	snprintf(pragma, sizeof(pragma), "PRAGMA journal_mode=%s; PRAGMA synchronous=%s",
+	         o.journal_mode, o.synchronous);
+	rc = exec(c->db, pragma, "cannot set up the catalog file", err);
+	if (rc != DSQL_OK) {
+		sqlite3_close(c->db);
+		free(c);
+		return rc;
+	}
+	*out = c;
+	return DSQL_OK;
+}
+
+static void sq_disconnect(dsql_driver_conn *c)
+{
+	if (!c)
+		return;
+	sqlite3_close_v2(c->db);
+	free(c);
+}
+
+static int sq_begin(dsql_driver_conn *c, dsql_begin_mode mode, dsql_error *err)
+{
+	return exec(c->db, mode == DSQL_BEGIN_WRITE ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED",
+	            "cannot begin a transaction", err);
+}
+
+static int sq_commit(dsql_driver_conn *c, dsql_error *err)
+{
+	int rc = exec(c->db, "COMMIT", "commit failed", err);
+
+	/* A failed COMMIT (say, busy) leaves the transaction open; end it so
+	 * that the caller's retry starts clean. */
+	if (rc != DSQL_OK && !sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+static int sq_rollback(dsql_driver_conn *c, dsql_error *err)
+{
+	if (sqlite3_get_autocommit(c->db))
+		return DSQL_OK; /* SQLite rolled back already (after some errors) */
+	return exec(c->db, "ROLLBACK", "rollback failed", err);
+}
+
+static int sq_prepare(dsql_driver_stmt **out, dsql_driver_conn *c, const char *sql,
+                      dsql_error *err)
+{
+	dsql_driver_stmt *s = calloc(1, sizeof(*s));
+	int rc;
+
+	*out = NULL;
+	if (!s)
+		return dsql_error_set(err, DSQL_ENOMEM, "sqlite", NULL, 0, "out of memory");
+	rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->stmt, NULL);
+	if (rc != SQLITE_OK) {
+		free(s);
+		return dsql_sqlite_error(err, c->db, sqlite3_extended_errcode(c->db),
+		                         "cannot prepare a statement");
+	}
+	s->db = c->db;
+	*out = s;
+	return DSQL_OK;
+}
+
+static int bind_rc(dsql_driver_stmt *s, int rc, dsql_error *err)
+{
+	return rc == SQLITE_OK ? DSQL_OK
+	                       : dsql_sqlite_error(err, s->db, rc, "cannot bind a parameter");
+}
+
+static int sq_bind_null(dsql_driver_stmt *s, int idx, dsql_error *err)
+{
+	return bind_rc(s, sqlite3_bind_null(s->stmt, idx), err);
+}
+
+static int sq_bind_int64(dsql_driver_stmt *s, int idx, int64_t v, dsql_error *err)
+{
+	return bind_rc(s, sqlite3_bind_int64(s->stmt, idx, v), err);
+}
+
+static int sq_bind_double(dsql_driver_stmt *s, int idx, double v, dsql_error *err)
+{
+	return bind_rc(s, sqlite3_bind_double(s->stmt, idx, v), err);
+}
+
+static int sq_bind_text(dsql_driver_stmt *s, int idx, const char *v, size_t len,
+                        dsql_error *err)
+{
+	return bind_rc(s, sqlite3_bind_text64(s->stmt, idx, v, len, SQLITE_TRANSIENT, SQLITE_UTF8),
+	               err);
+}
+
+static int sq_bind_blob(dsql_driver_stmt *s, int idx, const void *v, size_t len,
+                        dsql_error *err)
+{
+	return bind_rc(s, sqlite3_bind_blob64(s->stmt, idx, v, len, SQLITE_TRANSIENT), err);
+}
+
+static int sq_step(dsql_driver_stmt *s, dsql_error *err)
+{
+	int rc = sqlite3_step(s->stmt);
+
+	if (rc == SQLITE_ROW)
+		return DSQL_ROW;
+	if (rc == SQLITE_DONE) {
+		s->changes = sqlite3_changes64(s->db);
+		return DSQL_DONE;
+	}
+	return dsql_sqlite_error(err, s->db, sqlite3_extended_errcode(s->db),
+	                         "statement failed");
+}
+
+static int64_t sq_changes(dsql_driver_stmt *s)
+{
+	return s->changes;
+}
+
+static int sq_column_count(dsql_driver_stmt *s)
+{
+	return sqlite3_column_count(s->stmt);
+}
+
+static dsql_type sq_column_type(dsql_driver_stmt *s, int col)
+{
+	switch (sqlite3_column_type(s->stmt, col)) {
+	case SQLITE_INTEGER: return DSQL_TYPE_INT64;
+	case SQLITE_FLOAT: return DSQL_TYPE_DOUBLE;
+	case SQLITE_TEXT: return DSQL_TYPE_TEXT;
+	case SQLITE_BLOB: return DSQL_TYPE_BLOB;
+	default: return DSQL_TYPE_NULL;
+	}
+}
+
+static int64_t sq_column_int64(dsql_driver_stmt *s, int col)
+{
+	return sqlite3_column_int64(s->stmt, col);
+}
+
+static double sq_column_double(dsql_driver_stmt *s, int col)
+{
+	return sqlite3_column_double(s->stmt, col);
+}
+
+static const char *sq_column_text(dsql_driver_stmt *s, int col, size_t *len)
+{
+	const char *t = (const char *)sqlite3_column_text(s->stmt, col);
+
+	if (len)
+		*len = t ? (size_t)sqlite3_column_bytes(s->stmt, col) : 0;
+	return t;
+}
+
+static const void *sq_column_blob(dsql_driver_stmt *s, int col, size_t *len)
+{
+	const void *b = sqlite3_column_blob(s->stmt, col);
+
+	if (len)
+		*len = (size_t)sqlite3_column_bytes(s->stmt, col);
+	return b;
+}
+
+static int sq_reset(dsql_driver_stmt *s, dsql_error *err)
+{
+	(void)err;
+	/* sqlite3_reset repeats the last step's error, which was reported
+	 * already; a reset statement is usable whatever it returns. */
+	sqlite3_reset(s->stmt);
+	sqlite3_clear_bindings(s->stmt);
+	s->changes = 0;
+	return DSQL_OK;
+}
+
+static void sq_finalize(dsql_driver_stmt *s)
+{
+	if (!s)
+		return;
+	sqlite3_finalize(s->stmt);
+	free(s);
+}
+
+static const char *const schemes[] = {"sqlite", NULL};
+
+const dsql_driver dsql_sqlite_driver = {
+	.abi_version = DSQL_DRIVER_ABI_VERSION,
+	.struct_size = sizeof(dsql_driver),
+	.name = "sqlite",
+	.uri_schemes = schemes,
+	.capabilities = DSQL_CAP_MULTI_PROCESS,
+	.connect = sq_connect,
+	.disconnect = sq_disconnect,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.prepare = sq_prepare,
+	.bind_null = sq_bind_null,
+	.bind_int64 = sq_bind_int64,
+	.bind_double = sq_bind_double,
+	.bind_text = sq_bind_text,
+	.bind_blob = sq_bind_blob,
+	.step = sq_step,
+	.changes = sq_changes,
+	.column_count = sq_column_count,
+	.column_type = sq_column_type,
+	.column_int64 = sq_column_int64,
+	.column_double = sq_column_double,
+	.column_text = sq_column_text,
+	.column_blob = sq_column_blob,
+	.reset = sq_reset,
+	.finalize = sq_finalize,
+};

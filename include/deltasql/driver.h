@@ -1,0 +1,177 @@
+/*
+ * deltasql/driver.h: the vendor API. A driver is a connector between the
+ * deltasql core and one database: it connects, runs transactions, prepares
+ * statements with '?' placeholders, binds values, steps through rows and
+ * reports errors as deltasql codes plus the SQLSTATE and the database's own
+ * message. The core owns every SQL statement; a driver never invents SQL of
+ * its own beyond transaction control.
+ *
+ * Stability: this header has its own promise. DSQL_DRIVER_ABI_VERSION is
+ * raised whenever methods are appended to dsql_driver; fields are never
+ * removed or reordered. A driver fills abi_version and struct_size with the
+ * values it was built with; the library accepts any ABI version from 1 up to
+ * its own and treats methods beyond the driver's struct_size as absent.
+ *
+ * Threading: a connection (dsql_driver_conn) is used by one thread at a time.
+ * Statements belong to the connection that prepared them.
+ *
+ * Memory: the core never frees what the driver allocated and the other way
+ * round; every object is released by the side that made it (disconnect,
+ * finalize).
+ */
+#ifndef DELTASQL_DRIVER_H
+#define DELTASQL_DRIVER_H
+
+#include "common.h"
+#include "error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DSQL_DRIVER_ABI_VERSION 1
+
+/* Capability bits (dsql_driver.capabilities). */
+/* Native two-phase commit: prepare_transaction and friends work. */
+#define DSQL_CAP_TWO_PHASE (1u << 0)
+/* Several connections may write concurrently (row locks, MVCC); when
+ * absent, the database serializes writers as a whole (SQLite). */
+#define DSQL_CAP_ROW_LOCKS (1u << 1)
+/* The catalog can be shared by several processes at once. */
+#define DSQL_CAP_MULTI_PROCESS (1u << 2)
+
+/* begin() modes. */
+typedef enum dsql_begin_mode {
+	/* A transaction that will write: it must take the database's write
+	 * lock at once where the database has one (SQLite: BEGIN IMMEDIATE),
+	 * and read committed data after each row lock (PostgreSQL: READ
+	 * COMMITTED), so that a value read after locking its row is current. */
+	DSQL_BEGIN_WRITE = 1,
+	/* A read-only transaction that sees one consistent snapshot for all
+	 * of its statements (PostgreSQL: REPEATABLE READ READ ONLY). */
+	DSQL_BEGIN_READ = 2
+} dsql_begin_mode;
+
+/* Column types reported by column_type(). */
+typedef enum dsql_type {
+	DSQL_TYPE_NULL = 0,
+	DSQL_TYPE_INT64 = 1,
+	DSQL_TYPE_DOUBLE = 2,
+	DSQL_TYPE_TEXT = 3,
+	DSQL_TYPE_BLOB = 4
+} dsql_type;
+
+/* Opaque to the core; defined by each driver. */
+typedef struct dsql_driver_conn dsql_driver_conn;
+typedef struct dsql_driver_stmt dsql_driver_stmt;
+
+/* Called once per prepared transaction by list_prepared(). */
+typedef int (*dsql_prepared_cb)(const char *gid, void *payload);
+
+typedef struct dsql_driver {
+	/* DSQL_DRIVER_ABI_VERSION as the driver was built. */
+	unsigned int abi_version;
+	/* sizeof(dsql_driver) as the driver was built. */
+	size_t struct_size;
+	/* A short unique name ("sqlite"), at most 31 bytes. */
+	const char *name;
+	/* URI schemes this driver answers, without the ':' ("postgresql"),
+	 * terminated by NULL. */
+	const char *const *uri_schemes;
+	/* DSQL_CAP_* bits. */
+	unsigned int capabilities;
+
+	/* --- required methods --- */
+
+	/* Opens a connection for a catalog URI (the whole URI, scheme
+	 * included). Codes: DSQL_OK, DSQL_ECONNECT, DSQL_EINVALID (malformed
+	 * URI), DSQL_ENOMEM. The message must not contain credentials. */
+	int (*connect)(dsql_driver_conn **out, const char *uri, dsql_error *err);
+	/* Closes a connection, rolling back any open transaction. */
+	void (*disconnect)(dsql_driver_conn *conn);
+
+	int (*begin)(dsql_driver_conn *conn, dsql_begin_mode mode, dsql_error *err);
+	/* A failure whose outcome is unknown (connection lost during COMMIT)
+	 * must be reported as DSQL_EUNKNOWN. */
+	int (*commit)(dsql_driver_conn *conn, dsql_error *err);
+	int (*rollback)(dsql_driver_conn *conn, dsql_error *err);
+
+	/* Prepares one SQL statement with '?' placeholders, numbered from 1
+	 * in order of appearance. The driver rewrites placeholders to its
+	 * database's style. */
+	int (*prepare)(dsql_driver_stmt **out, dsql_driver_conn *conn, const char *sql,
+	               dsql_error *err);
+	/* Binding: idx is 1-based. Text and blobs are copied by the driver
+	 * (the caller's buffer may be reused at once). */
+	int (*bind_null)(dsql_driver_stmt *stmt, int idx, dsql_error *err);
+	int (*bind_int64)(dsql_driver_stmt *stmt, int idx, int64_t value, dsql_error *err);
+	int (*bind_double)(dsql_driver_stmt *stmt, int idx, double value, dsql_error *err);
+	int (*bind_text)(dsql_driver_stmt *stmt, int idx, const char *value, size_t len,
+	                 dsql_error *err);
+	int (*bind_blob)(dsql_driver_stmt *stmt, int idx, const void *value, size_t len,
+	                 dsql_error *err);
+	/* Executes the statement on the first call after prepare/reset, and
+	 * moves to the next row. Returns DSQL_ROW, DSQL_DONE or an error. */
+	int (*step)(dsql_driver_stmt *stmt, dsql_error *err);
+	/* Rows changed by the last completed INSERT/UPDATE/DELETE. */
+	int64_t (*changes)(dsql_driver_stmt *stmt);
+	int (*column_count)(dsql_driver_stmt *stmt);
+	dsql_type (*column_type)(dsql_driver_stmt *stmt, int col);
+	int64_t (*column_int64)(dsql_driver_stmt *stmt, int col);
+	double (*column_double)(dsql_driver_stmt *stmt, int col);
+	/* Borrowed, NUL-terminated, valid until the next step, reset or
+	 * finalize of the statement; NULL for SQL NULL. *len may be NULL. */
+	const char *(*column_text)(dsql_driver_stmt *stmt, int col, size_t *len);
+	const void *(*column_blob)(dsql_driver_stmt *stmt, int col, size_t *len);
+	/* Makes the statement ready to execute again; bindings are cleared. */
+	int (*reset)(dsql_driver_stmt *stmt, dsql_error *err);
+	void (*finalize)(dsql_driver_stmt *stmt);
+
+	/* --- optional methods (DSQL_CAP_TWO_PHASE); NULL when absent --- */
+
+	/* Prepares the open transaction for commit under a global id and ends
+	 * it on this connection. */
+	int (*prepare_transaction)(dsql_driver_conn *conn, const char *gid, dsql_error *err);
+	/* Commit / roll back a prepared transaction, from any connection.
+	 * DSQL_ENOTFOUND when no such gid is prepared. */
+	int (*commit_prepared)(dsql_driver_conn *conn, const char *gid, dsql_error *err);
+	int (*rollback_prepared)(dsql_driver_conn *conn, const char *gid, dsql_error *err);
+	/* Calls cb for every prepared transaction whose gid starts with
+	 * prefix; stops early (returning cb's value) when cb returns
+	 * non-zero. */
+	int (*list_prepared)(dsql_driver_conn *conn, const char *prefix, dsql_prepared_cb cb,
+	                     void *payload, dsql_error *err);
+} dsql_driver;
+
+/* The one symbol a loadable driver (.so) exports. host_abi is the library's
+ * DSQL_DRIVER_ABI_VERSION; the driver returns, through out, a description
+ * built for an ABI no newer than host_abi, or fails with
+ * DSQL_EUNSUPPORTED. The struct must stay valid until the process exits. */
+typedef int (*dsql_driver_init_fn)(const dsql_driver **out, unsigned int host_abi,
+                                   dsql_error *err);
+#define DSQL_DRIVER_INIT_SYMBOL "dsql_driver_init"
+
+/* Registers a driver. The library validates it (ABI version, struct size,
+ * required methods, name) and keeps its own copy of the struct; the strings
+ * it points to must outlive the process. Registering the same driver twice
+ * is a no-op. Codes: DSQL_OK, DSQL_EINVALID (malformed driver),
+ * DSQL_EUNSUPPORTED (ABI newer than the library's), DSQL_EEXISTS (another
+ * driver has that name or a scheme of it). Thread-safe. */
+DSQL_EXTERN int dsql_driver_register(const dsql_driver *driver, dsql_error *err);
+
+/* Loads a driver from a shared object (a path containing '/', or a name
+ * looked up as "deltasql_NAME.so" on DELTASQL_DRIVER_PATH and then the
+ * configured driver directory) and registers it. Codes as for
+ * dsql_driver_register, plus DSQL_ENOTFOUND when the file or its init
+ * symbol is missing. */
+DSQL_EXTERN int dsql_driver_load(const char *path_or_name, dsql_error *err);
+
+/* Finds the registered driver for a URI's scheme; NULL when none. The
+ * returned pointer is borrowed and valid for the life of the process. */
+DSQL_EXTERN const dsql_driver *dsql_driver_find(const char *uri);
+
+
+#ifdef __cplusplus
+}
+#endif
+#endif

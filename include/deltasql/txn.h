@@ -1,0 +1,107 @@
+/*
+ * deltasql/txn.h: a transaction over one or several tables. Opening a table
+ * in a transaction records the version it reads; actions are staged in
+ * memory, with no database transaction or lock held while the application
+ * works; dsql_txn_commit then writes every table's next version in one
+ * database transaction: all tables become visible at once, or none do.
+ *
+ * A dsql_txn is used by one thread at a time, together with its catalog.
+ */
+#ifndef DELTASQL_TXN_H
+#define DELTASQL_TXN_H
+
+#include "catalog.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct dsql_txn dsql_txn;
+
+/* Delta's isolation levels. */
+typedef enum dsql_isolation {
+	DSQL_ISOLATION_DEFAULT = 0, /* write_serializable */
+	DSQL_ISOLATION_SERIALIZABLE = 1,
+	DSQL_ISOLATION_WRITE_SERIALIZABLE = 2,
+	DSQL_ISOLATION_SNAPSHOT = 3
+} dsql_isolation;
+
+/* "serializable", "write_serializable", "snapshot" (Delta's names
+ * "Serializable", "WriteSerializable", "SnapshotIsolation" are accepted
+ * too). Codes: DSQL_OK, DSQL_EINVALID. */
+DSQL_EXTERN int dsql_isolation_parse(dsql_isolation *out, const char *name, dsql_error *err);
+DSQL_EXTERN const char *dsql_isolation_name(dsql_isolation isolation);
+
+#define DSQL_TXN_OPTIONS_VERSION 1
+typedef struct dsql_txn_options {
+	/* DSQL_TXN_OPTIONS_VERSION. */
+	unsigned int version;
+	dsql_isolation isolation;
+	/* A caller-chosen id (1 to 128 printable ASCII characters) or NULL
+	 * for a fresh UUIDv7. Committing an id that the catalog already
+	 * holds returns the original result and writes nothing. */
+	const char *txn_id;
+	/* NULL: the catalog's policy. */
+	const dsql_retry_policy *retry;
+} dsql_txn_options;
+#define DSQL_TXN_OPTIONS_INIT {DSQL_TXN_OPTIONS_VERSION, DSQL_ISOLATION_DEFAULT, NULL, NULL}
+
+/* Starts a transaction; opts may be NULL. Nothing touches the database
+ * yet. Free with dsql_txn_free. Codes: DSQL_OK, DSQL_EINVALID, DSQL_ENOMEM. */
+DSQL_EXTERN int dsql_txn_begin(dsql_txn **out, dsql_catalog *cat, const dsql_txn_options *opts,
+                               dsql_error *err);
+
+/* Adds a table to the transaction, reading at read_version (DSQL_LATEST
+ * for the table's current version). Opening a table twice with the same
+ * version is a no-op. Codes: DSQL_OK, DSQL_ENOTFOUND (no such table, or a
+ * version it never had), DSQL_EINVALID (opened before at another version). */
+DSQL_EXTERN int dsql_txn_open_table(dsql_txn *txn, const char *table, int64_t read_version,
+                                    dsql_error *err);
+
+/* The version the transaction reads of a table it opened. */
+DSQL_EXTERN int dsql_txn_read_version(const dsql_txn *txn, const char *table, int64_t *out,
+                                      dsql_error *err);
+
+/* Stages one Delta action, given as one _delta_log line of JSON
+ * ({"add": {...}}), for a table; the table is opened at its latest
+ * version when it was not opened before. The action's structure is checked
+ * now. Codes: DSQL_OK, DSQL_EINVALID, DSQL_ENOTFOUND. */
+DSQL_EXTERN int dsql_txn_stage(dsql_txn *txn, const char *table, const char *action_json,
+                               dsql_error *err);
+
+/* Commits every table with staged actions atomically, retrying transient
+ * failures under the retry policy. Validation against what was read (a
+ * remove must name a live file, adds must carry the table's partition
+ * columns) happens first; nothing is written when it fails.
+ * Codes: DSQL_OK; DSQL_ECONFLICT (a table moved past its read version and
+ * the change conflicts; err->conflict says where); DSQL_EINVALID;
+ * DSQL_ENOTFOUND (a table was dropped); DSQL_ERETRY (attempts exhausted);
+ * DSQL_ETIMEOUT; DSQL_EUNKNOWN (the connection died during COMMIT and the
+ * outcome could not be looked up; the txn id tells later); database codes.
+ * A transaction is committed at most once; afterwards only the accessors
+ * below and dsql_txn_free are valid. */
+DSQL_EXTERN int dsql_txn_commit(dsql_txn *txn, dsql_error *err);
+
+/* The transaction's id; borrowed until dsql_txn_free. */
+DSQL_EXTERN const char *dsql_txn_id(const dsql_txn *txn);
+
+/* After a successful commit: the version written for a table. Codes:
+ * DSQL_OK, DSQL_ENOTFOUND (table not part of the commit). */
+DSQL_EXTERN int dsql_txn_committed_version(const dsql_txn *txn, const char *table,
+                                           int64_t *out);
+
+/* How many attempts the commit took (1 when it succeeded at once). */
+DSQL_EXTERN unsigned int dsql_txn_attempts(const dsql_txn *txn);
+
+/* Non-zero when the commit found its id already committed and returned the
+ * original result without writing. */
+DSQL_EXTERN int dsql_txn_was_replayed(const dsql_txn *txn);
+
+/* Discards the transaction (staged actions are dropped when it was not
+ * committed). NULL-safe. */
+DSQL_EXTERN void dsql_txn_free(dsql_txn *txn);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

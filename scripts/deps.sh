@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs the Debian packages deltasql needs to build and test, when any
+# is missing. Needs root (or sudo). Touches nothing but the package system.
+set -euo pipefail
+
+packages=(
+	build-essential autoconf automake libtool pkg-config check
+	libsqlite3-dev sqlite3 libjansson-dev
+	libpq-dev postgresql
+	unixodbc unixodbc-dev odbc-postgresql libsqliteodbc
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "deps: all ${#packages[@]} packages present"
+	exit 0
+fi
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null || { echo "deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+	sudo=(sudo)
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# The postgresql package would start the system's own cluster; our tests
+# run a private throwaway server instead, so keep the service from starting.
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
+	"${sudo[@]}" chmod +x "$policy"
+	created_policy=1
+fi
+cleanup() { [ "$created_policy" -eq 1 ] && "${sudo[@]}" rm -f "$policy"; return 0; }
+trap cleanup EXIT
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "deps: done"

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing, builds (with the fault
+# points compiled in), starts a throwaway PostgreSQL on a private port and
+# socket directory, writes private ODBC ini files, runs `make check`, prints
+# every Check summary line, and stops the server again.
+#
+# With CI=true every driver's tests must run: a missing server or ODBC
+# driver is a failure, never a skip.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+export BUILD_DIR=${BUILD_DIR:-$top/_build}
+"$top/scripts/deps.sh"
+"$top/scripts/build.sh" --enable-fault-injection
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/deltasql-test.XXXXXX")
+chmod 755 "$work"
+cleanup() {
+	"$top/scripts/pg-server.sh" stop "$work/pg" >/dev/null 2>&1 || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+if "$top/scripts/pg-server.sh" start "$work/pg"; then
+	# shellcheck disable=SC1091
+	. "$work/pg/env"
+else
+	echo "test: could not start a throwaway PostgreSQL server" >&2
+	[ "${CI:-}" = true ] && exit 1
+	echo "test: *** PostgreSQL tests will be SKIPPED (outside CI only) ***" >&2
+fi
+if "$top/scripts/odbc-setup.sh" "$work/odbc"; then
+	# shellcheck disable=SC1091
+	. "$work/odbc/env"
+	if [ -n "${DELTASQL_TEST_PG_SOCKDIR:-}" ]; then
+		export DELTASQL_TEST_ODBC_PG_URI="odbc:DRIVER={PostgreSQL Unicode};Servername=$DELTASQL_TEST_PG_SOCKDIR;Port=$DELTASQL_TEST_PG_PORT;Database=deltasql_test;Username=$DELTASQL_TEST_PG_USER"
+	fi
+else
+	echo "test: could not configure ODBC" >&2
+	[ "${CI:-}" = true ] && exit 1
+	echo "test: *** ODBC tests will be SKIPPED (outside CI only) ***" >&2
+fi
+export DELTASQL_FIXTURES=${DELTASQL_FIXTURES:-$top/../shared/fixtures/delta-acceptance}
+
+cd "$BUILD_DIR"
+status=0
+make -j"$(nproc)" check >check.out 2>&1 || status=$?
+grep -E '^(PASS|FAIL|SKIP|ERROR|XFAIL|XPASS):' check.out || true
+echo
+echo "=== Check summaries ==="
+for log in tests/*.log; do
+	[ "$log" = tests/test-suite.log ] && continue
+	grep -H -E '^[0-9]+%: Checks: |^(PASS|SKIP)ED|^SKIPPED|^NOT RUN|^PASS:' "$log" || true
+done
+if [ "$status" -ne 0 ]; then
+	echo
+	echo "=== logs of failed tests ==="
+	for trs in tests/*.trs; do
+		if grep -qE ':test-result: (FAIL|ERROR)' "$trs"; then
+			log=${trs%.trs}.log
+			echo "--- $log"
+			grep -v ':P:' "$log" | tail -n 80
+		fi
+	done
+	[ -s check.out ] && grep -E 'error|Error' check.out | head -n 20
+fi
+echo
+grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):' check.out || cat check.out
+exit "$status"

@@ -1,0 +1,230 @@
+/* The command-line contract: commands, --json shapes and exit codes, run
+ * against the real binary on a SQLite catalog. */
+#define _GNU_SOURCE
+#include <check.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+static char uri[600];
+
+/* Runs "deltasql --catalog URI ARGS" and returns the exit status; *out
+ * receives stdout parsed as JSON when it parses (else NULL). */
+static int cli(json_t **out, const char *stdin_text, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int cli(json_t **out, const char *stdin_text, const char *fmt, ...)
+{
+	char args[4096], cmd[5000], *text = NULL;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "'%s' --catalog '%s' %s 2>/dev/null", CLI_PATH, uri, args);
+	rc = tu_run(cmd, stdin_text, &text);
+	if (out)
+		*out = json_loads(text ? text : "", 0, NULL);
+	free(text);
+	return rc;
+}
+
+static void fresh_catalog(void)
+{
+	snprintf(uri, sizeof(uri), "%s", tu_sqlite_uri("cli"));
+	ck_assert_int_eq(cli(NULL, NULL, "init"), 0);
+	ck_assert_int_eq(cli(NULL, NULL, "create dim --partition-by p --schema "
+	                                 "'{\"type\":\"struct\",\"fields\":[{\"name\":\"p\","
+	                                 "\"type\":\"string\",\"nullable\":true,\"metadata\":{}}]}'"
+	                                 " --property delta.appendOnly=false --location /lake/dim"),
+	                 0);
+	ck_assert_int_eq(cli(NULL, NULL, "create fact"), 0);
+}
+
+static const char *two_tables =
+	"{\"txn_id\": \"t-1\", \"isolation\": \"serializable\", \"tables\": {"
+	" \"dim\": {\"read_version\": 0, \"actions\": ["
+	"  {\"add\": {\"path\": \"p=a/1.parquet\", \"partitionValues\": {\"p\": \"a\"},"
+	"   \"size\": 10, \"modificationTime\": 1, \"dataChange\": true}}]},"
+	" \"fact\": {\"actions\": ["
+	"  {\"add\": {\"path\": \"2.parquet\", \"partitionValues\": {}, \"size\": 20,"
+	"   \"modificationTime\": 1, \"dataChange\": true}},"
+	"  {\"txn\": {\"appId\": \"loader\", \"version\": 9}}]}}}";
+
+START_TEST(init_create_list)
+{
+	json_t *j, *t;
+	size_t i;
+	int found = 0;
+
+	fresh_catalog();
+	ck_assert_int_eq(cli(&j, NULL, "list --json"), 0);
+	ck_assert(json_is_array(j));
+	json_array_foreach(j, i, t) {
+		ck_assert(json_is_string(json_object_get(t, "name")));
+		ck_assert_int_eq(json_integer_value(json_object_get(t, "version")), 0);
+		found += strcmp(json_string_value(json_object_get(t, "name")), "dim") == 0;
+	}
+	ck_assert_int_eq(found, 1);
+	ck_assert_uint_eq(json_array_size(j), 2);
+	json_decref(j);
+	ck_assert_int_eq(cli(&j, NULL, "--json init"), 0);
+	ck_assert(json_is_string(json_object_get(j, "catalog")));
+	json_decref(j);
+	ck_assert_int_eq(cli(NULL, NULL, "create dim"), 1); /* exists */
+}
+END_TEST
+
+START_TEST(commit_snapshot_history_json)
+{
+	json_t *j, *f, *h;
+
+	fresh_catalog();
+	ck_assert_int_eq(cli(&j, two_tables, "commit --json"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "txn_id")), "t-1");
+	ck_assert_int_eq(json_integer_value(json_object_get(
+				 json_object_get(json_object_get(j, "tables"), "dim"), "version")),
+	                 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(
+				 json_object_get(json_object_get(j, "tables"), "fact"), "version")),
+	                 1);
+	ck_assert_int_ge(json_integer_value(json_object_get(j, "attempts")), 1);
+	json_decref(j);
+	/* A replay of the same document is a no-op with the same answer. */
+	ck_assert_int_eq(cli(&j, two_tables, "commit - --json"), 0);
+	ck_assert(json_is_true(json_object_get(j, "replayed")));
+	json_decref(j);
+
+	ck_assert_int_eq(cli(&j, NULL, "snapshot fact --json"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "table")), "fact");
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "version")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "protocol"),
+	                                                    "minWriterVersion")),
+	                 2);
+	ck_assert(json_is_object(json_object_get(j, "metadata")));
+	f = json_object_get(j, "files");
+	ck_assert_uint_eq(json_array_size(f), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(f, 0), "path")),
+	                 "2.parquet");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "app_txns"),
+	                                                    "loader")),
+	                 9);
+	json_decref(j);
+	ck_assert_int_eq(cli(&j, NULL, "snapshot dim --version 0 --json"), 0);
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "files")), 0);
+	ck_assert_str_eq(json_string_value(json_array_get(
+				 json_object_get(json_object_get(j, "metadata"), "partitionColumns"), 0)),
+	                 "p");
+	ck_assert_str_eq(json_string_value(json_object_get(
+				 json_object_get(json_object_get(j, "metadata"), "configuration"),
+				 "delta.appendOnly")),
+	                 "false");
+	json_decref(j);
+
+	ck_assert_int_eq(cli(&j, NULL, "history dim --json"), 0);
+	ck_assert_uint_eq(json_array_size(j), 2);
+	h = json_array_get(j, 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(h, "version")), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(h, "txn_id")), "t-1");
+	ck_assert_str_eq(json_string_value(json_object_get(h, "operation")), "WRITE");
+	ck_assert_int_eq(json_integer_value(json_object_get(h, "adds")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(h, "removes")), 0);
+	ck_assert(json_is_integer(json_object_get(h, "timestamp")) ||
+	          json_is_string(json_object_get(h, "timestamp")));
+	json_decref(j);
+	/* Human output works too. */
+	ck_assert_int_eq(cli(NULL, NULL, "snapshot dim"), 0);
+	ck_assert_int_eq(cli(NULL, NULL, "history dim"), 0);
+	ck_assert_int_eq(cli(NULL, NULL, "list"), 0);
+	ck_assert_int_eq(cli(NULL, NULL, "snapshot dim --timestamp 2000-01-01T00:00:00Z"), 4);
+	ck_assert_int_eq(cli(&j, NULL, "snapshot dim --timestamp 4102444800000 --json"), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "version")), 1);
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(exit_codes)
+{
+	json_t *j;
+
+	fresh_catalog();
+	ck_assert_int_eq(cli(NULL, NULL, "frobnicate"), 2);
+	ck_assert_int_eq(cli(NULL, NULL, "snapshot"), 2);
+	ck_assert_int_eq(cli(NULL, NULL, "snapshot dim --version x"), 2);
+	ck_assert_int_eq(cli(NULL, NULL, "snapshot nope"), 4);
+	ck_assert_int_eq(cli(NULL, NULL, "snapshot dim --version 7"), 4);
+	ck_assert_int_eq(cli(NULL, NULL, "drop nope"), 4);
+	ck_assert_int_eq(cli(NULL, "{\"tables\": {\"dim\": ", "commit"), 2);
+	ck_assert_int_eq(cli(NULL, "{\"tables\": {}}", "commit"), 2);
+	ck_assert_int_eq(cli(NULL, "{\"tables\": {\"dim\": {\"actions\": []}}, \"x\": 1}", "commit"),
+	                 2);
+	ck_assert_int_eq(cli(NULL, "{\"isolation\": \"chaos\", \"tables\": {\"dim\": "
+	                           "{\"actions\": [{\"txn\": {\"appId\": \"a\", \"version\": 1}}]}}}",
+	                     "commit"),
+	                 2);
+	ck_assert_int_eq(cli(NULL, "{\"tables\": {\"nope\": {\"actions\": []}}}", "commit"), 4);
+	ck_assert_int_eq(cli(NULL, "{\"tables\": {\"fact\": {\"read_version\": 5, \"actions\": "
+	                           "[{\"txn\": {\"appId\": \"a\", \"version\": 1}}]}}}",
+	                     "commit"),
+	                 4);
+	ck_assert_int_eq(cli(&j, "{\"tables\": {\"fact\": {\"actions\": [{\"remove\": {\"path\": "
+	                         "\"ghost\", \"dataChange\": true}}]}}}",
+	                     "commit --json"),
+	                 2);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "error"), "kind")),
+	                 "invalid");
+	json_decref(j);
+	/* Nothing above changed the catalog. */
+	ck_assert_int_eq(cli(&j, NULL, "history fact --json"), 0);
+	ck_assert_uint_eq(json_array_size(j), 1);
+	json_decref(j);
+	/* A catalog that was never initialised. */
+	snprintf(uri, sizeof(uri), "%s", tu_sqlite_uri("empty"));
+	ck_assert_int_eq(cli(NULL, NULL, "list"), 4);
+}
+END_TEST
+
+START_TEST(conflict_exit_code_and_json)
+{
+	const char *remove_doc = "{\"tables\": {\"fact\": {\"read_version\": 1, \"actions\": ["
+	                         "{\"remove\": {\"path\": \"2.parquet\", \"dataChange\": true}}]}}}";
+	json_t *j, *e;
+
+	fresh_catalog();
+	ck_assert_int_eq(cli(NULL, two_tables, "commit"), 0);
+	ck_assert_int_eq(cli(NULL, remove_doc, "commit"), 0);
+	ck_assert_int_eq(cli(&j, remove_doc, "commit --json"), 3);
+	e = json_object_get(j, "error");
+	ck_assert_str_eq(json_string_value(json_object_get(e, "kind")), "conflict");
+	ck_assert_str_eq(json_string_value(json_object_get(e, "table")), "fact");
+	ck_assert_int_eq(json_integer_value(json_object_get(e, "winning_version")), 2);
+	ck_assert(json_is_string(json_object_get(e, "rule")));
+	json_decref(j);
+	ck_assert_int_eq(cli(NULL, NULL, "drop fact"), 0);
+	ck_assert_int_eq(cli(NULL, NULL, "snapshot fact"), 4);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("cli");
+	TCase *tc = tcase_create("contract");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, init_create_list);
+	tcase_add_test(tc, commit_snapshot_history_json);
+	tcase_add_test(tc, exit_codes);
+	tcase_add_test(tc, conflict_exit_code_and_json);
+	tcase_set_timeout(tc, 120);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

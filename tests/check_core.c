@@ -1,0 +1,152 @@
+/* Unit tests of the core that need no database: the action model, ids,
+ * names, isolation levels, status names. */
+#include <check.h>
+#include <deltasql.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "action.h"
+#include "util.h"
+
+START_TEST(parses_each_action_kind)
+{
+	static const struct {
+		const char *json;
+		action_kind kind;
+	} ok[] = {
+		{"{\"add\":{\"path\":\"a\",\"size\":1,\"modificationTime\":2,\"dataChange\":true,"
+		 "\"partitionValues\":{\"p\":null},\"stats\":\"{}\"}}", ACT_ADD},
+		{"{\"remove\":{\"path\":\"a\",\"dataChange\":false}}", ACT_REMOVE},
+		{"{\"metaData\":{\"id\":\"i\",\"schemaString\":\"{\\\"type\\\":\\\"struct\\\","
+		 "\\\"fields\\\":[]}\",\"partitionColumns\":[],\"configuration\":{}}}", ACT_METADATA},
+		{"{\"protocol\":{\"minReaderVersion\":3,\"minWriterVersion\":7,"
+		 "\"readerFeatures\":[\"deletionVectors\"],\"writerFeatures\":[]}}", ACT_PROTOCOL},
+		{"{\"txn\":{\"appId\":\"x\",\"version\":3,\"lastUpdated\":5}}", ACT_TXN},
+		{"{\"domainMetadata\":{\"domain\":\"d\",\"configuration\":\"{}\",\"removed\":false}}",
+		 ACT_DOMAIN},
+		{"{\"commitInfo\":{\"anything\":[1,2,{}]}}", ACT_COMMITINFO},
+		{"{\"cdc\":{\"path\":\"c\",\"size\":3,\"dataChange\":false,\"partitionValues\":{}}}",
+		 ACT_CDC},
+	};
+	dsql_error err;
+	action a;
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		ck_assert_msg(action_parse_text(&a, ok[i].json, &err) == DSQL_OK, "%s: %s", ok[i].json,
+		              err.message);
+		ck_assert_int_eq(a.kind, ok[i].kind);
+		action_clear(&a);
+	}
+}
+END_TEST
+
+START_TEST(extracts_file_identity)
+{
+	dsql_error err;
+	action a;
+	char *text;
+
+	ck_assert_int_eq(action_parse_text(&a,
+	                                   "{\"remove\":{\"path\":\"f\",\"dataChange\":true,"
+	                                   "\"deletionVector\":{\"storageType\":\"u\","
+	                                   "\"pathOrInlineDv\":\"ab\",\"offset\":4,"
+	                                   "\"sizeInBytes\":1,\"cardinality\":2}}}",
+	                                   &err),
+	                 DSQL_OK);
+	ck_assert_str_eq(a.path, "f");
+	ck_assert_str_eq(a.dv_id, "uab@4");
+	ck_assert_int_eq(a.data_change, 1);
+	/* The action is kept verbatim. */
+	text = action_line_text(&a);
+	ck_assert(strstr(text, "\"sizeInBytes\":1"));
+	free(text);
+	action_clear(&a);
+}
+END_TEST
+
+START_TEST(rejects_malformed_actions)
+{
+	static const struct {
+		const char *json, *needle;
+	} bad[] = {
+		{"[1]", "exactly one key"},
+		{"{\"add\":{},\"remove\":{}}", "exactly one key"},
+		{"{\"add\":[]}", "must be an object"},
+		{"{\"add\":{\"path\":\"\",\"size\":1}}", "empty"},
+		{"{\"add\":{\"path\":1,\"size\":1}}", "must be a string"},
+		{"{\"add\":{\"path\":\"a\"}}", "missing \"size\""},
+		{"{\"add\":{\"path\":\"a\",\"size\":1.5}}", "integer"},
+		{"{\"add\":{\"path\":\"a\",\"size\":1,\"dataChange\":\"yes\"}}", "true or false"},
+		{"{\"add\":{\"path\":\"a\",\"size\":1,\"partitionValues\":{\"p\":1}}}", "string"},
+		{"{\"protocol\":{\"minReaderVersion\":0,\"minWriterVersion\":2}}", "too small"},
+		{"{\"txn\":{\"appId\":\"a\"}}", "missing \"version\""},
+		{"{\"metaData\":{\"id\":\"i\",\"schemaString\":\"[]\"}}", "struct"},
+		{"{\"checkpointMetadata\":{}}", "not a Delta action"},
+		{"{\"add\":{\"path\":\"a\",\"size\":1", "malformed"},
+		{"{\"add\":{\"path\":\"a\",\"path\":\"b\",\"size\":1}}", "malformed"},
+	};
+	dsql_error err;
+	action a;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(action_parse_text(&a, bad[i].json, &err) == DSQL_EINVALID, "%s accepted",
+		              bad[i].json);
+		ck_assert_msg(strstr(err.message, bad[i].needle), "%s: '%s' lacks '%s'", bad[i].json,
+		              err.message, bad[i].needle);
+	}
+}
+END_TEST
+
+START_TEST(uuid7_is_time_ordered_and_well_formed)
+{
+	char a[37], b[37];
+
+	util_uuid7(a);
+	util_sleep_ms(2);
+	util_uuid7(b);
+	ck_assert_uint_eq(strlen(a), 36);
+	ck_assert_int_eq(a[14], '7');
+	ck_assert(strchr("89ab", a[19]));
+	ck_assert(strcmp(a, b) < 0);
+}
+END_TEST
+
+START_TEST(names_and_levels)
+{
+	char long_name[300];
+	dsql_isolation iso;
+	dsql_error err;
+
+	memset(long_name, 'x', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	ck_assert_int_eq(util_check_name("table", "ok_name", &err), DSQL_OK);
+	ck_assert_int_eq(util_check_name("table", long_name, &err), DSQL_EINVALID);
+	ck_assert_int_eq(util_check_name("table", "tab\there", &err), DSQL_EINVALID);
+	ck_assert_int_eq(util_check_name("table", "\xc0\xaf", &err), DSQL_EINVALID);
+	ck_assert_int_eq(dsql_isolation_parse(&iso, "WriteSerializable", &err), DSQL_OK);
+	ck_assert_int_eq(iso, DSQL_ISOLATION_WRITE_SERIALIZABLE);
+	ck_assert_str_eq(dsql_isolation_name(DSQL_ISOLATION_DEFAULT), "write_serializable");
+	ck_assert_str_eq(dsql_status_name(DSQL_ECONFLICT), "conflict");
+	ck_assert_str_eq(dsql_version(), DSQL_VERSION_STRING);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("core");
+	TCase *tc = tcase_create("units");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, parses_each_action_kind);
+	tcase_add_test(tc, extracts_file_identity);
+	tcase_add_test(tc, rejects_malformed_actions);
+	tcase_add_test(tc, uuid7_is_time_ordered_and_well_formed);
+	tcase_add_test(tc, names_and_levels);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

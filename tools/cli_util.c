@@ -1,0 +1,172 @@
+/* Helpers shared by the deltasql command's subcommands. */
+#define _GNU_SOURCE
+#include "cli.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *kind_of(int code)
+{
+	switch (code) {
+	case DSQL_ECONFLICT: return "conflict";
+	case DSQL_EINVALID: return "invalid";
+	case DSQL_ENOTFOUND: return "not_found";
+	case DSQL_EEXISTS: return "exists";
+	case DSQL_ERETRY: return "retryable";
+	case DSQL_EUNKNOWN: return "commit_unknown";
+	case DSQL_EUNSUPPORTED: return "unsupported";
+	case DSQL_ECONNECT: return "connection";
+	case DSQL_ETIMEOUT: return "timeout";
+	case DSQL_ECATALOG_VERSION: return "catalog_version";
+	default: return "database";
+	}
+}
+
+static int exit_code_of(int code)
+{
+	switch (code) {
+	case DSQL_EINVALID: return EXIT_USAGE;
+	case DSQL_ECONFLICT: return EXIT_CONFLICT;
+	case DSQL_ENOTFOUND: return EXIT_NOT_FOUND;
+	default: return EXIT_OTHER;
+	}
+}
+
+int cli_fail(const cli *c, const dsql_error *err)
+{
+	fprintf(stderr, "deltasql: %s: %s\n", dsql_status_name(err->code), err->message);
+	if (c->json) {
+		json_t *e = json_pack("{s:s, s:i, s:s}", "kind", kind_of(err->code), "code",
+		                      err->code, "message", err->message);
+
+		if (err->sqlstate[0])
+			json_object_set_new(e, "sqlstate", json_string(err->sqlstate));
+		if (err->code == DSQL_ECONFLICT) {
+			json_object_set_new(e, "rule", json_string(err->conflict.rule));
+			json_object_set_new(e, "table", json_string(err->conflict.table));
+			json_object_set_new(e, "winning_version",
+			                    json_integer(err->conflict.winning_version));
+			if (err->conflict.detail[0])
+				json_object_set_new(e, "detail", json_string(err->conflict.detail));
+		}
+		cli_print_json(json_pack("{s:o}", "error", e));
+	}
+	return exit_code_of(err->code);
+}
+
+int cli_usage(const cli *c, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "deltasql: usage: %s (see 'deltasql --help')\n", msg);
+	if (c->json)
+		cli_print_json(json_pack("{s:{s:s, s:s}}", "error", "kind", "usage", "message", msg));
+	return EXIT_USAGE;
+}
+
+int cli_open(cli *c, int create)
+{
+	dsql_catalog_options o = DSQL_CATALOG_OPTIONS_INIT;
+	dsql_error err;
+
+	if (!c->catalog_uri)
+		return cli_usage(c, "no catalog: give --catalog URI or set DELTASQL_CATALOG");
+	o.create = create;
+	if (dsql_catalog_open(&c->cat, c->catalog_uri, &o, &err) != DSQL_OK)
+		return cli_fail(c, &err);
+	return EXIT_OK;
+}
+
+void cli_print_json(json_t *v)
+{
+	char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY);
+
+	if (s) {
+		puts(s);
+		free(s);
+	}
+	json_decref(v);
+}
+
+void cli_format_time(char *buf, size_t cap, int64_t ms)
+{
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&secs, &tm);
+	snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+int cli_parse_int(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (!s || !*s || !isdigit((unsigned char)*s))
+		return -1;
+	v = strtoll(s, &end, 10);
+	if (*end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int cli_parse_time(const char *s, int64_t *ms)
+{
+	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0, frac = 0, frac_digits = 0;
+	struct tm tm;
+	const char *p;
+	int64_t offset_s = 0;
+
+	if (cli_parse_int(s, ms) == 0)
+		return 0;
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
+		return -1;
+	p = s + n;
+	if (*p == 'T' || *p == ' ') {
+		if (sscanf(p + 1, "%2d:%2d:%2d%n", &h, &mi, &sec, &n) != 3 || n != 8)
+			return -1;
+		p += 1 + n;
+		if (*p == '.') {
+			for (p++; isdigit((unsigned char)*p); p++)
+				if (frac_digits < 3) {
+					frac = frac * 10 + (*p - '0');
+					frac_digits++;
+				}
+			while (frac_digits > 0 && frac_digits < 3) {
+				frac *= 10;
+				frac_digits++;
+			}
+		}
+		if (*p == 'Z') {
+			p++;
+		} else if (*p == '+' || *p == '-') {
+			int oh, om;
+
+			if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &n) != 2 || n != 5)
+				return -1;
+			offset_s = (*p == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+			p += 1 + n;
+		}
+	}
+	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	*ms = ((int64_t)timegm(&tm) - offset_s) * 1000 + frac;
+	return 0;
+}

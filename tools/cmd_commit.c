@@ -1,0 +1,187 @@
+/*
+ * deltasql commit [FILE|-]: one JSON document, committed atomically.
+ *
+ *   {"txn_id": "...", "isolation": "write_serializable",
+ *    "tables": {"NAME": {"read_version": N, "actions": [{"add": {...}}, ...]}}}
+ */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int doc_error(cli *c, const char *fmt, const char *what)
+{
+	dsql_error err;
+
+	memset(&err, 0, sizeof(err));
+	err.code = DSQL_EINVALID;
+	snprintf(err.message, sizeof(err.message), fmt, what);
+	return cli_fail(c, &err);
+}
+
+static json_t *load_document(cli *c, const char *path, int *rc)
+{
+	json_error_t jerr;
+	json_t *doc;
+	FILE *f = stdin;
+
+	*rc = EXIT_OK;
+	if (path && strcmp(path, "-") != 0 && !(f = fopen(path, "rb"))) {
+		*rc = doc_error(c, "cannot open commit document '%s'", path);
+		return NULL;
+	}
+	doc = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
+	if (f != stdin)
+		fclose(f);
+	if (!doc) {
+		char msg[300];
+
+		snprintf(msg, sizeof(msg), "%s (line %d, column %d)", jerr.text, jerr.line,
+		         jerr.column);
+		*rc = doc_error(c, "malformed commit document: %s", msg);
+	} else if (!json_is_object(doc)) {
+		json_decref(doc);
+		doc = NULL;
+		*rc = doc_error(c, "commit document must be a JSON object%s", "");
+	}
+	return doc;
+}
+
+static int check_keys(cli *c, json_t *o, const char *const *allowed, const char *where)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(o, k, v) {
+		const char *const *a;
+
+		for (a = allowed; *a && strcmp(*a, k) != 0; a++)
+			;
+		if (!*a) {
+			char msg[400];
+
+			snprintf(msg, sizeof(msg), "unknown key '%.64s' in %s", k, where);
+			return doc_error(c, "commit document: %s", msg);
+		}
+	}
+	return EXIT_OK;
+}
+
+static int stage_table(cli *c, dsql_txn *txn, const char *name, json_t *t)
+{
+	static const char *const keys[] = {"read_version", "actions", NULL};
+	json_t *rv = json_object_get(t, "read_version"), *actions = json_object_get(t, "actions");
+	json_t *a;
+	dsql_error err;
+	size_t i;
+	int rc;
+
+	if (!json_is_object(t))
+		return doc_error(c, "commit document: table '%s' must be an object", name);
+	if ((rc = check_keys(c, t, keys, "a table entry")) != EXIT_OK)
+		return rc;
+	if (rv && !(json_is_integer(rv) && json_integer_value(rv) >= 0))
+		return doc_error(c, "commit document: read_version of table '%s' must be a "
+		                    "non-negative integer", name);
+	if (!json_is_array(actions))
+		return doc_error(c, "commit document: table '%s' needs an \"actions\" array", name);
+	if (dsql_txn_open_table(txn, name, rv ? json_integer_value(rv) : DSQL_LATEST, &err))
+		return cli_fail(c, &err);
+	json_array_foreach(actions, i, a) {
+		char *text = json_dumps(a, JSON_COMPACT | JSON_ENCODE_ANY);
+		int failed = dsql_txn_stage(txn, name, text, &err);
+
+		free(text);
+		if (failed) {
+			char msg[DSQL_ERROR_MESSAGE_MAX + 300];
+
+			snprintf(msg, sizeof(msg), "table '%.200s', action %zu: %s", name, i,
+			         err.message);
+			snprintf(err.message, sizeof(err.message), "%.1000s", msg);
+			return cli_fail(c, &err);
+		}
+	}
+	return EXIT_OK;
+}
+
+static void print_result(cli *c, dsql_txn *txn, json_t *tables)
+{
+	json_t *out = json_object(), *t;
+	const char *name;
+
+	json_object_foreach(tables, name, t) {
+		int64_t v;
+
+		if (dsql_txn_committed_version(txn, name, &v) == DSQL_OK)
+			json_object_set_new(out, name, json_pack("{s:I}", "version", (json_int_t)v));
+	}
+	if (c->json) {
+		cli_print_json(json_pack("{s:s, s:o, s:i, s:b}", "txn_id", dsql_txn_id(txn), "tables",
+		                         out, "attempts", (int)dsql_txn_attempts(txn), "replayed",
+		                         dsql_txn_was_replayed(txn)));
+		return;
+	}
+	printf("committed %s%s\n", dsql_txn_id(txn),
+	       dsql_txn_was_replayed(txn) ? " (already committed earlier: nothing written)" : "");
+	json_object_foreach(out, name, t)
+		printf("  %s -> version %" JSON_INTEGER_FORMAT "\n", name,
+		       json_integer_value(json_object_get(t, "version")));
+	json_decref(out);
+}
+
+int cmd_commit(cli *c)
+{
+	static const char *const keys[] = {"txn_id", "isolation", "tables", NULL};
+	dsql_txn_options o = DSQL_TXN_OPTIONS_INIT;
+	json_t *doc, *tables, *t, *v;
+	dsql_txn *txn = NULL;
+	const char *name;
+	dsql_error err;
+	int rc;
+
+	if (c->argc > 2)
+		return cli_usage(c, "commit [FILE|-]");
+	doc = load_document(c, c->argc == 2 ? c->argv[1] : NULL, &rc);
+	if (!doc)
+		return rc;
+	tables = json_object_get(doc, "tables");
+	if ((rc = check_keys(c, doc, keys, "the commit document")) != EXIT_OK)
+		goto out;
+	if (!json_is_object(tables) || json_object_size(tables) == 0) {
+		rc = doc_error(c, "commit document needs a non-empty \"tables\" object%s", "");
+		goto out;
+	}
+	if ((v = json_object_get(doc, "txn_id"))) {
+		if (!json_is_string(v)) {
+			rc = doc_error(c, "commit document: \"txn_id\" must be a string%s", "");
+			goto out;
+		}
+		o.txn_id = json_string_value(v);
+	}
+	if ((v = json_object_get(doc, "isolation")) &&
+	    (!json_is_string(v) || dsql_isolation_parse(&o.isolation, json_string_value(v), &err))) {
+		rc = json_is_string(v) ? cli_fail(c, &err)
+		                       : doc_error(c, "commit document: \"isolation\" must be a "
+		                                      "string%s", "");
+		goto out;
+	}
+	if ((rc = cli_open(c, 0)) != EXIT_OK)
+		goto out;
+	if (dsql_txn_begin(&txn, c->cat, &o, &err) != DSQL_OK) {
+		rc = cli_fail(c, &err);
+		goto out;
+	}
+	json_object_foreach(tables, name, t)
+		if ((rc = stage_table(c, txn, name, t)) != EXIT_OK)
+			goto out;
+	if (dsql_txn_commit(txn, &err) != DSQL_OK) {
+		rc = cli_fail(c, &err);
+		goto out;
+	}
+	print_result(c, txn, tables);
+out:
+	dsql_txn_free(txn);
+	json_decref(doc);
+	return rc;
+}

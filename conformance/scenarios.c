@@ -11,170 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char *cat_uri;
-
-/* Asserts a call returned DSQL_OK; err must be in scope. */
-#define OK(call) ck_assert_msg((call) == DSQL_OK, "%s failed: %s", #call, err.message)
-
-static dsql_catalog *open_cat(void)
-{
-	dsql_catalog *cat = NULL;
-	dsql_error err;
-	int rc = dsql_catalog_open(&cat, cat_uri, NULL, &err);
-
-	ck_assert_msg(rc == DSQL_OK, "open %s: %s", cat_uri, err.message);
-	return cat;
-}
-
-/* A table name unique to this test run. */
-static const char *tname(const char *base)
-{
-	static char buf[8][128];
-	static unsigned n;
-	char *b = buf[n % 8];
-
-	snprintf(b, sizeof(buf[0]), "%s_%d_%u", base, (int)getpid(), n);
-	n++;
-	return b;
-}
-
-static const char *schema_xy =
-	"{\"type\":\"struct\",\"fields\":["
-	"{\"name\":\"x\",\"type\":\"long\",\"nullable\":true,\"metadata\":{}},"
-	"{\"name\":\"p\",\"type\":\"string\",\"nullable\":true,\"metadata\":{}}]}";
-
-static void create(dsql_catalog *cat, const char *name, int partitioned)
-{
-	dsql_table_options o = DSQL_TABLE_OPTIONS_INIT;
-	const char *parts[] = {"p", NULL};
-	dsql_error err;
-	int rc;
-
-	o.schema_json = schema_xy;
-	if (partitioned)
-		o.partition_columns = parts;
-	rc = dsql_table_create(cat, name, &o, &err);
-	ck_assert_msg(rc == DSQL_OK, "create %s: %s", name, err.message);
-}
-
-static char *add_json(const char *path, int64_t size, const char *part)
-{
-	char *s;
-
-	if (part)
-		ck_assert(asprintf(&s,
-		                   "{\"add\":{\"path\":\"%s\",\"partitionValues\":{\"p\":\"%s\"},"
-		                   "\"size\":%lld,\"modificationTime\":1700000000000,"
-		                   "\"dataChange\":true,\"stats\":\"{\\\"numRecords\\\":%lld}\"}}",
-		                   path, part, (long long)size, (long long)size) > 0);
-	else
-		ck_assert(asprintf(&s,
-		                   "{\"add\":{\"path\":\"%s\",\"partitionValues\":{},\"size\":%lld,"
-		                   "\"modificationTime\":1700000000000,\"dataChange\":true}}",
-		                   path, (long long)size) > 0);
-	return s;
-}
-
-static char *remove_json(const char *path)
-{
-	char *s;
-
-	ck_assert(asprintf(&s,
-	                   "{\"remove\":{\"path\":\"%s\",\"deletionTimestamp\":1700000000001,"
-	                   "\"dataChange\":true}}",
-	                   path) > 0);
-	return s;
-}
-
-static int stage(dsql_txn *txn, const char *table, char *json, dsql_error *err)
-{
-	int rc = dsql_txn_stage(txn, table, json, err);
-
-	free(json);
-	return rc;
-}
-
-/* Commits one add (in partition p=part when part is set); returns the new
- * version. */
-static int64_t commit_add_in(dsql_catalog *cat, const char *table, const char *path,
-                             const char *part)
-{
-	dsql_txn *txn;
-	dsql_error err;
-	int64_t v;
-
-	OK(dsql_txn_begin(&txn, cat, NULL, &err));
-	ck_assert_msg(stage(txn, table, add_json(path, 100, part), &err) == DSQL_OK, "%s",
-	              err.message);
-	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "commit: %s", err.message);
-	OK(dsql_txn_committed_version(txn, table, &v));
-	dsql_txn_free(txn);
-	return v;
-}
-
-static int64_t commit_add(dsql_catalog *cat, const char *table, const char *path)
-{
-	return commit_add_in(cat, table, path, NULL);
-}
-
-static int64_t version_of(dsql_catalog *cat, const char *table)
-{
-	dsql_error err;
-	int64_t v = -1;
-
-	ck_assert_msg(dsql_table_version(cat, table, &v, &err) == DSQL_OK, "%s", err.message);
-	return v;
-}
-
-/* The live paths of a table at a version, as "a,b,c". */
-static char *paths_at(dsql_catalog *cat, const char *table, int64_t version)
-{
-	dsql_snapshot *s;
-	dsql_error err;
-	char *out = calloc(1, 1);
-	size_t len = 0;
-
-	ck_assert_msg(dsql_snapshot_open(&s, cat, table, version, &err) == DSQL_OK, "%s",
-	              err.message);
-	for (size_t i = 0; i < dsql_snapshot_file_count(s); i++) {
-		json_t *f = json_loads(dsql_snapshot_file_json(s, i), 0, NULL);
-		const char *p = json_string_value(json_object_get(f, "path"));
-
-		out = realloc(out, len + strlen(p) + 2);
-		len += (size_t)sprintf(out + len, "%s%s", len ? "," : "", p);
-		json_decref(f);
-	}
-	dsql_snapshot_free(s);
-	return out;
-}
-
-static void assert_paths(dsql_catalog *cat, const char *table, int64_t version,
-                         const char *want)
-{
-	char *got = paths_at(cat, table, version);
-
-	ck_assert_msg(strcmp(got, want) == 0, "%s@%lld: files '%s', expected '%s'", table,
-	              (long long)version, got, want);
-	free(got);
-}
-
-static int count_cb(const dsql_commit_info *c, void *payload)
-{
-	int64_t *n = payload;
-
-	ck_assert_int_eq(c->version, *n); /* contiguous from 0 */
-	(*n)++;
-	return 0;
-}
-
-static int64_t history_len(dsql_catalog *cat, const char *table)
-{
-	dsql_error err;
-	int64_t n = 0;
-
-	ck_assert_msg(dsql_history(cat, table, count_cb, &n, &err) == DSQL_OK, "%s", err.message);
-	return n;
-}
+#include "helpers.h"
 
 /* ---------------------------------------------------------------- tables */
 
@@ -602,7 +439,7 @@ static void worker(int id, const char *a, const char *b, const char *own, int fd
 	dsql_error err;
 	int done = 0;
 
-	if (dsql_catalog_open(&cat, cat_uri, NULL, &err) != DSQL_OK)
+	if (dsql_catalog_open(&cat, scn_uri, NULL, &err) != DSQL_OK)
 		_exit(10);
 	while (done < COMMITS) {
 		dsql_txn *txn;
@@ -717,6 +554,137 @@ START_TEST(concurrent_processes_never_lose_or_split_a_commit)
 }
 END_TEST
 
+/* Many processes blind-append to one table: every commit succeeds (rebased
+ * past the others), none reports a conflict. */
+START_TEST(concurrent_blind_appends_never_conflict)
+{
+	dsql_catalog *cat = open_cat();
+	const char *t = tname("blind");
+	int status;
+
+	create(cat, t, 0);
+	for (int i = 0; i < WORKERS * 2; i++)
+		if (fork() == 0) {
+			dsql_catalog *c = NULL;
+			dsql_error err;
+
+			if (dsql_catalog_open(&c, scn_uri, NULL, &err) != DSQL_OK)
+				_exit(10);
+			for (int k = 0; k < COMMITS; k++) {
+				dsql_txn *txn;
+				char path[64];
+
+				snprintf(path, sizeof(path), "b%d-%d", i, k);
+				if (dsql_txn_begin(&txn, c, NULL, &err) ||
+				    stage(txn, t, add_json(path, 1, NULL), &err))
+					_exit(11);
+				if (dsql_txn_commit(txn, &err) != DSQL_OK) {
+					fprintf(stderr, "blind append failed: %s\n", err.message);
+					_exit(12);
+				}
+				dsql_txn_free(txn);
+			}
+			dsql_catalog_free(c);
+			_exit(0);
+		}
+	for (int i = 0; i < WORKERS * 2; i++) {
+		ck_assert_int_ne(wait(&status), -1);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "worker failed: %d",
+		              status);
+	}
+	ck_assert_int_eq(history_len(cat, t), WORKERS * 2 * COMMITS + 1);
+	{
+		char *paths = paths_at(cat, t, DSQL_LATEST);
+		int files = 1;
+
+		for (char *p = paths; *p; p++)
+			files += *p == ',';
+		ck_assert_int_eq(files, WORKERS * 2 * COMMITS);
+		free(paths);
+	}
+	dsql_catalog_free(cat);
+}
+END_TEST
+
+/* Read-modify-write through the retry helper from several processes: each
+ * increment replaces the one counter file; conflicts are retried, and no
+ * increment is lost. */
+typedef struct rmw {
+	const char *table;
+} rmw;
+
+static int rmw_increment(dsql_txn *txn, void *payload)
+{
+	const rmw *job = payload;
+	dsql_catalog *cat = NULL;
+	dsql_snapshot *s;
+	dsql_error err;
+	char path[64], *add;
+	int value = -1, rc;
+
+	/* The snapshot comes from the same catalog as the transaction: open a
+	 * second handle only for the read. */
+	if ((rc = dsql_catalog_open(&cat, scn_uri, NULL, &err)) != DSQL_OK)
+		return rc;
+	rc = dsql_snapshot_open(&s, cat, job->table, DSQL_LATEST, &err);
+	if (rc == DSQL_OK) {
+		if (dsql_snapshot_file_count(s) == 1)
+			sscanf(strstr(dsql_snapshot_file_json(s, 0), "n-") + 2, "%d", &value);
+		rc = dsql_txn_open_table(txn, job->table, dsql_snapshot_version(s), &err);
+		dsql_snapshot_free(s);
+	}
+	dsql_catalog_free(cat);
+	if (rc != DSQL_OK || value < 0)
+		return rc != DSQL_OK ? rc : DSQL_ERROR;
+	snprintf(path, sizeof(path), "n-%d", value);
+	rc = stage(txn, job->table, remove_json(path), &err);
+	snprintf(path, sizeof(path), "n-%d", value + 1);
+	add = add_json(path, 1, NULL);
+	return rc ? rc : stage(txn, job->table, add, &err);
+}
+
+START_TEST(concurrent_read_modify_write_loses_nothing)
+{
+	dsql_catalog *cat = open_cat();
+	rmw job = {tname("rmw")};
+	dsql_retry_policy p = {1000, 1, 50, 120000};
+	int status;
+
+	create(cat, job.table, 0);
+	commit_add(cat, job.table, "n-0");
+	for (int i = 0; i < WORKERS; i++)
+		if (fork() == 0) {
+			dsql_catalog *c = NULL;
+			dsql_txn_options o = DSQL_TXN_OPTIONS_INIT;
+			dsql_error err;
+
+			o.retry = &p;
+			if (dsql_catalog_open(&c, scn_uri, NULL, &err) != DSQL_OK)
+				_exit(10);
+			for (int k = 0; k < COMMITS; k++)
+				if (dsql_txn_run(c, &o, rmw_increment, &job, &err) != DSQL_OK) {
+					fprintf(stderr, "increment failed: %s\n", err.message);
+					_exit(11);
+				}
+			dsql_catalog_free(c);
+			_exit(0);
+		}
+	for (int i = 0; i < WORKERS; i++) {
+		ck_assert_int_ne(wait(&status), -1);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "worker failed: %d",
+		              status);
+	}
+	{
+		char want[32];
+
+		snprintf(want, sizeof(want), "n-%d", WORKERS * COMMITS);
+		assert_paths(cat, job.table, DSQL_LATEST, want);
+	}
+	ck_assert_int_eq(history_len(cat, job.table), WORKERS * COMMITS + 2);
+	dsql_catalog_free(cat);
+}
+END_TEST
+
 Suite *scenarios_suite(const char *label, const char *uri, unsigned int capabilities)
 {
 	Suite *s = suite_create(label);
@@ -725,7 +693,7 @@ Suite *scenarios_suite(const char *label, const char *uri, unsigned int capabili
 	TCase *validation = tcase_create("validation");
 	TCase *concurrency = tcase_create("concurrency");
 
-	cat_uri = uri;
+	scn_uri = uri;
 	tcase_add_test(tables, create_list_drop);
 	tcase_add_test(tables, hostile_names_round_trip);
 	tcase_set_timeout(tables, 60);
@@ -753,8 +721,12 @@ Suite *scenarios_suite(const char *label, const char *uri, unsigned int capabili
 	tcase_set_timeout(validation, 60);
 	suite_add_tcase(s, validation);
 
+	conflict_cases(s);
+
 	if (capabilities & DSQL_CAP_MULTI_PROCESS) {
 		tcase_add_test(concurrency, concurrent_processes_never_lose_or_split_a_commit);
+		tcase_add_test(concurrency, concurrent_blind_appends_never_conflict);
+		tcase_add_test(concurrency, concurrent_read_modify_write_loses_nothing);
 		tcase_set_timeout(concurrency, 300);
 		suite_add_tcase(s, concurrency);
 	} else {

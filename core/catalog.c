@@ -66,6 +66,19 @@ void dsql_catalog_set_retry_policy(dsql_catalog *cat, const dsql_retry_policy *p
 		cat->retry = *policy;
 }
 
+void dsql_catalog_metrics(const dsql_catalog *cat, dsql_metrics *out, size_t size)
+{
+	if (!cat || !out)
+		return;
+	memcpy(out, &cat->metrics, size < sizeof(cat->metrics) ? size : sizeof(cat->metrics));
+}
+
+void dsql_catalog_metrics_reset(dsql_catalog *cat)
+{
+	if (cat)
+		memset(&cat->metrics, 0, sizeof(cat->metrics));
+}
+
 int catalog_find_table(dsql_catalog *cat, const char *name, int64_t *id, int64_t *version,
                        dsql_error *err)
 {
@@ -88,5 +101,30 @@ int catalog_find_table(dsql_catalog *cat, const char *name, int64_t *id, int64_t
 	if (version)
 		*version = db_column_int64(st, 1);
 	db_stmt_done(st);
+	return DSQL_OK;
+}
+
+int catalog_metadata_at(dsql_db *db, int64_t table_id, int64_t version, json_t **out,
+                        dsql_error *err)
+{
+	json_t *line;
+	db_stmt *st;
+	int rc;
+
+	*out = NULL;
+	rc = db_stmt_get(&st, db,
+	                 "SELECT body FROM dsql_action WHERE table_id = ? AND kind = 'metaData'"
+	                 " AND version = (SELECT MAX(version) FROM dsql_action WHERE"
+	                 " table_id = ? AND kind = 'metaData' AND version <= ?)",
+	                 err);
+	if (rc != DSQL_OK)
+		return rc;
+	rc = db_run(st, err, "iii", table_id, table_id, version);
+	if (rc != DSQL_ROW)
+		return rc == DSQL_DONE ? DSQL_OK : rc;
+	line = json_loads(db_column_text(st, 0, NULL), 0, NULL);
+	db_stmt_done(st);
+	*out = json_incref(json_object_get(line, "metaData"));
+	json_decref(line);
 	return DSQL_OK;
 }

@@ -3,18 +3,27 @@
 #define DSQL_CORE_CATALOG_INT_H
 
 #include "deltasql/catalog.h"
+#include "deltasql/metrics.h"
 #include "db.h"
+
+#include <jansson.h>
 
 struct dsql_catalog {
 	dsql_db *db;
 	dsql_retry_policy retry;
 	char uuid[37];
 	int schema_version;
+	dsql_metrics metrics;
 };
 
 /* Looks a table's id and current version up by name (outside any write
  * transaction). Codes: DSQL_OK, DSQL_ENOTFOUND (message names the table). */
 int catalog_find_table(dsql_catalog *cat, const char *name, int64_t *id, int64_t *version,
                        dsql_error *err);
+
+/* The body of the metaData action in force at a table's version (a new
+ * reference in *out, NULL when the table has none). */
+int catalog_metadata_at(dsql_db *db, int64_t table_id, int64_t version, json_t **out,
+                        dsql_error *err);
 
 #endif

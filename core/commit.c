@@ -216,13 +216,13 @@ static int file_live_at(dsql_db *db, const txn_table *t, const action *a, int64_
 	return DSQL_OK;
 }
 
-/* The metaData body in force at a version: staged in this commit, or the
- * latest one at or before the version. Returns a new reference or NULL. */
+/* The metaData body in force: staged in this commit, or the catalog's at
+ * the version. Returns a new reference or NULL (*rc says whether that is an
+ * error). */
 static json_t *metadata_at(dsql_db *db, const txn_table *t, int64_t version,
                            dsql_error *err, int *rc)
 {
-	json_t *line, *body;
-	db_stmt *st;
+	json_t *body = NULL;
 
 	*rc = DSQL_OK;
 	for (size_t i = 0; i < t->n_actions; i++)
@@ -230,23 +230,7 @@ static json_t *metadata_at(dsql_db *db, const txn_table *t, int64_t version,
 			return json_incref(t->actions[i].body);
 	if (t->creating)
 		return NULL;
-	*rc = db_stmt_get(&st, db,
-	                  "SELECT body FROM dsql_action WHERE table_id = ? AND kind = 'metaData'"
-	                  " AND version = (SELECT MAX(version) FROM dsql_action WHERE"
-	                  " table_id = ? AND kind = 'metaData' AND version <= ?)",
-	                  err);
-	if (*rc != DSQL_OK)
-		return NULL;
-	*rc = db_run(st, err, "iii", t->id, t->id, version);
-	if (*rc != DSQL_ROW) {
-		*rc = *rc == DSQL_DONE ? DSQL_OK : *rc;
-		return NULL;
-	}
-	*rc = DSQL_OK;
-	line = json_loads(db_column_text(st, 0, NULL), 0, NULL);
-	db_stmt_done(st);
-	body = json_incref(json_object_get(line, "metaData"));
-	json_decref(line);
+	*rc = catalog_metadata_at(db, t->id, version, &body, err);
 	return body;
 }
 
@@ -270,11 +254,46 @@ static int check_partition_values(const txn_table *t, const action *a, json_t *m
 	return DSQL_OK;
 }
 
+/* Read predicates may only name partition columns: only those are known
+ * for every file without reading it. */
+static int check_predicates(const txn_table *t, json_t *metadata, dsql_error *err)
+{
+	json_t *cols = json_object_get(metadata, "partitionColumns"), *pred, *v, *c;
+	const char *col;
+	size_t i, j;
+
+	json_array_foreach(t->read_predicates, i, pred) {
+		json_object_foreach(pred, col, v) {
+			int found = 0;
+
+			json_array_foreach(cols, j, c)
+				found |= strcmp(json_string_value(c), col) == 0;
+			if (!found)
+				return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+				                      "table '%s': read predicate on '%s', which is not a "
+				                      "partition column", t->name, col);
+		}
+	}
+	return DSQL_OK;
+}
+
+static int is_append_only(json_t *metadata)
+{
+	json_t *v = json_object_get(json_object_get(metadata, "configuration"), "delta.appendOnly");
+
+	return json_is_string(v) && strcmp(json_string_value(v), "true") == 0;
+}
+
 static int validate_table(dsql_db *db, const txn_table *t, dsql_error *err)
 {
 	json_t *metadata = NULL;
 	int rc = DSQL_OK, have_protocol = 0, live = 0;
 
+	if (t->read_predicates || !t->creating) {
+		metadata = metadata_at(db, t, t->read_version, err, &rc);
+		if (rc == DSQL_OK && t->read_predicates)
+			rc = check_predicates(t, metadata, err);
+	}
 	for (size_t i = 0; i < t->n_actions && rc == DSQL_OK; i++) {
 		const action *a = &t->actions[i];
 
@@ -286,6 +305,10 @@ static int validate_table(dsql_db *db, const txn_table *t, dsql_error *err)
 				                    "table '%s': cannot remove '%s': it is not a live "
 				                    "file at version %lld", t->name, a->path,
 				                    (long long)t->read_version);
+			else if (rc == DSQL_OK && a->data_change && is_append_only(metadata))
+				rc = dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+				                    "table '%s' is append-only (delta.appendOnly): cannot "
+				                    "remove '%s' with dataChange", t->name, a->path);
 		} else if (a->kind == ACT_ADD) {
 			if (!metadata)
 				metadata = metadata_at(db, t, t->read_version, err, &rc);
@@ -622,10 +645,25 @@ static int commit_ready(dsql_txn *txn, dsql_error *err)
 	return DSQL_OK;
 }
 
+static void record_latency(dsql_metrics *m, int64_t us)
+{
+	static const int64_t bounds[DSQL_LATENCY_BUCKETS] = DSQL_LATENCY_BOUNDS_MS;
+	size_t b = 0;
+
+	while (b + 1 < DSQL_LATENCY_BUCKETS && us >= bounds[b] * 1000)
+		b++;
+	m->latency_buckets[b]++;
+	m->latency_count++;
+	m->latency_sum_us += (uint64_t)us;
+	if ((uint64_t)us > m->latency_max_us)
+		m->latency_max_us = (uint64_t)us;
+}
+
 int dsql_txn_commit(dsql_txn *txn, dsql_error *err)
 {
 	const dsql_retry_policy *p;
-	int64_t start = util_monotonic_ms();
+	int64_t start = util_monotonic_ms(), start_us = util_monotonic_us();
+	dsql_metrics *m;
 	dsql_error local;
 	int rc, found;
 
@@ -634,6 +672,7 @@ int dsql_txn_commit(dsql_txn *txn, dsql_error *err)
 	if ((rc = commit_ready(txn, err)) != DSQL_OK)
 		return rc;
 	p = &txn->retry;
+	m = &txn->cat->metrics;
 	for (;;) {
 		txn->attempts++;
 		rc = attempt(txn, err);
@@ -672,10 +711,68 @@ int dsql_txn_commit(dsql_txn *txn, dsql_error *err)
 			                    txn->id, txn->attempts, p->timeout_ms);
 			break;
 		}
-		util_sleep_ms(backoff_ms(p, txn->attempts));
+		{
+			int64_t delay = backoff_ms(p, txn->attempts);
+
+			m->retries++;
+			m->backoff_ms += (uint64_t)delay;
+			util_sleep_ms(delay);
+		}
+	}
+	record_latency(m, util_monotonic_us() - start_us);
+	if (rc == DSQL_OK) {
+		m->commits++;
+		m->replays += (uint64_t)txn->replayed;
+	} else {
+		m->failures++;
 	}
 	txn->state = rc == DSQL_OK ? TXN_COMMITTED : TXN_FAILED;
 	for (size_t i = 0; rc != DSQL_OK && i < txn->n_tables; i++)
 		txn->tables[i].committed_version = -1;
 	return rc;
+}
+
+/* --- the retry-loop helper --- */
+
+int dsql_txn_run(dsql_catalog *cat, const dsql_txn_options *opts, dsql_txn_fn fn,
+                 void *payload, dsql_error *err)
+{
+	dsql_txn_options o = DSQL_TXN_OPTIONS_INIT;
+	dsql_retry_policy p;
+	int64_t start = util_monotonic_ms();
+	dsql_error local;
+	int rc;
+
+	if (!err)
+		err = &local;
+	if (!cat || !fn)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0, "catalog or function is NULL");
+	if (opts)
+		o = *opts;
+	p = o.retry ? *o.retry : cat->retry;
+	for (unsigned int attempt = 1;; attempt++) {
+		dsql_txn *txn = NULL;
+
+		dsql_error_clear(err);
+		rc = dsql_txn_begin(&txn, cat, &o, err);
+		if (rc == DSQL_OK) {
+			rc = fn(txn, payload);
+			if (rc == DSQL_OK)
+				rc = dsql_txn_commit(txn, err);
+			else if (err->code == 0)
+				dsql_error_set(err, rc, NULL, NULL, 0, "the transaction function returned %d",
+				               rc);
+		}
+		dsql_txn_free(txn);
+		if (rc != DSQL_ECONFLICT)
+			return rc;
+		if (attempt >= p.max_attempts)
+			return rc; /* err describes the last conflict */
+		if (p.timeout_ms && util_monotonic_ms() - start >= p.timeout_ms)
+			return dsql_error_set(err, DSQL_ETIMEOUT, NULL, NULL, 0,
+			                      "transaction function still conflicting after %u attempts "
+			                      "and %u ms", attempt, p.timeout_ms);
+		cat->metrics.retries++;
+		util_sleep_ms(backoff_ms(&p, attempt));
+	}
 }

@@ -326,9 +326,147 @@ void dsql_txn_free(dsql_txn *txn)
 		for (size_t j = 0; j < t->n_actions; j++)
 			action_clear(&t->actions[j]);
 		free(t->actions);
+		json_decref(t->read_predicates);
+		json_decref(t->read_files);
 		free(t->name);
 		free(t->location);
 	}
 	free(txn->tables);
 	free(txn);
+}
+
+/* --- read sets --- */
+
+static int table_for_read(dsql_txn *txn, const char *table, txn_table **out, dsql_error *err)
+{
+	int rc = check_open(txn, err);
+
+	if (rc != DSQL_OK)
+		return rc;
+	*out = txn_find(txn, table);
+	if (*out)
+		return DSQL_OK;
+	rc = dsql_txn_open_table(txn, table, DSQL_LATEST, err);
+	*out = txn_find(txn, table);
+	return rc;
+}
+
+int dsql_txn_read_whole_table(dsql_txn *txn, const char *table, dsql_error *err)
+{
+	txn_table *t;
+	int rc = table_for_read(txn, table, &t, err);
+
+	if (rc == DSQL_OK)
+		t->read_whole = 1;
+	return rc;
+}
+
+static int bad_predicate(dsql_error *err, const char *why)
+{
+	return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0, "invalid read predicate: %s", why);
+}
+
+static int add_predicate(txn_table *t, json_t *pred, dsql_error *err)
+{
+	const char *col;
+	json_t *v, *item;
+	size_t i;
+
+	if (!json_is_object(pred) || json_object_size(pred) == 0)
+		return bad_predicate(err, "expected a non-empty object of partition column to value");
+	json_object_foreach(pred, col, v) {
+		if (json_is_string(v) || json_is_null(v))
+			continue;
+		if (!json_is_array(v) || json_array_size(v) == 0)
+			return bad_predicate(err, "a value must be a string, null or a non-empty list");
+		json_array_foreach(v, i, item)
+			if (!json_is_string(item) && !json_is_null(item))
+				return bad_predicate(err, "a list may only hold strings and nulls");
+	}
+	if (!t->read_predicates)
+		t->read_predicates = json_array();
+	json_array_append(t->read_predicates, pred);
+	return DSQL_OK;
+}
+
+int dsql_txn_read_predicate(dsql_txn *txn, const char *table, const char *predicate_json,
+                            dsql_error *err)
+{
+	json_error_t jerr;
+	txn_table *t;
+	json_t *pred;
+	int rc = table_for_read(txn, table, &t, err);
+
+	if (rc != DSQL_OK)
+		return rc;
+	pred = json_loads(predicate_json ? predicate_json : "", JSON_REJECT_DUPLICATES, &jerr);
+	if (!pred)
+		return bad_predicate(err, jerr.text);
+	rc = add_predicate(t, pred, err);
+	json_decref(pred);
+	return rc;
+}
+
+static int add_file(txn_table *t, const char *path, dsql_error *err)
+{
+	if (!path || !*path)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0, "read file path is empty");
+	if (!t->read_files)
+		t->read_files = json_object();
+	json_object_set_new(t->read_files, path, json_true());
+	return DSQL_OK;
+}
+
+int dsql_txn_read_files(dsql_txn *txn, const char *table, const char *const *paths,
+                        size_t n_paths, dsql_error *err)
+{
+	txn_table *t;
+	int rc = table_for_read(txn, table, &t, err);
+
+	for (size_t i = 0; rc == DSQL_OK && i < n_paths; i++)
+		rc = add_file(t, paths[i], err);
+	return rc;
+}
+
+int dsql_txn_read(dsql_txn *txn, const char *table, const char *read_json, dsql_error *err)
+{
+	json_t *read, *v, *item;
+	json_error_t jerr;
+	const char *key;
+	txn_table *t;
+	size_t i;
+	int rc = table_for_read(txn, table, &t, err);
+
+	if (rc != DSQL_OK)
+		return rc;
+	read = json_loads(read_json ? read_json : "", JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(read)) {
+		json_decref(read);
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                      "invalid read set for table '%s': expected an object", table);
+	}
+	json_object_foreach(read, key, v) {
+		if (rc != DSQL_OK)
+			break;
+		if (strcmp(key, "whole_table") == 0 && json_is_boolean(v)) {
+			t->read_whole |= json_is_true(v);
+		} else if (strcmp(key, "predicate") == 0 && json_is_array(v)) {
+			json_array_foreach(v, i, item)
+				if (rc == DSQL_OK)
+					rc = add_predicate(t, item, err);
+		} else if (strcmp(key, "predicate") == 0) {
+			rc = add_predicate(t, v, err);
+		} else if (strcmp(key, "files") == 0 && json_is_array(v)) {
+			json_array_foreach(v, i, item)
+				if (rc == DSQL_OK)
+					rc = add_file(t, json_string_value(item), err);
+		} else {
+			rc = dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+			                    "invalid read set for table '%s': unknown or malformed "
+			                    "'%.40s' (expected whole_table, predicate or files)",
+			                    table, key);
+		}
+	}
+	json_decref(read);
+	return rc;
 }

@@ -14,6 +14,11 @@ typedef struct txn_table {
 	action *actions;
 	size_t n_actions, cap_actions;
 	int64_t committed_version;
+	/* The read set: whole table, ORed partition predicates (a JSON array
+	 * of objects), or paths (a JSON object used as a set). */
+	int read_whole;
+	json_t *read_predicates;
+	json_t *read_files;
 	/* Set when this transaction creates the table (version 0). */
 	int creating;
 	char *location;

@@ -11,6 +11,8 @@
 int64_t util_now_ms(void);
 /* Monotonic milliseconds, for timeouts. */
 int64_t util_monotonic_ms(void);
+/* Monotonic microseconds, for latency. */
+int64_t util_monotonic_us(void);
 /* Sleeps for ms milliseconds. */
 void util_sleep_ms(int64_t ms);
 /* A uniformly random integer in [0, bound). */

@@ -12,5 +12,6 @@
 #include "deltasql/txn.h"
 #include "deltasql/snapshot.h"
 #include "deltasql/history.h"
+#include "deltasql/metrics.h"
 
 #endif

@@ -209,6 +209,49 @@ START_TEST(conflict_exit_code_and_json)
 }
 END_TEST
 
+START_TEST(read_sets_isolation_and_stats)
+{
+	const char *append = "{\"tables\": {\"fact\": {\"actions\": [{\"add\": {\"path\": "
+	                     "\"blind.parquet\", \"partitionValues\": {}, \"size\": 1, "
+	                     "\"modificationTime\": 1, \"dataChange\": true}}]}}}";
+	const char *reader = "{\"isolation\": \"%s\", \"tables\": {\"fact\": {\"read_version\": 0,"
+	                     " \"read\": {\"whole_table\": true}, \"actions\": [{\"add\": "
+	                     "{\"path\": \"%s\", \"partitionValues\": {}, \"size\": 1, "
+	                     "\"modificationTime\": 1, \"dataChange\": true}}]}}}";
+	char doc[1024];
+	json_t *j, *st;
+
+	fresh_catalog();
+	ck_assert_int_eq(cli(NULL, append, "commit"), 0);
+	/* Read at version 0; a blind append won since. */
+	snprintf(doc, sizeof(doc), reader, "serializable", "s.parquet");
+	ck_assert_int_eq(cli(&j, doc, "commit --json"), 3);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "error"), "rule")),
+	                 "concurrent_append");
+	json_decref(j);
+	snprintf(doc, sizeof(doc), reader, "write_serializable", "ws.parquet");
+	ck_assert_int_eq(cli(&j, doc, "stats --json commit"), 0);
+	st = json_object_get(j, "stats");
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "exit_code")), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(st, "commits")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(st, "rebases")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(st, "latency"),
+	                                                    "count")),
+	                 1);
+	json_decref(j);
+	snprintf(doc, sizeof(doc), reader, "serializable", "again.parquet");
+	ck_assert_int_eq(cli(&j, doc, "stats --json commit"), 3);
+	ck_assert_int_eq(json_integer_value(json_object_get(
+				 json_object_get(json_object_get(j, "stats"), "conflicts_by_rule"),
+				 "concurrent_append")),
+	                 1);
+	json_decref(j);
+	ck_assert_int_eq(cli(NULL, "{\"tables\": {\"fact\": {\"read\": {\"rows\": 1}, "
+	                           "\"actions\": []}}}", "commit"),
+	                 2);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -220,6 +263,7 @@ int main(void)
 	tcase_add_test(tc, commit_snapshot_history_json);
 	tcase_add_test(tc, exit_codes);
 	tcase_add_test(tc, conflict_exit_code_and_json);
+	tcase_add_test(tc, read_sets_isolation_and_stats);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -2,7 +2,8 @@
  * deltasql commit [FILE|-]: one JSON document, committed atomically.
  *
  *   {"txn_id": "...", "isolation": "write_serializable",
- *    "tables": {"NAME": {"read_version": N, "actions": [{"add": {...}}, ...]}}}
+ *    "tables": {"NAME": {"read_version": N, "read": {"whole_table": true},
+ *                        "actions": [{"add": {...}}, ...]}}}
  */
 #include "cli.h"
 
@@ -70,8 +71,9 @@ static int check_keys(cli *c, json_t *o, const char *const *allowed, const char 
 
 static int stage_table(cli *c, dsql_txn *txn, const char *name, json_t *t)
 {
-	static const char *const keys[] = {"read_version", "actions", NULL};
+	static const char *const keys[] = {"read_version", "read", "actions", NULL};
 	json_t *rv = json_object_get(t, "read_version"), *actions = json_object_get(t, "actions");
+	json_t *read = json_object_get(t, "read");
 	json_t *a;
 	dsql_error err;
 	size_t i;
@@ -88,6 +90,14 @@ static int stage_table(cli *c, dsql_txn *txn, const char *name, json_t *t)
 		return doc_error(c, "commit document: table '%s' needs an \"actions\" array", name);
 	if (dsql_txn_open_table(txn, name, rv ? json_integer_value(rv) : DSQL_LATEST, &err))
 		return cli_fail(c, &err);
+	if (read) {
+		char *text = json_dumps(read, JSON_COMPACT | JSON_ENCODE_ANY);
+		int failed = dsql_txn_read(txn, name, text, &err);
+
+		free(text);
+		if (failed)
+			return cli_fail(c, &err);
+	}
 	json_array_foreach(actions, i, a) {
 		char *text = json_dumps(a, JSON_COMPACT | JSON_ENCODE_ANY);
 		int failed = dsql_txn_stage(txn, name, text, &err);

@@ -25,6 +25,7 @@ static const struct {
 	{"commit", cmd_commit, "commit [FILE|-]            commit a JSON document atomically"},
 	{"snapshot", cmd_snapshot, "snapshot TABLE [--version N | --timestamp T]"},
 	{"history", cmd_history, "history TABLE              one line per version"},
+	{"stats", NULL, "stats COMMAND ...           run COMMAND, then print commit metrics"},
 };
 
 static void help(FILE *f)
@@ -91,14 +92,18 @@ int main(int argc, char **argv)
 		printf("deltasql %s\n", dsql_version());
 		return EXIT_OK;
 	}
+	int stats = strcmp(argv[1], "stats") == 0;
+
+	if (stats && argc < 3)
+		return cli_usage(&c, "stats COMMAND [ARGS...]");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(argv[1], commands[i].name) == 0) {
-			c.argc = argc - 1;
-			c.argv = argv + 1;
-			rc = commands[i].run(&c);
+		if (commands[i].run && strcmp(argv[1 + stats], commands[i].name) == 0) {
+			c.argc = argc - 1 - stats;
+			c.argv = argv + 1 + stats;
+			rc = stats ? cmd_stats(&c, commands[i].run) : commands[i].run(&c);
 			dsql_catalog_free(c.cat);
 			fflush(stdout);
 			return rc;
 		}
-	return cli_usage(&c, "unknown command '%s'", argv[1]);
+	return cli_usage(&c, "unknown command '%s'", argv[1 + stats]);
 }

@@ -69,6 +69,32 @@ DSQL_EXTERN int dsql_txn_read_version(const dsql_txn *txn, const char *table, in
 DSQL_EXTERN int dsql_txn_stage(dsql_txn *txn, const char *table, const char *action_json,
                                dsql_error *err);
 
+/* Read sets: what the transaction read of a table, checked against the
+ * commits that win before it (the conflict rules in docs/CONFLICTS.md). A
+ * table with no read set is a blind writer; files it removes count as read.
+ * Each call adds to the table's read set (the table is opened at its latest
+ * version when it was not open). */
+
+/* The whole table was read. */
+DSQL_EXTERN int dsql_txn_read_whole_table(dsql_txn *txn, const char *table, dsql_error *err);
+
+/* The files matching a partition predicate were read: a JSON object of
+ * partition column to value, a list of values (IN), or null (IS NULL),
+ * ANDed: {"country": "DE", "day": ["2026-01-01", "2026-01-02"]}. Several
+ * predicates are ORed. Columns must be partition columns (checked at
+ * commit). Codes: DSQL_OK, DSQL_EINVALID, DSQL_ENOTFOUND. */
+DSQL_EXTERN int dsql_txn_read_predicate(dsql_txn *txn, const char *table,
+                                        const char *predicate_json, dsql_error *err);
+
+/* These files (by path) were read. */
+DSQL_EXTERN int dsql_txn_read_files(dsql_txn *txn, const char *table, const char *const *paths,
+                                    size_t n_paths, dsql_error *err);
+
+/* The read set in the commit document's form: {"whole_table": true},
+ * {"predicate": {...}} or {"files": ["path", ...]} (keys may be combined). */
+DSQL_EXTERN int dsql_txn_read(dsql_txn *txn, const char *table, const char *read_json,
+                              dsql_error *err);
+
 /* Commits every table with staged actions atomically, retrying transient
  * failures under the retry policy. Validation against what was read (a
  * remove must name a live file, adds must carry the table's partition
@@ -100,6 +126,20 @@ DSQL_EXTERN int dsql_txn_was_replayed(const dsql_txn *txn);
 /* Discards the transaction (staged actions are dropped when it was not
  * committed). NULL-safe. */
 DSQL_EXTERN void dsql_txn_free(dsql_txn *txn);
+
+/* The function run by dsql_txn_run: reads (snapshots, read sets) and
+ * stages actions in txn. Returning anything but DSQL_OK abandons the
+ * transaction and makes dsql_txn_run return that value. */
+typedef int (*dsql_txn_fn)(dsql_txn *txn, void *payload);
+
+/* Runs fn in a fresh transaction and commits it; on a conflict, runs it
+ * again in a new transaction (on fresh snapshots) after a backoff, within
+ * the retry policy's attempts and timeout. The C counterpart of a
+ * transaction context manager. opts may be NULL. When opts->txn_id is set,
+ * every attempt uses that id. Codes: those of fn and dsql_txn_commit;
+ * DSQL_ECONFLICT when the attempts ran out (err names the last conflict). */
+DSQL_EXTERN int dsql_txn_run(dsql_catalog *cat, const dsql_txn_options *opts, dsql_txn_fn fn,
+                             void *payload, dsql_error *err);
 
 #ifdef __cplusplus
 }

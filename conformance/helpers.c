@@ -1,0 +1,172 @@
+/* Helpers shared by the conformance scenarios (see helpers.h). */
+#define _GNU_SOURCE
+#include "helpers.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *scn_uri;
+
+dsql_catalog *open_cat(void)
+{
+	dsql_catalog *cat = NULL;
+	dsql_error err;
+	int rc = dsql_catalog_open(&cat, scn_uri, NULL, &err);
+
+	ck_assert_msg(rc == DSQL_OK, "open %s: %s", scn_uri, err.message);
+	return cat;
+}
+
+/* A table name unique to this test run. */
+const char *tname(const char *base)
+{
+	static char buf[8][128];
+	static unsigned n;
+	char *b = buf[n % 8];
+
+	snprintf(b, sizeof(buf[0]), "%s_%d_%u", base, (int)getpid(), n);
+	n++;
+	return b;
+}
+
+const char *schema_xy =
+	"{\"type\":\"struct\",\"fields\":["
+	"{\"name\":\"x\",\"type\":\"long\",\"nullable\":true,\"metadata\":{}},"
+	"{\"name\":\"p\",\"type\":\"string\",\"nullable\":true,\"metadata\":{}}]}";
+
+void create(dsql_catalog *cat, const char *name, int partitioned)
+{
+	dsql_table_options o = DSQL_TABLE_OPTIONS_INIT;
+	const char *parts[] = {"p", NULL};
+	dsql_error err;
+	int rc;
+
+	o.schema_json = schema_xy;
+	if (partitioned)
+		o.partition_columns = parts;
+	rc = dsql_table_create(cat, name, &o, &err);
+	ck_assert_msg(rc == DSQL_OK, "create %s: %s", name, err.message);
+}
+
+char *add_json(const char *path, int64_t size, const char *part)
+{
+	char *s;
+
+	if (part)
+		ck_assert(asprintf(&s,
+		                   "{\"add\":{\"path\":\"%s\",\"partitionValues\":{\"p\":\"%s\"},"
+		                   "\"size\":%lld,\"modificationTime\":1700000000000,"
+		                   "\"dataChange\":true,\"stats\":\"{\\\"numRecords\\\":%lld}\"}}",
+		                   path, part, (long long)size, (long long)size) > 0);
+	else
+		ck_assert(asprintf(&s,
+		                   "{\"add\":{\"path\":\"%s\",\"partitionValues\":{},\"size\":%lld,"
+		                   "\"modificationTime\":1700000000000,\"dataChange\":true}}",
+		                   path, (long long)size) > 0);
+	return s;
+}
+
+char *remove_json(const char *path)
+{
+	char *s;
+
+	ck_assert(asprintf(&s,
+	                   "{\"remove\":{\"path\":\"%s\",\"deletionTimestamp\":1700000000001,"
+	                   "\"dataChange\":true}}",
+	                   path) > 0);
+	return s;
+}
+
+int stage(dsql_txn *txn, const char *table, char *json, dsql_error *err)
+{
+	int rc = dsql_txn_stage(txn, table, json, err);
+
+	free(json);
+	return rc;
+}
+
+/* Commits one add (in partition p=part when part is set); returns the new
+ * version. */
+int64_t commit_add_in(dsql_catalog *cat, const char *table, const char *path,
+                             const char *part)
+{
+	dsql_txn *txn;
+	dsql_error err;
+	int64_t v;
+
+	OK(dsql_txn_begin(&txn, cat, NULL, &err));
+	ck_assert_msg(stage(txn, table, add_json(path, 100, part), &err) == DSQL_OK, "%s",
+	              err.message);
+	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "commit: %s", err.message);
+	OK(dsql_txn_committed_version(txn, table, &v));
+	dsql_txn_free(txn);
+	return v;
+}
+
+int64_t commit_add(dsql_catalog *cat, const char *table, const char *path)
+{
+	return commit_add_in(cat, table, path, NULL);
+}
+
+int64_t version_of(dsql_catalog *cat, const char *table)
+{
+	dsql_error err;
+	int64_t v = -1;
+
+	ck_assert_msg(dsql_table_version(cat, table, &v, &err) == DSQL_OK, "%s", err.message);
+	return v;
+}
+
+/* The live paths of a table at a version, as "a,b,c". */
+char *paths_at(dsql_catalog *cat, const char *table, int64_t version)
+{
+	dsql_snapshot *s;
+	dsql_error err;
+	char *out = calloc(1, 1);
+	size_t len = 0;
+
+	ck_assert_msg(dsql_snapshot_open(&s, cat, table, version, &err) == DSQL_OK, "%s",
+	              err.message);
+	for (size_t i = 0; i < dsql_snapshot_file_count(s); i++) {
+		json_t *f = json_loads(dsql_snapshot_file_json(s, i), 0, NULL);
+		const char *p = json_string_value(json_object_get(f, "path"));
+
+		out = realloc(out, len + strlen(p) + 2);
+		len += (size_t)sprintf(out + len, "%s%s", len ? "," : "", p);
+		json_decref(f);
+	}
+	dsql_snapshot_free(s);
+	return out;
+}
+
+void assert_paths(dsql_catalog *cat, const char *table, int64_t version,
+                         const char *want)
+{
+	char *got = paths_at(cat, table, version);
+
+	ck_assert_msg(strcmp(got, want) == 0, "%s@%lld: files '%s', expected '%s'", table,
+	              (long long)version, got, want);
+	free(got);
+}
+
+static int count_cb(const dsql_commit_info *c, void *payload)
+{
+	int64_t *n = payload;
+
+	ck_assert_int_eq(c->version, *n); /* contiguous from 0 */
+	(*n)++;
+	return 0;
+}
+
+int64_t history_len(dsql_catalog *cat, const char *table)
+{
+	dsql_error err;
+	int64_t n = 0;
+
+	ck_assert_msg(dsql_history(cat, table, count_cb, &n, &err) == DSQL_OK, "%s", err.message);
+	return n;
+}
+

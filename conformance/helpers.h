@@ -1,0 +1,40 @@
+/* Helpers shared by the conformance scenarios: a catalog per test, unique
+ * table names, Delta actions as JSON, and assertions on snapshots. */
+#ifndef DSQL_CONFORMANCE_HELPERS_H
+#define DSQL_CONFORMANCE_HELPERS_H
+
+#include <check.h>
+#include <deltasql.h>
+#include <stdint.h>
+
+/* The catalog URI the scenarios run against. */
+extern const char *scn_uri;
+
+/* Asserts a call returned DSQL_OK; a dsql_error named err must be in scope. */
+#define OK(call) ck_assert_msg((call) == DSQL_OK, "%s failed: %s", #call, err.message)
+
+dsql_catalog *open_cat(void);
+/* A table name unique to this process and call (8 live at a time). */
+const char *tname(const char *base);
+/* Two columns: x (long) and p (string). */
+extern const char *schema_xy;
+/* Creates a table with schema_xy, partitioned by p when asked. */
+void create(dsql_catalog *cat, const char *name, int partitioned);
+/* An add action (partition p=part when part is not NULL), malloc'd. */
+char *add_json(const char *path, int64_t size, const char *part);
+char *remove_json(const char *path);
+/* Stages json (and frees it). */
+int stage(dsql_txn *txn, const char *table, char *json, dsql_error *err);
+int64_t commit_add_in(dsql_catalog *cat, const char *table, const char *path, const char *part);
+int64_t commit_add(dsql_catalog *cat, const char *table, const char *path);
+int64_t version_of(dsql_catalog *cat, const char *table);
+/* The live paths at a version as "a,b,c" (malloc'd). */
+char *paths_at(dsql_catalog *cat, const char *table, int64_t version);
+void assert_paths(dsql_catalog *cat, const char *table, int64_t version, const char *want);
+/* Number of versions; asserts they are contiguous from 0. */
+int64_t history_len(dsql_catalog *cat, const char *table);
+
+/* The conflict-rule scenarios (conflicts.c). */
+void conflict_cases(Suite *s);
+
+#endif

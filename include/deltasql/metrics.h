@@ -1,0 +1,58 @@
+/*
+ * deltasql/metrics.h: what a catalog handle counted since it was opened (or
+ * last reset): commits, conflicts by rule, rebases, retries, time spent
+ * backing off, and commit latency.
+ */
+#ifndef DELTASQL_METRICS_H
+#define DELTASQL_METRICS_H
+
+#include "catalog.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Delta's conflict rules, as counted and named. */
+typedef enum dsql_conflict_rule {
+	DSQL_RULE_CONCURRENT_APPEND = 0,
+	DSQL_RULE_CONCURRENT_DELETE_READ = 1,
+	DSQL_RULE_CONCURRENT_DELETE_DELETE = 2,
+	DSQL_RULE_METADATA_CHANGED = 3,
+	DSQL_RULE_PROTOCOL_CHANGED = 4,
+	DSQL_RULE_CONCURRENT_TRANSACTION = 5,
+	DSQL_RULE_CONCURRENT_DOMAIN_METADATA = 6,
+	DSQL_RULE_COUNT = 7
+} dsql_conflict_rule;
+
+/* "concurrent_append", ...; NULL for an unknown rule. */
+DSQL_EXTERN const char *dsql_conflict_rule_name(int rule);
+
+/* Latency histogram upper bounds in milliseconds; the last bucket is
+ * unbounded. */
+#define DSQL_LATENCY_BUCKETS 10
+#define DSQL_LATENCY_BOUNDS_MS {1, 2, 5, 10, 20, 50, 100, 500, 1000, 0}
+
+typedef struct dsql_metrics {
+	uint64_t commits;            /* transactions committed (replays included) */
+	uint64_t failures;           /* commits that returned an error */
+	uint64_t replays;            /* commits whose id was committed already */
+	uint64_t conflicts;          /* commits rejected by a conflict */
+	uint64_t conflicts_by_rule[DSQL_RULE_COUNT];
+	uint64_t rebases;            /* tables written past a winner without conflict */
+	uint64_t retries;            /* attempts repeated after a transient failure */
+	uint64_t backoff_ms;         /* time slept between attempts */
+	uint64_t latency_count;      /* dsql_txn_commit calls timed */
+	uint64_t latency_sum_us;
+	uint64_t latency_max_us;
+	uint64_t latency_buckets[DSQL_LATENCY_BUCKETS];
+} dsql_metrics;
+
+/* Copies the catalog handle's counters into out; size is sizeof(*out) as
+ * the caller was built (the struct only grows at the end). */
+DSQL_EXTERN void dsql_catalog_metrics(const dsql_catalog *cat, dsql_metrics *out, size_t size);
+DSQL_EXTERN void dsql_catalog_metrics_reset(dsql_catalog *cat);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

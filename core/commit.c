@@ -337,8 +337,11 @@ static char *commit_info_text(const dsql_txn *txn, const txn_table *t,
 	char *text;
 
 	for (size_t i = 0; i < t->n_actions; i++)
-		if (t->actions[i].kind == ACT_COMMITINFO)
+		if (t->actions[i].kind == ACT_COMMITINFO) {
+			if (txn->verbatim)
+				return action_line_text(&t->actions[i]);
 			body = json_copy(t->actions[i].body);
+		}
 	if (!body) {
 		body = json_object();
 		json_object_set_new(body, "operation", json_string(s->operation));
@@ -461,7 +464,8 @@ static int write_table(dsql_txn *txn, txn_table *t, int64_t current, int64_t las
                        dsql_error *err)
 {
 	dsql_db *db = txn->cat->db;
-	int64_t version = current + 1, ts = util_now_ms(), seq = 1;
+	int64_t version = current + 1, seq = 1;
+	int64_t ts = t->commit_ms >= 0 ? t->commit_ms : util_now_ms();
 	commit_shape s;
 	db_stmt *st;
 	char *text;
@@ -494,11 +498,13 @@ static int write_table(dsql_txn *txn, txn_table *t, int64_t current, int64_t las
 	if (rc != DSQL_OK)
 		return rc;
 	/* commitInfo always comes first, as Delta writers put it. */
-	text = commit_info_text(txn, t, &s, ts);
-	if (!text)
-		return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
-	rc = insert_action(db, t, version, 0, "commitInfo", text, err);
-	free(text);
+	if (!txn->verbatim || s.has_commit_info) {
+		text = commit_info_text(txn, t, &s, ts);
+		if (!text)
+			return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
+		rc = insert_action(db, t, version, 0, "commitInfo", text, err);
+		free(text);
+	}
 	/* Removes before adds, so that remove(p) + add(p) leaves p live. */
 	for (int pass = 0; pass < 2 && rc == DSQL_OK; pass++)
 		for (size_t i = 0; i < t->n_actions && rc == DSQL_OK; i++) {

@@ -129,6 +129,7 @@ static int append_table(dsql_txn *txn, const char *name, txn_table **out, dsql_e
 	t = &txn->tables[txn->n_tables];
 	memset(t, 0, sizeof(*t));
 	t->committed_version = -1;
+	t->commit_ms = -1;
 	t->name = strdup(name);
 	if (!t->name)
 		return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");

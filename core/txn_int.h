@@ -19,6 +19,9 @@ typedef struct txn_table {
 	int read_whole;
 	json_t *read_predicates;
 	json_t *read_files;
+	/* Import: the commit time to record (-1: now). Never earlier than the
+	 * previous version's, which keeps time travel monotonic. */
+	int64_t commit_ms;
 	/* Set when this transaction creates the table (version 0). */
 	int creating;
 	char *location;
@@ -37,6 +40,9 @@ struct dsql_txn {
 	enum txn_state state;
 	unsigned int attempts;
 	int replayed;
+	/* Import: keep a staged commitInfo byte-for-byte and generate none
+	 * when the version has none, so export writes back what came in. */
+	int verbatim;
 };
 
 /* Adds a table that the transaction creates (its actions become version

@@ -36,5 +36,7 @@ int64_t history_len(dsql_catalog *cat, const char *table);
 
 /* The conflict-rule scenarios (conflicts.c). */
 void conflict_cases(Suite *s);
+/* Application SQL in the commit (appsql.c). */
+void appsql_cases(Suite *s);
 
 #endif

@@ -722,6 +722,7 @@ Suite *scenarios_suite(const char *label, const char *uri, unsigned int capabili
 	suite_add_tcase(s, validation);
 
 	conflict_cases(s);
+	appsql_cases(s);
 
 	if (capabilities & DSQL_CAP_MULTI_PROCESS) {
 		tcase_add_test(concurrency, concurrent_processes_never_lose_or_split_a_commit);

@@ -571,6 +571,8 @@ static int attempt(dsql_txn *txn, dsql_error *err)
 			rc = write_table(txn, t, current, last_ms, err);
 		db_fault_point("after_table_write");
 	}
+	if (rc == DSQL_OK && txn->n_sql)
+		rc = appsql_run(txn, err);
 	if (rc != DSQL_OK) {
 		db_rollback(db);
 		return rc;
@@ -644,7 +646,7 @@ static int commit_ready(dsql_txn *txn, dsql_error *err)
 		                      txn->state == TXN_COMMITTED ? "committed" : "finished");
 	for (size_t i = 0; i < txn->n_tables; i++)
 		staged += txn->tables[i].n_actions;
-	if (staged == 0)
+	if (staged == 0 && txn->n_sql == 0)
 		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
 		                      "transaction %s has no staged actions", txn->id);
 	qsort(txn->tables, txn->n_tables, sizeof(txn->tables[0]), cmp_table_id);

@@ -200,6 +200,70 @@ int db_stmt_get(db_stmt **out, dsql_db *db, const char *sql, dsql_error *err)
 	return DSQL_OK;
 }
 
+int db_stmt_prepare(db_stmt **out, dsql_db *db, const char *sql, dsql_error *err)
+{
+	db_stmt *st;
+	int rc;
+
+	*out = NULL;
+	if (!db->conn && (rc = db_reconnect(db, err)) != DSQL_OK)
+		return rc;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
+	rc = db->drv->prepare(&st->s, db->conn, sql, err);
+	if (rc != DSQL_OK) {
+		free(st);
+		return rc;
+	}
+	st->db = db;
+	st->sql = sql;
+	*out = st;
+	return DSQL_OK;
+}
+
+void db_stmt_free(db_stmt *st)
+{
+	if (!st)
+		return;
+	st->db->drv->finalize(st->s);
+	free(st);
+}
+
+int db_bind(db_stmt *st, int idx, dsql_type type, int64_t i64, double f64, const void *data,
+            size_t len, dsql_error *err)
+{
+	const dsql_driver *drv = st->db->drv;
+
+	switch (type) {
+	case DSQL_TYPE_INT64: return drv->bind_int64(st->s, idx, i64, err);
+	case DSQL_TYPE_DOUBLE: return drv->bind_double(st->s, idx, f64, err);
+	case DSQL_TYPE_TEXT: return drv->bind_text(st->s, idx, data ? data : "", len, err);
+	case DSQL_TYPE_BLOB: return drv->bind_blob(st->s, idx, data, len, err);
+	default: return drv->bind_null(st->s, idx, err);
+	}
+}
+
+int db_column_count(db_stmt *st)
+{
+	return st->db->drv->column_count(st->s);
+}
+
+dsql_type db_column_type(db_stmt *st, int col)
+{
+	return st->db->drv->column_type(st->s, col);
+}
+
+double db_column_double(db_stmt *st, int col)
+{
+	return st->db->drv->column_double(st->s, col);
+}
+
+const void *db_column_blob(db_stmt *st, int col, size_t *len)
+{
+	return st->db->drv->column_blob(st->s, col, len);
+}
+
 static int bind_args(db_stmt *st, dsql_error *err, const char *types, va_list ap)
 {
 	const dsql_driver *drv = st->db->drv;

@@ -38,6 +38,18 @@ int db_list_prepared(dsql_db *db, const char *prefix, dsql_prepared_cb cb, void 
  * reset on every later use. The statement stays owned by the db. */
 int db_stmt_get(db_stmt **out, dsql_db *db, const char *sql, dsql_error *err);
 
+/* An uncached statement (application SQL): prepared for one use and freed
+ * with db_stmt_free. */
+int db_stmt_prepare(db_stmt **out, dsql_db *db, const char *sql, dsql_error *err);
+void db_stmt_free(db_stmt *st);
+/* Binds one parameter of any type (1-based idx). */
+int db_bind(db_stmt *st, int idx, dsql_type type, int64_t i64, double f64, const void *data,
+            size_t len, dsql_error *err);
+int db_column_count(db_stmt *st);
+dsql_type db_column_type(db_stmt *st, int col);
+double db_column_double(db_stmt *st, int col);
+const void *db_column_blob(db_stmt *st, int col, size_t *len);
+
 /* Binds parameters from a type string and executes the statement, stopping
  * at the first row: 'i' int64_t, 't' const char * (NULL binds SQL NULL),
  * 'n' SQL NULL (no argument), 'd' double. Returns DSQL_ROW, DSQL_DONE or an

@@ -333,6 +333,7 @@ void dsql_txn_free(dsql_txn *txn)
 		free(t->location);
 	}
 	free(txn->tables);
+	appsql_free(txn);
 	free(txn);
 }
 

@@ -28,6 +28,16 @@ typedef struct txn_table {
 	char uuid[37];
 } txn_table;
 
+/* An application statement and what it returned in the last attempt. */
+typedef struct app_sql {
+	char *sql;
+	dsql_param *params; /* data copied, owned */
+	size_t n_params;
+	int64_t changes;
+	size_t n_rows, n_cols;
+	char **values; /* n_rows * n_cols, NULL for SQL NULL */
+} app_sql;
+
 enum txn_state { TXN_OPEN, TXN_COMMITTED, TXN_FAILED };
 
 struct dsql_txn {
@@ -43,7 +53,14 @@ struct dsql_txn {
 	/* Import: keep a staged commitInfo byte-for-byte and generate none
 	 * when the version has none, so export writes back what came in. */
 	int verbatim;
+	app_sql *sql;
+	size_t n_sql, cap_sql;
 };
+
+/* Runs the transaction's application statements on the open database
+ * transaction (appsql.c). */
+int appsql_run(dsql_txn *txn, dsql_error *err);
+void appsql_free(dsql_txn *txn);
 
 /* Adds a table that the transaction creates (its actions become version
  * 0). Codes: DSQL_OK, DSQL_EINVALID, DSQL_EEXISTS (already in this txn). */

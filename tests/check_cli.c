@@ -252,6 +252,52 @@ START_TEST(read_sets_isolation_and_stats)
 }
 END_TEST
 
+START_TEST(application_sql_in_commit)
+{
+	json_t *j, *sql;
+
+	fresh_catalog();
+	ck_assert_int_eq(cli(NULL, "{\"sql\": [{\"statement\": \"CREATE TABLE wm (k TEXT PRIMARY KEY,"
+	                           " v BIGINT, b BLOB)\"}, {\"statement\": \"INSERT INTO wm VALUES (?, ?, ?)\","
+	                           " \"params\": [\"job\", 1, {\"blob_hex\": \"00ff\"}]}]}",
+	                     "commit"),
+	                 0);
+	ck_assert_int_eq(cli(&j, "{\"tables\": {\"fact\": {\"actions\": [{\"txn\": {\"appId\": "
+	                         "\"job\", \"version\": 2}}]}}, \"sql\": [{\"statement\": "
+	                         "\"UPDATE wm SET v = ? WHERE k = ?\", \"params\": [2, \"job\"]},"
+	                         " {\"statement\": \"SELECT v, b FROM wm\"}]}",
+	                     "commit --json"),
+	                 0);
+	sql = json_object_get(j, "sql");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(sql, 0), "changes")), 1);
+	ck_assert_str_eq(json_string_value(json_array_get(json_array_get(json_object_get(
+				 json_array_get(sql, 1), "rows"), 0), 0)),
+	                 "2");
+	ck_assert_str_eq(json_string_value(json_array_get(json_array_get(json_object_get(
+				 json_array_get(sql, 1), "rows"), 0), 1)),
+	                 "00ff");
+	json_decref(j);
+	/* A failing statement: exit 1 (already exists), statement index reported,
+	 * the lake table untouched. */
+	ck_assert_int_eq(cli(&j, "{\"tables\": {\"fact\": {\"actions\": [{\"txn\": {\"appId\": "
+	                         "\"job\", \"version\": 3}}]}}, \"sql\": [{\"statement\": "
+	                         "\"INSERT INTO wm VALUES ('job', 9, NULL)\"}]}",
+	                     "commit --json"),
+	                 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "error"),
+	                                                    "statement_index")),
+	                 0);
+	json_decref(j);
+	ck_assert_int_eq(cli(&j, NULL, "snapshot fact --json"), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "version")), 1);
+	json_decref(j);
+	ck_assert_int_eq(cli(NULL, "{\"sql\": [{\"statement\": \"COMMIT\"}]}", "commit"), 2);
+	ck_assert_int_eq(cli(NULL, "{\"sql\": [{\"statement\": \"SELECT ?\", \"params\": [[1]]}]}",
+	                     "commit"),
+	                 2);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -264,6 +310,7 @@ int main(void)
 	tcase_add_test(tc, exit_codes);
 	tcase_add_test(tc, conflict_exit_code_and_json);
 	tcase_add_test(tc, read_sets_isolation_and_stats);
+	tcase_add_test(tc, application_sql_in_commit);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

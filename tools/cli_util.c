@@ -45,6 +45,8 @@ int cli_fail(const cli *c, const dsql_error *err)
 
 		if (err->sqlstate[0])
 			json_object_set_new(e, "sqlstate", json_string(err->sqlstate));
+		if (err->statement_index >= 0 && err->code != 0)
+			json_object_set_new(e, "statement_index", json_integer(err->statement_index));
 		if (err->code == DSQL_ECONFLICT) {
 			json_object_set_new(e, "rule", json_string(err->conflict.rule));
 			json_object_set_new(e, "table", json_string(err->conflict.table));

@@ -3,7 +3,8 @@
  *
  *   {"txn_id": "...", "isolation": "write_serializable",
  *    "tables": {"NAME": {"read_version": N, "read": {"whole_table": true},
- *                        "actions": [{"add": {...}}, ...]}}}
+ *                        "actions": [{"add": {...}}, ...]}},
+ *    "sql": [{"statement": "UPDATE wm SET v = ? WHERE k = ?", "params": [5, "job"]}]}
  */
 #include "cli.h"
 
@@ -14,10 +15,10 @@
 static int doc_error(cli *c, const char *fmt, const char *what)
 {
 	dsql_error err;
+	char msg[DSQL_ERROR_MESSAGE_MAX];
 
-	memset(&err, 0, sizeof(err));
-	err.code = DSQL_EINVALID;
-	snprintf(err.message, sizeof(err.message), fmt, what);
+	snprintf(msg, sizeof(msg), fmt, what);
+	dsql_error_set(&err, DSQL_EINVALID, NULL, NULL, 0, "%s", msg);
 	return cli_fail(c, &err);
 }
 
@@ -115,7 +116,115 @@ static int stage_table(cli *c, dsql_txn *txn, const char *name, json_t *t)
 	return EXIT_OK;
 }
 
-static void print_result(cli *c, dsql_txn *txn, json_t *tables)
+/* "sql": [{"statement": "...", "params": [1, "x", 2.5, null, true,
+ * {"blob_hex": "00ff"}]}, ...] */
+static int param_of(json_t *v, dsql_param *p, unsigned char **blob)
+{
+	memset(p, 0, sizeof(*p));
+	if (json_is_null(v)) {
+		p->type = DSQL_TYPE_NULL;
+	} else if (json_is_integer(v)) {
+		p->type = DSQL_TYPE_INT64;
+		p->i64 = json_integer_value(v);
+	} else if (json_is_boolean(v)) {
+		p->type = DSQL_TYPE_INT64;
+		p->i64 = json_is_true(v);
+	} else if (json_is_real(v)) {
+		p->type = DSQL_TYPE_DOUBLE;
+		p->f64 = json_real_value(v);
+	} else if (json_is_string(v)) {
+		p->type = DSQL_TYPE_TEXT;
+		p->data = json_string_value(v);
+		p->len = json_string_length(v);
+	} else if (json_is_string(json_object_get(v, "blob_hex")) && json_object_size(v) == 1) {
+		const char *hex = json_string_value(json_object_get(v, "blob_hex"));
+		size_t n = strlen(hex) / 2;
+
+		if (strlen(hex) % 2)
+			return -1;
+		*blob = malloc(n + 1);
+		for (size_t i = 0; i < n; i++) {
+			unsigned int byte;
+
+			if (sscanf(hex + 2 * i, "%2x", &byte) != 1)
+				return -1;
+			(*blob)[i] = (unsigned char)byte;
+		}
+		p->type = DSQL_TYPE_BLOB;
+		p->data = *blob;
+		p->len = n;
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+static int stage_sql(cli *c, dsql_txn *txn, json_t *list)
+{
+	json_t *item, *v;
+	dsql_error err;
+	size_t i, j;
+
+	if (!json_is_array(list))
+		return doc_error(c, "commit document: \"sql\" must be an array%s", "");
+	json_array_foreach(list, i, item) {
+		static const char *const keys[] = {"statement", "params", NULL};
+		json_t *params = json_object_get(item, "params");
+		size_t n = json_array_size(params);
+		dsql_param *p = calloc(n ? n : 1, sizeof(*p));
+		unsigned char **blobs = calloc(n ? n : 1, sizeof(*blobs));
+		int rc = EXIT_OK;
+
+		if (!json_is_object(item) || !json_is_string(json_object_get(item, "statement")) ||
+		    (params && !json_is_array(params)))
+			rc = doc_error(c, "commit document: each \"sql\" entry needs a \"statement\" "
+			                  "string and an optional \"params\" array%s", "");
+		if (rc == EXIT_OK)
+			rc = check_keys(c, item, keys, "an sql entry");
+		json_array_foreach(params, j, v)
+			if (rc == EXIT_OK && param_of(v, &p[j], &blobs[j]) != 0)
+				rc = doc_error(c, "commit document: sql parameter of unsupported type "
+				                  "(use null, numbers, booleans, strings or {\"blob_hex\": "
+				                  "\"..\"})%s", "");
+		if (rc == EXIT_OK &&
+		    dsql_txn_add_sql(txn, NULL, json_string_value(json_object_get(item, "statement")),
+		                     p, n, &err) != DSQL_OK)
+			rc = cli_fail(c, &err);
+		for (j = 0; j < n; j++)
+			free(blobs[j]);
+		free(blobs);
+		free(p);
+		if (rc != EXIT_OK)
+			return rc;
+	}
+	return EXIT_OK;
+}
+
+static json_t *sql_results(dsql_txn *txn, size_t n)
+{
+	json_t *out = json_array();
+
+	for (size_t i = 0; i < n; i++) {
+		json_t *rows = json_array();
+
+		for (size_t r = 0; r < dsql_txn_sql_row_count(txn, i); r++) {
+			json_t *row = json_array();
+
+			for (size_t col = 0; col < dsql_txn_sql_column_count(txn, i); col++) {
+				const char *v = dsql_txn_sql_value(txn, i, r, col);
+
+				json_array_append_new(row, v ? json_string(v) : json_null());
+			}
+			json_array_append_new(rows, row);
+		}
+		json_array_append_new(out, json_pack("{s:I, s:o}", "changes",
+		                                     (json_int_t)dsql_txn_sql_changes(txn, i), "rows",
+		                                     rows));
+	}
+	return out;
+}
+
+static void print_result(cli *c, dsql_txn *txn, json_t *tables, size_t n_sql)
 {
 	json_t *out = json_object(), *t;
 	const char *name;
@@ -127,9 +236,13 @@ static void print_result(cli *c, dsql_txn *txn, json_t *tables)
 			json_object_set_new(out, name, json_pack("{s:I}", "version", (json_int_t)v));
 	}
 	if (c->json) {
-		cli_print_json(json_pack("{s:s, s:o, s:i, s:b}", "txn_id", dsql_txn_id(txn), "tables",
-		                         out, "attempts", (int)dsql_txn_attempts(txn), "replayed",
-		                         dsql_txn_was_replayed(txn)));
+		json_t *j = json_pack("{s:s, s:o, s:i, s:b}", "txn_id", dsql_txn_id(txn), "tables", out,
+		                      "attempts", (int)dsql_txn_attempts(txn), "replayed",
+		                      dsql_txn_was_replayed(txn));
+
+		if (n_sql)
+			json_object_set_new(j, "sql", sql_results(txn, n_sql));
+		cli_print_json(j);
 		return;
 	}
 	printf("committed %s%s\n", dsql_txn_id(txn),
@@ -137,12 +250,15 @@ static void print_result(cli *c, dsql_txn *txn, json_t *tables)
 	json_object_foreach(out, name, t)
 		printf("  %s -> version %" JSON_INTEGER_FORMAT "\n", name,
 		       json_integer_value(json_object_get(t, "version")));
+	for (size_t i = 0; i < n_sql; i++)
+		printf("  sql[%zu]: %lld rows changed, %zu rows returned\n", i,
+		       (long long)dsql_txn_sql_changes(txn, i), dsql_txn_sql_row_count(txn, i));
 	json_decref(out);
 }
 
 int cmd_commit(cli *c)
 {
-	static const char *const keys[] = {"txn_id", "isolation", "tables", NULL};
+	static const char *const keys[] = {"txn_id", "isolation", "tables", "sql", NULL};
 	dsql_txn_options o = DSQL_TXN_OPTIONS_INIT;
 	json_t *doc, *tables, *t, *v;
 	dsql_txn *txn = NULL;
@@ -158,7 +274,8 @@ int cmd_commit(cli *c)
 	tables = json_object_get(doc, "tables");
 	if ((rc = check_keys(c, doc, keys, "the commit document")) != EXIT_OK)
 		goto out;
-	if (!json_is_object(tables) || json_object_size(tables) == 0) {
+	if (!(json_is_object(tables) && json_object_size(tables) > 0) &&
+	    !(json_object_get(doc, "sql") && (!tables || json_is_object(tables)))) {
 		rc = doc_error(c, "commit document needs a non-empty \"tables\" object%s", "");
 		goto out;
 	}
@@ -185,11 +302,14 @@ int cmd_commit(cli *c)
 	json_object_foreach(tables, name, t)
 		if ((rc = stage_table(c, txn, name, t)) != EXIT_OK)
 			goto out;
+	if (json_object_get(doc, "sql") &&
+	    (rc = stage_sql(c, txn, json_object_get(doc, "sql"))) != EXIT_OK)
+		goto out;
 	if (dsql_txn_commit(txn, &err) != DSQL_OK) {
 		rc = cli_fail(c, &err);
 		goto out;
 	}
-	print_result(c, txn, tables);
+	print_result(c, txn, tables, json_array_size(json_object_get(doc, "sql")));
 out:
 	dsql_txn_free(txn);
 	json_decref(doc);

@@ -68,6 +68,15 @@ typedef enum dsql_status {
 	DSQL_DONE = 101
 } dsql_status;
 
+/* Value types: of bound parameters and of result columns. */
+typedef enum dsql_type {
+	DSQL_TYPE_NULL = 0,
+	DSQL_TYPE_INT64 = 1,
+	DSQL_TYPE_DOUBLE = 2,
+	DSQL_TYPE_TEXT = 3,
+	DSQL_TYPE_BLOB = 4
+} dsql_type;
+
 /* The library's version as "MAJOR.MINOR.PATCH"; a static string. */
 DSQL_EXTERN const char *dsql_version(void);
 

@@ -52,14 +52,6 @@ typedef enum dsql_begin_mode {
 	DSQL_BEGIN_READ = 2
 } dsql_begin_mode;
 
-/* Column types reported by column_type(). */
-typedef enum dsql_type {
-	DSQL_TYPE_NULL = 0,
-	DSQL_TYPE_INT64 = 1,
-	DSQL_TYPE_DOUBLE = 2,
-	DSQL_TYPE_TEXT = 3,
-	DSQL_TYPE_BLOB = 4
-} dsql_type;
 
 /* Opaque to the core; defined by each driver. */
 typedef struct dsql_driver_conn dsql_driver_conn;

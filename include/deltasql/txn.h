@@ -127,6 +127,42 @@ DSQL_EXTERN int dsql_txn_was_replayed(const dsql_txn *txn);
  * committed). NULL-safe. */
 DSQL_EXTERN void dsql_txn_free(dsql_txn *txn);
 
+/* Application SQL. A transaction can carry the application's own SQL
+ * statements, run inside the same database transaction as the metadata
+ * commit: after the conflict check and the metadata writes, before COMMIT.
+ * If any statement fails, nothing is committed, neither metadata nor the
+ * application's rows, and err->statement_index names the statement. On a
+ * retry (transient failure) the statements run again in the new attempt
+ * (the failed attempt was rolled back). Statements run with the catalog
+ * connection's privileges; they may not begin, commit or roll back
+ * transactions, and hold exactly one statement each. Placeholders are
+ * '?'; every value is bound, never spliced. */
+
+/* One bound parameter. */
+typedef struct dsql_param {
+	dsql_type type;
+	int64_t i64;      /* DSQL_TYPE_INT64 */
+	double f64;       /* DSQL_TYPE_DOUBLE */
+	const void *data; /* DSQL_TYPE_TEXT (UTF-8) and DSQL_TYPE_BLOB; copied */
+	size_t len;       /* bytes of data */
+} dsql_param;
+
+/* Adds a statement; *out (may be NULL) receives its index, from 0 in
+ * order of addition. Codes: DSQL_OK, DSQL_EINVALID (empty, several
+ * statements, or transaction control), DSQL_ENOMEM. */
+DSQL_EXTERN int dsql_txn_add_sql(dsql_txn *txn, size_t *out, const char *sql,
+                                 const dsql_param *params, size_t n_params, dsql_error *err);
+
+/* After a successful commit: what a statement returned. Rows changed by an
+ * INSERT/UPDATE/DELETE, and the rows it returned (SELECT, RETURNING), with
+ * every value as text; NULL for SQL NULL or out of range. Borrowed until
+ * dsql_txn_free. */
+DSQL_EXTERN int64_t dsql_txn_sql_changes(const dsql_txn *txn, size_t stmt);
+DSQL_EXTERN size_t dsql_txn_sql_row_count(const dsql_txn *txn, size_t stmt);
+DSQL_EXTERN size_t dsql_txn_sql_column_count(const dsql_txn *txn, size_t stmt);
+DSQL_EXTERN const char *dsql_txn_sql_value(const dsql_txn *txn, size_t stmt, size_t row,
+                                           size_t col);
+
 /* The function run by dsql_txn_run: reads (snapshots, read sets) and
  * stages actions in txn. Returning anything but DSQL_OK abandons the
  * transaction and makes dsql_txn_run return that value. */

@@ -59,6 +59,15 @@ static const char *make_app_table(dsql_catalog *cat)
 	return name;
 }
 
+static void drop_app_table(dsql_catalog *cat, const char *app)
+{
+	char sql[128], *r;
+
+	snprintf(sql, sizeof(sql), "DROP TABLE %s", app);
+	r = query_one(cat, sql, NULL, 0);
+	free(r);
+}
+
 static int64_t watermark(dsql_catalog *cat, const char *app)
 {
 	dsql_param k = text("job");
@@ -103,6 +112,7 @@ START_TEST(statements_commit_with_the_metadata)
 	dsql_txn_free(txn);
 	ck_assert_int_eq(version_of(cat, lake), 1);
 	ck_assert_int_eq(watermark(cat, app), 42);
+	drop_app_table(cat, app);
 	dsql_catalog_free(cat);
 }
 END_TEST
@@ -131,6 +141,7 @@ START_TEST(failing_statement_leaves_everything_unchanged)
 	dsql_txn_free(txn);
 	ck_assert_int_eq(version_of(cat, lake), 0);
 	ck_assert_int_eq(watermark(cat, app), 0);
+	drop_app_table(cat, app);
 	dsql_catalog_free(cat);
 }
 END_TEST
@@ -158,6 +169,7 @@ START_TEST(conflict_leaves_application_rows_unchanged)
 	ck_assert_int_eq(dsql_txn_commit(me, &err), DSQL_ECONFLICT);
 	dsql_txn_free(me);
 	ck_assert_int_eq(watermark(cat, app), 0);
+	drop_app_table(cat, app);
 	dsql_catalog_free(cat);
 }
 END_TEST

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 const char *scn_uri;
+const char *scn_tag = "t";
 
 dsql_catalog *open_cat(void)
 {
@@ -27,7 +28,7 @@ const char *tname(const char *base)
 	static unsigned n;
 	char *b = buf[n % 8];
 
-	snprintf(b, sizeof(buf[0]), "%s_%d_%u", base, (int)getpid(), n);
+	snprintf(b, sizeof(buf[0]), "%s_%s_%d_%u", scn_tag, base, (int)getpid(), n);
 	n++;
 	return b;
 }

@@ -9,6 +9,12 @@
 
 /* The catalog URI the scenarios run against. */
 extern const char *scn_uri;
+/* The prefix of every table a run creates (so that it can clean up). */
+extern const char *scn_tag;
+/* Scenario groups left out because the driver does not declare what they
+ * need ("not supported by this driver"), filled by scenarios_suite. */
+extern const char *scn_not_supported[8];
+extern size_t scn_n_not_supported;
 
 /* Asserts a call returned DSQL_OK; a dsql_error named err must be in scope. */
 #define OK(call) ck_assert_msg((call) == DSQL_OK, "%s failed: %s", #call, err.message)
@@ -38,5 +44,7 @@ int64_t history_len(dsql_catalog *cat, const char *table);
 void conflict_cases(Suite *s);
 /* Application SQL in the commit (appsql.c). */
 void appsql_cases(Suite *s);
+/* What the core relies on from a driver, through the vtable (driver_cases.c). */
+void driver_cases(Suite *s);
 
 #endif

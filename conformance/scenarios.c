@@ -13,6 +13,9 @@
 
 #include "helpers.h"
 
+const char *scn_not_supported[8];
+size_t scn_n_not_supported;
+
 /* ---------------------------------------------------------------- tables */
 
 static int find_cb(const dsql_table_info *t, void *payload)
@@ -65,7 +68,7 @@ START_TEST(hostile_names_round_trip)
 	dsql_error err;
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		snprintf(name, sizeof(name), "%s_%d", names[i], (int)getpid());
+		snprintf(name, sizeof(name), "%s_%s_%d", scn_tag, names[i], (int)getpid());
 		create(cat, name, 0);
 		ck_assert_int_eq(commit_add(cat, name, "it's; a -- path/ü.parquet"), 1);
 		assert_paths(cat, name, 1, "it's; a -- path/ü.parquet");
@@ -721,6 +724,7 @@ Suite *scenarios_suite(const char *label, const char *uri, unsigned int capabili
 	tcase_set_timeout(validation, 60);
 	suite_add_tcase(s, validation);
 
+	driver_cases(s);
 	conflict_cases(s);
 	appsql_cases(s);
 
@@ -731,8 +735,8 @@ Suite *scenarios_suite(const char *label, const char *uri, unsigned int capabili
 		tcase_set_timeout(concurrency, 300);
 		suite_add_tcase(s, concurrency);
 	} else {
-		fprintf(stderr, "NOT RUN on %s: concurrency scenarios (driver does not declare "
-		                "DSQL_CAP_MULTI_PROCESS)\n", label);
+		scn_not_supported[scn_n_not_supported++] =
+			"concurrency: several processes sharing one catalog (DSQL_CAP_MULTI_PROCESS)";
 	}
 	return s;
 }

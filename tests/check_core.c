@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <deltasql/driver.h>
+#include <stddef.h>
+
 #include "action.h"
 #include "util.h"
 
@@ -131,6 +134,58 @@ START_TEST(names_and_levels)
 }
 END_TEST
 
+extern const dsql_driver dsql_sqlite_driver;
+
+static int stub_prepare_txn(dsql_driver_conn *c, const char *gid, dsql_error *err)
+{
+	(void)c;
+	(void)gid;
+	(void)err;
+	return DSQL_OK;
+}
+
+START_TEST(registry_validates_drivers)
+{
+	static const char *const s1[] = {"regtest-a", NULL}, *const s2[] = {"regtest-b", NULL};
+	static const char *const taken[] = {"sqlite", NULL};
+	dsql_driver d = dsql_sqlite_driver;
+	const dsql_driver *found;
+	dsql_error err;
+
+	d.name = "regtest";
+	d.uri_schemes = s1;
+	d.abi_version = DSQL_DRIVER_ABI_VERSION + 1;
+	ck_assert_int_eq(dsql_driver_register(&d, &err), DSQL_EUNSUPPORTED);
+	ck_assert(strstr(err.message, "ABI version"));
+	d.abi_version = DSQL_DRIVER_ABI_VERSION;
+	d.step = NULL;
+	ck_assert_int_eq(dsql_driver_register(&d, &err), DSQL_EINVALID);
+	ck_assert(strstr(err.message, "required method"));
+	d.step = dsql_sqlite_driver.step;
+	d.uri_schemes = taken;
+	ck_assert_int_eq(dsql_driver_register(&d, &err), DSQL_EEXISTS);
+	ck_assert_int_eq(dsql_driver_register(NULL, &err), DSQL_EINVALID);
+	/* An ABI-1 driver from before the optional methods: its struct ends
+	 * early, so whatever lies beyond is ignored and 2PC is off. */
+	d.uri_schemes = s1;
+	d.capabilities = DSQL_CAP_TWO_PHASE;
+	d.prepare_transaction = stub_prepare_txn;
+	d.struct_size = offsetof(dsql_driver, prepare_transaction);
+	ck_assert_int_eq(dsql_driver_register(&d, &err), DSQL_OK);
+	found = dsql_driver_find("regtest-a:/x");
+	ck_assert_ptr_nonnull(found);
+	ck_assert_ptr_null(found->prepare_transaction);
+	ck_assert_uint_eq(found->capabilities & DSQL_CAP_TWO_PHASE, 0);
+	/* Registering the same name again is a no-op. */
+	d.uri_schemes = s2;
+	ck_assert_int_eq(dsql_driver_register(&d, &err), DSQL_OK);
+	ck_assert_ptr_null(dsql_driver_find("regtest-b:/x"));
+	ck_assert_int_eq(dsql_driver_load("/nonexistent/driver.so", &err), DSQL_ENOTFOUND);
+	ck_assert_int_eq(dsql_driver_load("nosuchdriver", &err), DSQL_ENOTFOUND);
+	ck_assert(strstr(err.message, "nosuchdriver"));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("core");
@@ -143,6 +198,7 @@ int main(void)
 	tcase_add_test(tc, rejects_malformed_actions);
 	tcase_add_test(tc, uuid7_is_time_ordered_and_well_formed);
 	tcase_add_test(tc, names_and_levels);
+	tcase_add_test(tc, registry_validates_drivers);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

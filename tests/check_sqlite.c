@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "catalog_int.h"
-#include "scenarios.h"
 #include "schema.h"
 #include "testutil.h"
 
@@ -189,13 +188,12 @@ static Suite *sqlite_only_suite(void)
 
 int main(void)
 {
-	char uri[600];
 	SRunner *sr;
 	int failed;
 
-	snprintf(uri, sizeof(uri), "%s", tu_sqlite_uri("scenarios"));
-	sr = srunner_create(scenarios_suite("sqlite", uri, dsql_driver_find(uri)->capabilities));
-	srunner_add_suite(sr, sqlite_only_suite());
+	/* The shared scenarios run through deltasql-conformance
+	 * (tests/run-conformance.sh); these are SQLite's own. */
+	sr = srunner_create(sqlite_only_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -1,0 +1,68 @@
+#!/bin/sh
+# Runs deltasql-conformance against every backend this machine has: SQLite,
+# the out-of-tree SQLite plugin, PostgreSQL, SQLite through ODBC and
+# PostgreSQL through ODBC. A backend whose server or ini files are missing is
+# a failure under CI=true and a loud skip otherwise.
+set -u
+bin="${top_builddir:-.}/deltasql-conformance"
+plugin=$(find "${top_builddir:-.}/examples/plugin/.libs" -name 'deltasql_sqlite_plugin.so' 2>/dev/null | head -n 1)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/dsqlconf.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+status=0
+ran=0
+
+run() {
+	label=$1
+	shift
+	echo "=== conformance: $label"
+	if "$bin" "$@" > "$tmp/out" 2>&1; then
+		ran=$((ran + 1))
+		grep -E 'Checks:' "$tmp/out"
+	else
+		status=1
+		cat "$tmp/out"
+		echo "FAIL: conformance on $label"
+	fi
+}
+
+missing() {
+	if [ "${CI:-}" = true ]; then
+		echo "FAIL: $1 (CI=true: every driver must run)"
+		status=1
+	else
+		echo "SKIPPED: conformance on $1 *** (outside CI only) ***" >&2
+	fi
+}
+
+run sqlite "sqlite:$tmp/conformance.db"
+if [ -n "$plugin" ]; then
+	run sqlite-plugin --driver "$plugin" "sqlite-plugin:$tmp/plugin.db"
+	# Found by name on DELTASQL_DRIVER_PATH, from the command line.
+	if DELTASQL_DRIVER_PATH=$(dirname "$plugin") "${top_builddir:-.}/deltasql" \
+		--driver sqlite_plugin --catalog "sqlite-plugin:$tmp/byname.db" init >/dev/null; then
+		echo "plugin loaded by name: ok"
+	else
+		echo "FAIL: the plugin could not be loaded by name"
+		status=1
+	fi
+else
+	echo "FAIL: the example plugin was not built"
+	status=1
+fi
+if [ -n "${DELTASQL_TEST_PG_URI:-}" ]; then
+	run postgresql "$DELTASQL_TEST_PG_URI"
+else
+	missing "postgresql: DELTASQL_TEST_PG_URI is not set"
+fi
+if [ -n "${ODBCSYSINI:-}" ]; then
+	run odbc-sqlite "odbc:DRIVER={SQLite3};Database=$tmp/odbc.db"
+else
+	missing "odbc-sqlite: ODBCSYSINI is not set"
+fi
+if [ -n "${DELTASQL_TEST_ODBC_PG_URI:-}" ]; then
+	run odbc-postgresql "$DELTASQL_TEST_ODBC_PG_URI"
+else
+	missing "odbc-postgresql: DELTASQL_TEST_ODBC_PG_URI is not set"
+fi
+echo "conformance: $ran backends passed"
+exit $status

@@ -728,6 +728,13 @@ Suite *scenarios_suite(const char *label, const char *uri, unsigned int capabili
 	conflict_cases(s);
 	appsql_cases(s);
 
+	if (capabilities & DSQL_CAP_TWO_PHASE)
+		twophase_cases(s);
+	else
+		scn_not_supported[scn_n_not_supported++] =
+			"two-phase commit: prepare, resolve from another process, recovery "
+			"(DSQL_CAP_TWO_PHASE)";
+
 	if (capabilities & DSQL_CAP_MULTI_PROCESS) {
 		tcase_add_test(concurrency, concurrent_processes_never_lose_or_split_a_commit);
 		tcase_add_test(concurrency, concurrent_blind_appends_never_conflict);

@@ -577,6 +577,12 @@ static int attempt(dsql_txn *txn, dsql_error *err)
 		db_rollback(db);
 		return rc;
 	}
+	if (txn->prepare_only) {
+		db_fault_point("before_prepare");
+		rc = db_prepare_transaction(db, txn->gid, err);
+		db_fault_point("after_prepare");
+		return rc;
+	}
 	db_fault_point("before_commit");
 	rc = db_commit(db, err);
 	db_fault_point("after_commit");
@@ -610,6 +616,8 @@ static int resolve_unknown(dsql_txn *txn, int *found, dsql_error *err)
 	if (rc == DSQL_OK)
 		rc = lookup_journal(txn, found, &e);
 	db_rollback(db);
+	if (rc == DSQL_OK && !*found && txn->prepare_only)
+		rc = twophase_prepared_exists(txn->cat, txn->gid, found, &e);
 	if (rc != DSQL_OK)
 		return dsql_error_set(err, DSQL_EUNKNOWN, e.driver, e.sqlstate, e.native_code,
 		                      "the connection was lost during COMMIT and the outcome of "
@@ -678,6 +686,8 @@ int dsql_txn_commit(dsql_txn *txn, dsql_error *err)
 	if (!err)
 		err = &local;
 	if ((rc = commit_ready(txn, err)) != DSQL_OK)
+		return rc;
+	if (txn->prepare_only && (rc = twophase_make_gid(txn, err)) != DSQL_OK)
 		return rc;
 	p = &txn->retry;
 	m = &txn->cat->metrics;

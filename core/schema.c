@@ -56,7 +56,16 @@ static const char *const v2[] = {
 	NULL,
 };
 
-static const char *const *const migrations[] = {NULL, v1, v2};
+/* Version 3: the two-phase commit decision log. A row is written, outside
+ * the prepared transaction, once a prepared transaction is to be committed;
+ * recovery commits prepared transactions that have one and rolls back the
+ * rest (presumed abort). */
+static const char *const v3[] = {
+	"CREATE TABLE IF NOT EXISTS dsql_decision (gid TEXT PRIMARY KEY, decided_ms BIGINT NOT NULL)",
+	NULL,
+};
+
+static const char *const *const migrations[] = {NULL, v1, v2, v3};
 
 #define SQL_GET_KEY "SELECT value FROM dsql_catalog WHERE key = ?"
 #define SQL_SET_KEY "UPDATE dsql_catalog SET value = ? WHERE key = ?"

@@ -55,7 +55,14 @@ struct dsql_txn {
 	int verbatim;
 	app_sql *sql;
 	size_t n_sql, cap_sql;
+	/* Two-phase: end the attempt with PREPARE TRANSACTION under gid. */
+	int prepare_only;
+	char gid[200];
 };
+
+/* Two-phase commit helpers (twophase.c). */
+int twophase_make_gid(dsql_txn *txn, dsql_error *err);
+int twophase_prepared_exists(dsql_catalog *cat, const char *gid, int *exists, dsql_error *err);
 
 /* Runs the transaction's application statements on the open database
  * transaction (appsql.c). */

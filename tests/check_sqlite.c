@@ -172,6 +172,29 @@ START_TEST(locked_catalog_gives_up_with_retryable_error)
 }
 END_TEST
 
+START_TEST(two_phase_is_unsupported)
+{
+	dsql_catalog *cat;
+	dsql_txn *txn;
+	dsql_error err;
+
+	ck_assert_int_eq(dsql_catalog_open(&cat, tu_sqlite_uri("tpc"), NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_table_create(cat, "t", NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_txn_stage(txn, "t", "{\"txn\":{\"appId\":\"a\",\"version\":1}}", &err),
+	                 DSQL_OK);
+	ck_assert_int_eq(dsql_txn_prepare(txn, &err), DSQL_EUNSUPPORTED);
+	ck_assert(strstr(err.message, "two-phase"));
+	ck_assert_ptr_null(dsql_txn_gid(txn));
+	ck_assert_int_eq(dsql_prepared_recover(cat, 0, NULL, NULL, &err), DSQL_EUNSUPPORTED);
+	ck_assert_int_eq(dsql_prepared_commit(cat, "x", &err), DSQL_EUNSUPPORTED);
+	/* Nothing was written, and the transaction can still commit normally. */
+	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
+	dsql_txn_free(txn);
+	dsql_catalog_free(cat);
+}
+END_TEST
+
 static Suite *sqlite_only_suite(void)
 {
 	Suite *s = suite_create("sqlite-specific");
@@ -181,6 +204,7 @@ static Suite *sqlite_only_suite(void)
 	tcase_add_test(tc, newer_catalog_is_refused);
 	tcase_add_test(tc, missing_or_foreign_catalog);
 	tcase_add_test(tc, locked_catalog_gives_up_with_retryable_error);
+	tcase_add_test(tc, two_phase_is_unsupported);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

@@ -240,13 +240,21 @@ static void print_result(cli *c, dsql_txn *txn, json_t *tables, size_t n_sql)
 		                      "attempts", (int)dsql_txn_attempts(txn), "replayed",
 		                      dsql_txn_was_replayed(txn));
 
+		if (dsql_txn_gid(txn))
+			json_object_set_new(j, "prepared_gid", json_string(dsql_txn_gid(txn)));
+
 		if (n_sql)
 			json_object_set_new(j, "sql", sql_results(txn, n_sql));
 		cli_print_json(j);
 		return;
 	}
-	printf("committed %s%s\n", dsql_txn_id(txn),
-	       dsql_txn_was_replayed(txn) ? " (already committed earlier: nothing written)" : "");
+	if (dsql_txn_gid(txn))
+		printf("prepared %s as %s (commit with: deltasql recover --commit %s)\n",
+		       dsql_txn_id(txn), dsql_txn_gid(txn), dsql_txn_gid(txn));
+	else
+		printf("committed %s%s\n", dsql_txn_id(txn),
+		       dsql_txn_was_replayed(txn) ? " (already committed earlier: nothing written)"
+		                                  : "");
 	json_object_foreach(out, name, t)
 		printf("  %s -> version %" JSON_INTEGER_FORMAT "\n", name,
 		       json_integer_value(json_object_get(t, "version")));
@@ -266,9 +274,20 @@ int cmd_commit(cli *c)
 	dsql_error err;
 	int rc;
 
-	if (c->argc > 2)
-		return cli_usage(c, "commit [FILE|-]");
-	doc = load_document(c, c->argc == 2 ? c->argv[1] : NULL, &rc);
+	const char *path = NULL;
+	int mode = 0; /* 0 commit, 1 --prepare, 2 --two-phase */
+
+	for (int i = 1; i < c->argc; i++) {
+		if (strcmp(c->argv[i], "--prepare") == 0)
+			mode = 1;
+		else if (strcmp(c->argv[i], "--two-phase") == 0)
+			mode = 2;
+		else if (!path)
+			path = c->argv[i];
+		else
+			return cli_usage(c, "commit [--prepare | --two-phase] [FILE|-]");
+	}
+	doc = load_document(c, path, &rc);
 	if (!doc)
 		return rc;
 	tables = json_object_get(doc, "tables");
@@ -305,7 +324,9 @@ int cmd_commit(cli *c)
 	if (json_object_get(doc, "sql") &&
 	    (rc = stage_sql(c, txn, json_object_get(doc, "sql"))) != EXIT_OK)
 		goto out;
-	if (dsql_txn_commit(txn, &err) != DSQL_OK) {
+	if ((mode == 0 ? dsql_txn_commit(txn, &err)
+	     : mode == 1 ? dsql_txn_prepare(txn, &err)
+	                 : dsql_txn_commit_two_phase(txn, &err)) != DSQL_OK) {
 		rc = cli_fail(c, &err);
 		goto out;
 	}

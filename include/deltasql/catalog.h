@@ -43,7 +43,7 @@ typedef struct dsql_catalog_options {
 #define DSQL_CATALOG_OPTIONS_INIT {DSQL_CATALOG_OPTIONS_VERSION, 1, DSQL_RETRY_POLICY_INIT}
 
 /* The schema version this library writes. */
-#define DSQL_CATALOG_SCHEMA_VERSION 2
+#define DSQL_CATALOG_SCHEMA_VERSION 3
 
 /* Opens a catalog; opts may be NULL (DSQL_CATALOG_OPTIONS_INIT). An older
  * catalog schema is upgraded in place. The handle belongs to the caller:
@@ -65,6 +65,36 @@ DSQL_EXTERN const char *dsql_catalog_uuid(const dsql_catalog *cat);
 /* Sets the retry policy used by transactions that do not bring their own. */
 DSQL_EXTERN void dsql_catalog_set_retry_policy(dsql_catalog *cat,
                                                const dsql_retry_policy *policy);
+
+/* --- native two-phase commit (drivers with DSQL_CAP_TWO_PHASE) ---
+ *
+ * dsql_txn_prepare (txn.h) runs a commit up to PREPARE TRANSACTION and
+ * returns its global id; a coordinator later commits or rolls it back by
+ * that id, from this or any other process. Codes of every call below
+ * include DSQL_EUNSUPPORTED when the driver has no native 2PC. */
+
+/* Commits a prepared transaction: first records the decision in the
+ * catalog (so recovery finishes it, should this process die), then
+ * COMMIT PREPARED. Codes: DSQL_OK, DSQL_ENOTFOUND (no such prepared
+ * transaction), DSQL_EINVALID, database codes. */
+DSQL_EXTERN int dsql_prepared_commit(dsql_catalog *cat, const char *gid, dsql_error *err);
+
+/* Rolls back a prepared transaction. Codes: as dsql_prepared_commit. */
+DSQL_EXTERN int dsql_prepared_rollback(dsql_catalog *cat, const char *gid, dsql_error *err);
+
+/* Calls cb for every transaction of this catalog that is prepared and not
+ * yet resolved. A non-zero return from cb stops and is returned. */
+typedef int (*dsql_gid_cb)(const char *gid, int64_t prepared_ms, int decided, void *payload);
+DSQL_EXTERN int dsql_prepared_list(dsql_catalog *cat, dsql_gid_cb cb, void *payload,
+                                   dsql_error *err);
+
+/* Resolves the prepared transactions of this catalog left by crashed
+ * processes: those prepared more than older_than_ms ago are committed when
+ * their commit was decided, and rolled back otherwise (presumed abort).
+ * *committed and *rolled_back (may be NULL) receive the counts. */
+DSQL_EXTERN int dsql_prepared_recover(dsql_catalog *cat, int64_t older_than_ms,
+                                      unsigned int *committed, unsigned int *rolled_back,
+                                      dsql_error *err);
 
 #ifdef __cplusplus
 }

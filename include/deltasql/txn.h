@@ -108,6 +108,24 @@ DSQL_EXTERN int dsql_txn_read(dsql_txn *txn, const char *table, const char *read
  * below and dsql_txn_free are valid. */
 DSQL_EXTERN int dsql_txn_commit(dsql_txn *txn, dsql_error *err);
 
+/* Like dsql_txn_commit, but ends with the database's PREPARE TRANSACTION
+ * instead of COMMIT (drivers with DSQL_CAP_TWO_PHASE): every check has
+ * passed and every row is written, durably, but nothing is visible until
+ * dsql_prepared_commit(dsql_txn_gid(txn)); dsql_prepared_rollback drops it.
+ * While prepared, the tables' version rows stay locked. Codes: as
+ * dsql_txn_commit, plus DSQL_EUNSUPPORTED. */
+DSQL_EXTERN int dsql_txn_prepare(dsql_txn *txn, dsql_error *err);
+
+/* The global id of a prepared transaction ("dsql_<catalog>_<ms>_<txn id>");
+ * NULL before dsql_txn_prepare succeeded. Borrowed until dsql_txn_free. */
+DSQL_EXTERN const char *dsql_txn_gid(const dsql_txn *txn);
+
+/* Two-phase commit on the driver's native 2PC in one call: prepare, record
+ * the decision, commit prepared. A crash between the phases is finished by
+ * dsql_prepared_recover. Codes: as dsql_txn_commit, plus
+ * DSQL_EUNSUPPORTED. */
+DSQL_EXTERN int dsql_txn_commit_two_phase(dsql_txn *txn, dsql_error *err);
+
 /* The transaction's id; borrowed until dsql_txn_free. */
 DSQL_EXTERN const char *dsql_txn_id(const dsql_txn *txn);
 

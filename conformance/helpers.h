@@ -44,6 +44,8 @@ int64_t history_len(dsql_catalog *cat, const char *table);
 void conflict_cases(Suite *s);
 /* Application SQL in the commit (appsql.c). */
 void appsql_cases(Suite *s);
+/* Retention: expire and vacuum (retention.c). */
+void retention_cases(Suite *s);
 /* Native two-phase commit (twophase.c). */
 void twophase_cases(Suite *s);
 /* What the core relies on from a driver, through the vtable (driver_cases.c). */

@@ -727,6 +727,7 @@ Suite *scenarios_suite(const char *label, const char *uri, unsigned int capabili
 	driver_cases(s);
 	conflict_cases(s);
 	appsql_cases(s);
+	retention_cases(s);
 
 	if (capabilities & DSQL_CAP_TWO_PHASE)
 		twophase_cases(s);

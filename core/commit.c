@@ -166,7 +166,7 @@ static int create_table_row(dsql_txn *txn, txn_table *t, dsql_error *err)
 }
 
 static int lock_table(dsql_db *db, txn_table *t, int64_t *version, int64_t *last_ms,
-                      dsql_error *err)
+                      int64_t *oldest, dsql_error *err)
 {
 	db_stmt *st;
 	int rc;
@@ -179,7 +179,8 @@ static int lock_table(dsql_db *db, txn_table *t, int64_t *version, int64_t *last
 	if (db_changes(st) == 0)
 		return dsql_error_set(err, DSQL_ENOTFOUND, NULL, NULL, 0,
 		                      "table '%s' was dropped", t->name);
-	rc = db_stmt_get(&st, db, "SELECT version, last_commit_ms FROM dsql_table WHERE id = ?",
+	rc = db_stmt_get(&st, db,
+	                 "SELECT version, last_commit_ms, oldest_version FROM dsql_table WHERE id = ?",
 	                 err);
 	if (rc != DSQL_OK)
 		return rc;
@@ -190,6 +191,7 @@ static int lock_table(dsql_db *db, txn_table *t, int64_t *version, int64_t *last
 		                       : rc;
 	*version = db_column_int64(st, 0);
 	*last_ms = db_column_int64(st, 1);
+	*oldest = db_column_int64(st, 2);
 	db_stmt_done(st);
 	return DSQL_OK;
 }
@@ -555,14 +557,16 @@ static int attempt(dsql_txn *txn, dsql_error *err)
 	rc = insert_journal(txn, db, err);
 	for (size_t i = 0; i < txn->n_tables && rc == DSQL_OK; i++) {
 		txn_table *t = &txn->tables[i];
-		int64_t current = -1, last_ms = 0;
+		int64_t current = -1, last_ms = 0, oldest = 0;
 
 		if (t->n_actions == 0 && !t->creating)
 			continue; /* read only: nothing to lock or write */
 		if (t->creating)
 			rc = create_table_row(txn, t, err);
 		else
-			rc = lock_table(db, t, &current, &last_ms, err);
+			rc = lock_table(db, t, &current, &last_ms, &oldest, err);
+		if (rc == DSQL_OK && !t->creating && t->read_version < oldest)
+			rc = conflict_expired(t, oldest, err);
 		if (rc == DSQL_OK)
 			rc = validate_table(db, t, err);
 		if (rc == DSQL_OK && current != t->read_version)
@@ -605,11 +609,11 @@ static int resolve_unknown(dsql_txn *txn, int *found, dsql_error *err)
 	if (rc == DSQL_OK)
 		rc = db_begin(db, DSQL_BEGIN_WRITE, &e);
 	for (size_t i = 0; i < txn->n_tables && rc == DSQL_OK; i++) {
-		int64_t v, ms;
+		int64_t v, ms, oldest;
 
 		if (txn->tables[i].id == 0 || txn->tables[i].n_actions == 0)
 			continue;
-		rc = lock_table(db, &txn->tables[i], &v, &ms, &e);
+		rc = lock_table(db, &txn->tables[i], &v, &ms, &oldest, &e);
 		if (rc == DSQL_ENOTFOUND)
 			rc = DSQL_OK;
 	}

@@ -71,6 +71,20 @@ static int conflict(const check *c, dsql_conflict_rule rule, int64_t winner_vers
 	return DSQL_ECONFLICT;
 }
 
+int conflict_expired(const txn_table *t, int64_t oldest, dsql_error *err)
+{
+	dsql_error_set(err, DSQL_ECONFLICT, NULL, NULL, 0,
+	               "table '%s': read version %lld has expired (the oldest version kept is "
+	               "%lld); read the table again", t->name, (long long)t->read_version,
+	               (long long)oldest);
+	if (err) {
+		util_copy(err->conflict.rule, sizeof(err->conflict.rule), "read_version_expired");
+		util_copy(err->conflict.table, sizeof(err->conflict.table), t->name);
+		err->conflict.winning_version = oldest;
+	}
+	return DSQL_ECONFLICT;
+}
+
 /* --- loading the winners --- */
 
 static void free_winners(winner *w, size_t n)

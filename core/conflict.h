@@ -14,6 +14,12 @@
 int conflict_check(dsql_catalog *cat, const dsql_txn *txn, const txn_table *t,
                    int64_t current, dsql_error *err);
 
+/* The read version is older than the oldest version the catalog still
+ * keeps whole (retention expired it): the winners cannot be checked.
+ * Reported as a conflict (rule "read_version_expired"), so that a retry
+ * loop re-reads. */
+int conflict_expired(const txn_table *t, int64_t oldest, dsql_error *err);
+
 /* Non-zero when the transaction read anything of the table (so its adds
  * are not a blind append). */
 int conflict_has_read_set(const txn_table *t);

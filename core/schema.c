@@ -65,7 +65,18 @@ static const char *const v3[] = {
 	NULL,
 };
 
-static const char *const *const migrations[] = {NULL, v1, v2, v3};
+/* Version 4: retention. oldest_version is the first version whose
+ * snapshot is still complete; dsql_tombstone keeps the removed files whose
+ * file-index rows an expiry dropped, for vacuum. */
+static const char *const v4[] = {
+	"ALTER TABLE dsql_table ADD COLUMN oldest_version BIGINT NOT NULL DEFAULT 0",
+	"CREATE TABLE IF NOT EXISTS dsql_tombstone (table_id BIGINT NOT NULL, path TEXT NOT NULL,"
+	" dv_id TEXT NOT NULL, removed_version BIGINT NOT NULL, removed_ms BIGINT NOT NULL,"
+	" body TEXT NOT NULL, PRIMARY KEY (table_id, path, dv_id, removed_version))",
+	NULL,
+};
+
+static const char *const *const migrations[] = {NULL, v1, v2, v3, v4};
 
 #define SQL_GET_KEY "SELECT value FROM dsql_catalog WHERE key = ?"
 #define SQL_SET_KEY "UPDATE dsql_catalog SET value = ? WHERE key = ?"

@@ -191,7 +191,10 @@ static int resolve_version(dsql_db *db, const char *name, int64_t *id, int64_t *
 	db_stmt *st;
 	int rc;
 
-	rc = db_stmt_get(&st, db, "SELECT id, version FROM dsql_table WHERE name = ?", err);
+	int64_t oldest;
+
+	rc = db_stmt_get(&st, db,
+	                 "SELECT id, version, oldest_version FROM dsql_table WHERE name = ?", err);
 	if (rc != DSQL_OK)
 		return rc;
 	rc = db_run(st, err, "t", name);
@@ -201,6 +204,7 @@ static int resolve_version(dsql_db *db, const char *name, int64_t *id, int64_t *
 		return rc;
 	*id = db_column_int64(st, 0);
 	*latest = db_column_int64(st, 1);
+	oldest = db_column_int64(st, 2);
 	db_stmt_done(st);
 	if (at_ms >= 0) {
 		rc = db_stmt_get(&st, db,
@@ -226,6 +230,10 @@ static int resolve_version(dsql_db *db, const char *name, int64_t *id, int64_t *
 		return dsql_error_set(err, DSQL_ENOTFOUND, NULL, NULL, 0,
 		                      "table '%s' has no version %lld (its latest is %lld)", name,
 		                      (long long)*version, (long long)*latest);
+	if (*version < oldest)
+		return dsql_error_set(err, DSQL_ENOTFOUND, NULL, NULL, 0,
+		                      "table '%s': version %lld has expired (the oldest version kept "
+		                      "is %lld)", name, (long long)*version, (long long)oldest);
 	rc = db_stmt_get(&st, db,
 	                 "SELECT commit_ms FROM dsql_commit WHERE table_id = ? AND version = ?", err);
 	if (rc == DSQL_OK)

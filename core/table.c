@@ -139,6 +139,7 @@ static const char *const drop_sql[] = {
 	"DELETE FROM dsql_commit WHERE table_id = ?",
 	"DELETE FROM dsql_app_txn WHERE table_id = ?",
 	"DELETE FROM dsql_domain WHERE table_id = ?",
+	"DELETE FROM dsql_tombstone WHERE table_id = ?",
 	"DELETE FROM dsql_table WHERE id = ?",
 	NULL,
 };

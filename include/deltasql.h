@@ -13,5 +13,6 @@
 #include "deltasql/snapshot.h"
 #include "deltasql/history.h"
 #include "deltasql/metrics.h"
+#include "deltasql/retention.h"
 
 #endif

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -298,6 +300,69 @@ START_TEST(application_sql_in_commit)
 }
 END_TEST
 
+static void touch(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs("data", f);
+	fclose(f);
+}
+
+START_TEST(expire_and_vacuum_delete_only_under_location)
+{
+	char dir[512], path[600], doc[2048];
+	json_t *j;
+
+	snprintf(uri, sizeof(uri), "%s", tu_sqlite_uri("vac"));
+	snprintf(dir, sizeof(dir), "%s/vac-%d", tu_tmpdir(), (int)getpid());
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	snprintf(path, sizeof(path), "%s/keep.parquet", dir);
+	touch(path);
+	snprintf(path, sizeof(path), "%s/old%%20file.parquet", dir);
+	touch(path);
+	snprintf(path, sizeof(path), "%s/outside.parquet", tu_tmpdir());
+	touch(path);
+	ck_assert_int_eq(cli(NULL, NULL, "init"), 0);
+	ck_assert_int_eq(cli(NULL, NULL, "create t --location '%s'", dir), 0);
+	snprintf(doc, sizeof(doc),
+	         "{\"tables\": {\"t\": {\"actions\": ["
+	         "{\"add\": {\"path\": \"keep.parquet\", \"size\": 1, \"modificationTime\": 1, "
+	         "\"dataChange\": true, \"partitionValues\": {}}},"
+	         "{\"add\": {\"path\": \"old%%2520file.parquet\", \"size\": 1, \"modificationTime\": 1,"
+	         " \"dataChange\": true, \"partitionValues\": {}}},"
+	         "{\"add\": {\"path\": \"../outside.parquet\", \"size\": 1, \"modificationTime\": 1,"
+	         " \"dataChange\": true, \"partitionValues\": {}}}]}}}");
+	ck_assert_int_eq(cli(NULL, doc, "commit"), 0);
+	ck_assert_int_eq(cli(NULL, "{\"tables\": {\"t\": {\"actions\": ["
+	                           "{\"remove\": {\"path\": \"old%2520file.parquet\", \"dataChange\": true}},"
+	                           "{\"remove\": {\"path\": \"../outside.parquet\", \"dataChange\": true}}]}}}",
+	                     "commit"),
+	                 0);
+	ck_assert_int_eq(cli(&j, NULL, "expire t --keep-versions 1 --dry-run --json"), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "oldest_version")), 2);
+	json_decref(j);
+	ck_assert_int_eq(cli(NULL, NULL, "snapshot t --version 1"), 0);
+	ck_assert_int_eq(cli(NULL, NULL, "expire t --keep-versions 1"), 0);
+	ck_assert_int_eq(cli(NULL, NULL, "snapshot t --version 1"), 4);
+	usleep(30000);
+	ck_assert_int_eq(cli(&j, NULL, "vacuum t --retain 0 --delete --json"), 0);
+	ck_assert_uint_eq(json_array_size(j), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(j, 0), "path")),
+	                 "../outside.parquet");
+	ck_assert(json_is_false(json_object_get(json_array_get(j, 0), "deleted")));
+	ck_assert(json_is_true(json_object_get(json_array_get(j, 1), "deleted")));
+	json_decref(j);
+	snprintf(path, sizeof(path), "%s/old%%20file.parquet", dir);
+	ck_assert_int_ne(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/keep.parquet", dir);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/outside.parquet", tu_tmpdir());
+	ck_assert_int_eq(access(path, F_OK), 0);
+	ck_assert_int_eq(cli(NULL, NULL, "vacuum t"), 2);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -311,6 +376,7 @@ int main(void)
 	tcase_add_test(tc, conflict_exit_code_and_json);
 	tcase_add_test(tc, read_sets_isolation_and_stats);
 	tcase_add_test(tc, application_sql_in_commit);
+	tcase_add_test(tc, expire_and_vacuum_delete_only_under_location);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -51,6 +51,8 @@ int cmd_snapshot(cli *c);
 int cmd_history(cli *c);
 int cmd_commit(cli *c);
 int cmd_prepared(cli *c);
+int cmd_expire(cli *c);
+int cmd_vacuum(cli *c);
 int cmd_recover(cli *c);
 /* Runs another command and prints the catalog metrics it left. */
 int cmd_stats(cli *c, int (*run)(cli *c));

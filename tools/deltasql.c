@@ -29,6 +29,10 @@ static const struct {
 	 "recover [--commit GID | --rollback GID | --older-than SECONDS]   resolve prepared transactions"},
 	{"snapshot", cmd_snapshot, "snapshot TABLE [--version N | --timestamp T]"},
 	{"history", cmd_history, "history TABLE              one line per version"},
+	{"expire", cmd_expire,
+	 "expire TABLE [--before T | --keep-versions N] [--dry-run]   drop old versions' detail"},
+	{"vacuum", cmd_vacuum,
+	 "vacuum TABLE --retain HOURS [--delete]   list data files nothing references"},
 	{"stats", NULL, "stats COMMAND ...           run COMMAND, then print commit metrics"},
 };
 

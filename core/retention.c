@@ -1,0 +1,398 @@
+/*
+ * Retention: expiring old versions' detail and listing removable files.
+ *
+ * Expiry to oldest version R drops the action rows of versions before R
+ * (but the protocol and metaData in force at R), the file-index rows of
+ * files removed at or before R (moving them to dsql_tombstone, for vacuum),
+ * and app-txn and domain rows superseded at or before R. The commit rows
+ * stay: history keeps every version. Everything happens in one write
+ * transaction holding the table's row lock, so commits wait, briefly.
+ */
+#define _GNU_SOURCE
+#include "deltasql/retention.h"
+#include "catalog_int.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DAY_MS (24LL * 3600 * 1000)
+
+/* Delta's interval strings: "interval 30 days", "interval 1 week". */
+static int parse_interval(const char *s, int64_t *ms)
+{
+	static const struct {
+		const char *unit;
+		int64_t ms;
+	} units[] = {{"millisecond", 1}, {"second", 1000}, {"minute", 60000},
+	             {"hour", 3600000}, {"day", DAY_MS}, {"week", 7 * DAY_MS}};
+	char unit[32];
+	long long n;
+
+	if (sscanf(s, " interval %lld %31s", &n, unit) != 2 || n < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		size_t len = strlen(units[i].unit);
+
+		if (strncasecmp(unit, units[i].unit, len) == 0 &&
+		    (unit[len] == '\0' || (tolower((unsigned char)unit[len]) == 's' && !unit[len + 1]))) {
+			*ms = n * units[i].ms;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int table_property_ms(dsql_catalog *cat, int64_t id, int64_t version, const char *key,
+                             int64_t dflt, int64_t *out, dsql_error *err)
+{
+	json_t *meta = NULL, *v;
+	int rc = catalog_metadata_at(cat->db, id, version, &meta, err);
+
+	*out = dflt;
+	v = json_object_get(json_object_get(meta, "configuration"), key);
+	if (rc == DSQL_OK && json_is_string(v) && parse_interval(json_string_value(v), out) != 0)
+		rc = dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                    "table property %s = '%s' is not an interval (e.g. 'interval 30 "
+		                    "days')", key, json_string_value(v));
+	if (rc == DSQL_OK && !json_is_string(v) && dflt < 0)
+		*out = -1;
+	json_decref(meta);
+	return rc;
+}
+
+static int lock_row(dsql_catalog *cat, const char *name, int64_t *id, int64_t *latest,
+                    int64_t *oldest, dsql_error *err)
+{
+	db_stmt *st;
+	int rc = catalog_find_table(cat, name, id, NULL, err);
+
+	if (rc == DSQL_OK)
+		rc = db_stmt_get(&st, cat->db, "UPDATE dsql_table SET version = version WHERE id = ?",
+		                 err);
+	if (rc == DSQL_OK && (rc = db_run(st, err, "i", *id)) == DSQL_DONE)
+		rc = db_stmt_get(&st, cat->db,
+		                 "SELECT version, oldest_version FROM dsql_table WHERE id = ?", err);
+	if (rc == DSQL_OK)
+		rc = db_run(st, err, "i", *id);
+	if (rc == DSQL_DONE)
+		return dsql_error_set(err, DSQL_ENOTFOUND, NULL, NULL, 0, "no such table: '%s'", name);
+	if (rc != DSQL_ROW)
+		return rc;
+	*latest = db_column_int64(st, 0);
+	*oldest = db_column_int64(st, 1);
+	db_stmt_done(st);
+	return DSQL_OK;
+}
+
+/* The oldest version to keep: the one time travel to the cut-off time
+ * lands on (the latest committed at or before it), or the latest N. */
+static int choose_oldest(dsql_catalog *cat, int64_t id, int64_t latest, int64_t before_ms,
+                         int64_t keep, int64_t *out, dsql_error *err)
+{
+	db_stmt *st;
+	int rc;
+
+	*out = 0;
+	if (keep > 0) {
+		*out = latest - keep + 1;
+		return DSQL_OK;
+	}
+	rc = db_stmt_get(&st, cat->db,
+	                 "SELECT MAX(version) FROM dsql_commit WHERE table_id = ? AND commit_ms <= ?",
+	                 err);
+	if (rc == DSQL_OK)
+		rc = db_run(st, err, "ii", id, before_ms);
+	if (rc != DSQL_ROW)
+		return rc == DSQL_DONE ? DSQL_OK : rc;
+	if (!db_column_is_null(st, 0))
+		*out = db_column_int64(st, 0);
+	db_stmt_done(st);
+	return DSQL_OK;
+}
+
+/* Binds a statement's parameters from a pattern over the table id and R:
+ * 'i' is the id, 'r' is R. */
+static int run_pattern(db_stmt *st, const char *pattern, int64_t id, int64_t r,
+                       dsql_error *err)
+{
+	int64_t v[5] = {0};
+	size_t n = strlen(pattern);
+
+	for (size_t i = 0; i < n && i < 5; i++)
+		v[i] = pattern[i] == 'i' ? id : r;
+	switch (n) {
+	case 2: return db_run(st, err, "ii", v[0], v[1]);
+	case 3: return db_run(st, err, "iii", v[0], v[1], v[2]);
+	default: return db_run(st, err, "iiii", v[0], v[1], v[2], v[3]);
+	}
+}
+
+static int count(dsql_catalog *cat, const char *sql, const char *pattern, int64_t id,
+                 int64_t r, int64_t *out, dsql_error *err)
+{
+	db_stmt *st;
+	int rc = db_stmt_get(&st, cat->db, sql, err);
+
+	if (rc == DSQL_OK)
+		rc = run_pattern(st, pattern, id, r, err);
+	if (rc != DSQL_ROW)
+		return rc == DSQL_DONE ? DSQL_ERROR : rc;
+	*out = db_column_int64(st, 0);
+	db_stmt_done(st);
+	return DSQL_OK;
+}
+
+/* The action rows that go: before R, but the protocol and metaData in force
+ * at R. Parameters: id, R, id, R. */
+#define ACTIONS_WHERE                                                                      \
+	" FROM dsql_action WHERE table_id = ? AND version < ?"                              \
+	" AND NOT (kind IN ('protocol', 'metaData') AND version = (SELECT MAX(b.version)"   \
+	" FROM dsql_action b WHERE b.table_id = ? AND b.kind = dsql_action.kind"            \
+	" AND b.version <= ?))"
+#define FILES_WHERE " FROM dsql_file WHERE table_id = ? AND removed_version <= ?"
+
+static const struct {
+	const char *sql;
+	const char *pattern;
+} expire_sql[] = {
+	{"DELETE" ACTIONS_WHERE, "irir"},
+	{"INSERT INTO dsql_tombstone (table_id, path, dv_id, removed_version, removed_ms, body)"
+	 " SELECT f.table_id, f.path, f.dv_id, f.removed_version, c.commit_ms, f.body"
+	 " FROM dsql_file f JOIN dsql_commit c ON c.table_id = f.table_id"
+	 " AND c.version = f.removed_version WHERE f.table_id = ? AND f.removed_version <= ?",
+	 "ir"},
+	{"DELETE" FILES_WHERE, "ir"},
+	{"DELETE FROM dsql_app_txn WHERE table_id = ? AND commit_version < (SELECT"
+	 " MAX(b.commit_version) FROM dsql_app_txn b WHERE b.table_id = ?"
+	 " AND b.app_id = dsql_app_txn.app_id AND b.commit_version <= ?)",
+	 "iir"},
+	{"DELETE FROM dsql_domain WHERE table_id = ? AND commit_version < (SELECT"
+	 " MAX(b.commit_version) FROM dsql_domain b WHERE b.table_id = ?"
+	 " AND b.domain = dsql_domain.domain AND b.commit_version <= ?)",
+	 "iir"},
+};
+
+static int run_expire(dsql_catalog *cat, int64_t id, int64_t r, dsql_error *err)
+{
+	for (size_t i = 0; i < sizeof(expire_sql) / sizeof(expire_sql[0]); i++) {
+		db_stmt *st;
+		int rc = db_stmt_get(&st, cat->db, expire_sql[i].sql, err);
+
+		if (rc == DSQL_OK)
+			rc = run_pattern(st, expire_sql[i].pattern, id, r, err);
+		if (rc != DSQL_DONE)
+			return rc == DSQL_ROW ? DSQL_ERROR : rc;
+	}
+	return DSQL_OK;
+}
+
+/* delta.setTransactionRetentionDuration: app ids not updated for that long
+ * are forgotten. */
+static int expire_app_txns(dsql_catalog *cat, int64_t id, int64_t latest, dsql_error *err)
+{
+	int64_t keep_ms;
+	db_stmt *st;
+	int rc = table_property_ms(cat, id, latest, "delta.setTransactionRetentionDuration", -1,
+	                           &keep_ms, err);
+
+	if (rc != DSQL_OK || keep_ms < 0)
+		return rc;
+	rc = db_stmt_get(&st, cat->db,
+	                 "DELETE FROM dsql_app_txn WHERE table_id = ? AND app_id IN (SELECT app_id"
+	                 " FROM dsql_app_txn WHERE table_id = ? GROUP BY app_id"
+	                 " HAVING MAX(last_updated) < ?)",
+	                 err);
+	if (rc == DSQL_OK)
+		rc = db_run(st, err, "iii", id, id, util_now_ms() - keep_ms);
+	return rc == DSQL_DONE ? DSQL_OK : rc;
+}
+
+int dsql_table_expire(dsql_catalog *cat, const char *table, const dsql_expire_options *opts,
+                      dsql_expire_result *out, dsql_error *err)
+{
+	dsql_expire_options defaults = DSQL_EXPIRE_OPTIONS_INIT;
+	dsql_expire_result res = {0, 0, 0, 0};
+	int64_t id, latest, oldest, r, before;
+	int rc;
+
+	if (!opts)
+		opts = &defaults;
+	if (opts->version < 1 || opts->version > DSQL_EXPIRE_OPTIONS_VERSION)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                      "unknown dsql_expire_options version %u", opts->version);
+	if (opts->keep_versions < 0 || (opts->keep_versions > 0 && opts->before_ms >= 0))
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                      "expire: give a cut-off time or a number of versions to keep, "
+		                      "not both");
+	rc = db_begin(cat->db, DSQL_BEGIN_WRITE, err);
+	if (rc == DSQL_OK)
+		rc = lock_row(cat, table, &id, &latest, &oldest, err);
+	before = opts->before_ms;
+	if (rc == DSQL_OK && before < 0 && opts->keep_versions == 0) {
+		int64_t keep_ms;
+
+		rc = table_property_ms(cat, id, latest, "delta.logRetentionDuration", 30 * DAY_MS,
+		                       &keep_ms, err);
+		before = util_now_ms() - keep_ms;
+	}
+	if (rc == DSQL_OK)
+		rc = choose_oldest(cat, id, latest, before, opts->keep_versions, &r, err);
+	if (rc == DSQL_OK) {
+		if (r > latest)
+			r = latest; /* the latest snapshot always stays */
+		if (r < oldest)
+			r = oldest;
+		res.oldest_version = r;
+		res.versions_expired = r - oldest;
+	}
+	if (rc == DSQL_OK && r > oldest)
+		rc = count(cat, "SELECT COUNT(*)" ACTIONS_WHERE, "irir", id, r, &res.actions_removed,
+		           err);
+	if (rc == DSQL_OK && r > oldest)
+		rc = count(cat, "SELECT COUNT(*)" FILES_WHERE, "ir", id, r, &res.files_removed, err);
+	if (rc == DSQL_OK && r > oldest && !opts->dry_run)
+		rc = run_expire(cat, id, r, err);
+	if (rc == DSQL_OK && !opts->dry_run)
+		rc = expire_app_txns(cat, id, latest, err);
+	if (rc == DSQL_OK && r > oldest && !opts->dry_run) {
+		db_stmt *st;
+
+		rc = db_stmt_get(&st, cat->db, "UPDATE dsql_table SET oldest_version = ? WHERE id = ?",
+		                 err);
+		if (rc == DSQL_OK)
+			rc = db_run(st, err, "ii", r, id);
+		rc = rc == DSQL_DONE ? DSQL_OK : rc;
+	}
+	if (rc != DSQL_OK || opts->dry_run) {
+		db_rollback(cat->db);
+		if (rc != DSQL_OK)
+			return rc;
+	} else if ((rc = db_commit(cat->db, err)) != DSQL_OK) {
+		return rc;
+	}
+	if (out)
+		*out = res;
+	return DSQL_OK;
+}
+
+/* --- vacuum --- */
+
+/* Percent-decoding of a Delta path (paths in the log are URI-encoded). */
+static void url_decode(char *dst, size_t cap, const char *src)
+{
+	size_t n = 0;
+
+	for (; *src && n + 1 < cap; src++) {
+		unsigned int byte;
+
+		if (*src == '%' && sscanf(src + 1, "%2x", &byte) == 1) {
+			dst[n++] = (char)byte;
+			src += 2;
+		} else {
+			dst[n++] = *src;
+		}
+	}
+	dst[n] = '\0';
+}
+
+/* The local file for a log path, when it lies under the table's location;
+ * 0 when it does not (another store, or a path escaping the location). */
+static int local_file(const char *location, const char *path, char *out, size_t cap)
+{
+	char base[PATH_MAX], joined[PATH_MAX * 2], decoded[PATH_MAX], real[PATH_MAX];
+	const char *loc = location;
+
+	if (!loc)
+		return 0;
+	if (strncmp(loc, "file://", 7) == 0)
+		loc += 7;
+	else if (strstr(loc, "://"))
+		return 0;
+	if (!realpath(loc, base))
+		return 0;
+	url_decode(decoded, sizeof(decoded), strncmp(path, "file://", 7) == 0 ? path + 7 : path);
+	if (strstr(decoded, "://"))
+		return 0;
+	if (decoded[0] == '/')
+		snprintf(joined, sizeof(joined), "%s", decoded);
+	else
+		snprintf(joined, sizeof(joined), "%s/%s", base, decoded);
+	if (!realpath(joined, real))
+		return 0;
+	if (strncmp(real, base, strlen(base)) != 0 || real[strlen(base)] != '/')
+		return 0;
+	snprintf(out, cap, "%s", real);
+	return 1;
+}
+
+int dsql_table_vacuum(dsql_catalog *cat, const char *table, int64_t retain_ms,
+                      int delete_files, dsql_vacuum_cb cb, void *payload, dsql_error *err)
+{
+	int64_t id, latest, oldest, cutoff = util_now_ms() - retain_ms;
+	char *location = NULL;
+	db_stmt *st;
+	int rc;
+
+	if (retain_ms < 0)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                      "vacuum: the retention period is negative");
+	/* A write transaction: the row lock keeps commits (and re-adds) out
+	 * until the listing, and any deleting, is done. */
+	rc = db_begin(cat->db, DSQL_BEGIN_WRITE, err);
+	if (rc == DSQL_OK)
+		rc = lock_row(cat, table, &id, &latest, &oldest, err);
+	if (rc == DSQL_OK && delete_files) {
+		rc = db_stmt_get(&st, cat->db, "SELECT location FROM dsql_table WHERE id = ?", err);
+		if (rc == DSQL_OK && (rc = db_run(st, err, "i", id)) == DSQL_ROW) {
+			const char *l = db_column_text_or_null(st, 0);
+
+			location = l ? strdup(l) : NULL;
+			db_stmt_done(st);
+			rc = DSQL_OK;
+		}
+	}
+	/* Removed files (index rows, or tombstones left by expiry) whose every
+	 * row was removed at or before the oldest retained version, longer ago
+	 * than the retention period. */
+	if (rc == DSQL_OK)
+		rc = db_stmt_get(&st, cat->db,
+		                 "SELECT x.path, MAX(x.removed_ms) FROM ("
+		                 " SELECT path, removed_ms FROM dsql_tombstone WHERE table_id = ?"
+		                 " UNION ALL"
+		                 " SELECT f.path, c.commit_ms FROM dsql_file f JOIN dsql_commit c"
+		                 " ON c.table_id = f.table_id AND c.version = f.removed_version"
+		                 " WHERE f.table_id = ? AND f.removed_version <= ?) x"
+		                 " WHERE NOT EXISTS (SELECT 1 FROM dsql_file g WHERE g.table_id = ?"
+		                 " AND g.path = x.path AND (g.removed_version IS NULL"
+		                 " OR g.removed_version > ?))"
+		                 " GROUP BY x.path HAVING MAX(x.removed_ms) <= ? ORDER BY x.path",
+		                 err);
+	if (rc == DSQL_OK)
+		rc = db_run(st, err, "iiiiii", id, id, oldest, id, oldest, cutoff);
+	for (; rc == DSQL_ROW; rc = db_step(st, err)) {
+		const char *path = db_column_text(st, 0, NULL);
+		char file[PATH_MAX];
+		int deleted = 0, stop;
+
+		if (delete_files && local_file(location, path, file, sizeof(file)))
+			deleted = unlink(file) == 0 || errno == ENOENT;
+		stop = cb ? cb(path, db_column_int64(st, 1), deleted, payload) : 0;
+		if (stop) {
+			db_stmt_done(st);
+			rc = stop;
+			break;
+		}
+	}
+	free(location);
+	if (rc != DSQL_DONE) {
+		db_rollback(cat->db);
+		return rc;
+	}
+	return db_commit(cat->db, err);
+}

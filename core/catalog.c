@@ -1,5 +1,6 @@
 /* Opening and closing catalogs. */
 #include "catalog_int.h"
+#include "batch.h"
 #include "schema.h"
 #include "util.h"
 
@@ -47,6 +48,7 @@ void dsql_catalog_free(dsql_catalog *cat)
 	if (!cat)
 		return;
 	db_close(cat->db);
+	batch_free(cat);
 	free(cat);
 }
 

@@ -14,6 +14,9 @@ struct dsql_catalog {
 	char uuid[37];
 	int schema_version;
 	dsql_metrics metrics;
+	/* Multi-row statement texts, by kind and log2 of the row count
+	 * (batch.c). */
+	char *batch_sql[3][7];
 };
 
 /* Looks a table's id and current version up by name (outside any write

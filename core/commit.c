@@ -16,6 +16,7 @@
  * lost before COMMIT) roll the attempt back and retry it with backoff. A
  * connection lost during COMMIT is resolved through the journal.
  */
+#include "batch.h"
 #include "conflict.h"
 #include "txn_int.h"
 #include "util.h"
@@ -369,66 +370,6 @@ static char *commit_info_text(const dsql_txn *txn, const txn_table *t,
 	return text;
 }
 
-static int insert_action(dsql_db *db, const txn_table *t, int64_t version, int64_t seq,
-                         const char *kind, const char *body, dsql_error *err)
-{
-	db_stmt *st;
-	int rc = db_stmt_get(&st, db,
-	                     "INSERT INTO dsql_action (table_id, version, seq, kind, body)"
-	                     " VALUES (?, ?, ?, ?, ?)",
-	                     err);
-
-	if (rc != DSQL_OK)
-		return rc;
-	return run_done(st, err, db_run(st, err, "iiitt", t->id, version, seq, kind, body));
-}
-
-static int mark_removed(dsql_db *db, const txn_table *t, const action *a, int64_t version,
-                        int64_t *changed, dsql_error *err)
-{
-	db_stmt *st;
-	int rc = db_stmt_get(&st, db,
-	                     "UPDATE dsql_file SET removed_version = ? WHERE table_id = ?"
-	                     " AND path = ? AND dv_id = ? AND removed_version IS NULL",
-	                     err);
-
-	if (rc != DSQL_OK)
-		return rc;
-	rc = run_done(st, err, db_run(st, err, "iitt", version, t->id, a->path, a->dv_id));
-	if (changed)
-		*changed = db_changes(st);
-	return rc;
-}
-
-static int index_file(dsql_db *db, const txn_table *t, const action *a, int64_t version,
-                      dsql_error *err)
-{
-	db_stmt *st;
-	char *body;
-	int rc;
-
-	if (a->kind == ACT_REMOVE)
-		return mark_removed(db, t, a, version, NULL, err);
-	/* An add of a file that is live already replaces it (Delta's
-	 * reconciliation: the last action for a path wins). */
-	rc = mark_removed(db, t, a, version, NULL, err);
-	if (rc != DSQL_OK)
-		return rc;
-	rc = db_stmt_get(&st, db,
-	                 "INSERT INTO dsql_file (table_id, path, dv_id, added_version,"
-	                 " removed_version, size, body) VALUES (?, ?, ?, ?, NULL, ?, ?)",
-	                 err);
-	if (rc != DSQL_OK)
-		return rc;
-	body = action_body_text(a);
-	if (!body)
-		return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
-	rc = run_done(st, err, db_run(st, err, "ittiit", t->id, a->path, a->dv_id, version, a->size,
-	                              body));
-	free(body);
-	return rc;
-}
-
 static int index_app_txn(dsql_db *db, const txn_table *t, const action *a, int64_t version,
                          dsql_error *err)
 {
@@ -462,15 +403,164 @@ static int index_app_txn(dsql_db *db, const txn_table *t, const action *a, int64
 	return run_done(st, err, rc);
 }
 
+/* The rows of one table's commit, for the batch binders. */
+typedef struct rows {
+	const txn_table *t;
+	int64_t version;
+	size_t n;
+	const action **actions; /* NULL entry: the generated commitInfo */
+	char **texts;           /* the action line, or the add body for files */
+} rows;
+
+static void rows_free(rows *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		free(r->texts[i]);
+	free(r->texts);
+	free(r->actions);
+}
+
+static int rows_alloc(rows *r, const txn_table *t, int64_t version, size_t cap,
+                      dsql_error *err)
+{
+	r->t = t;
+	r->version = version;
+	r->n = 0;
+	r->actions = calloc(cap ? cap : 1, sizeof(*r->actions));
+	r->texts = calloc(cap ? cap : 1, sizeof(*r->texts));
+	if (!r->actions || !r->texts) {
+		rows_free(r);
+		return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
+	}
+	return DSQL_OK;
+}
+
+static int bind_action_row(db_stmt *st, int p, size_t i, void *ctx, dsql_error *err)
+{
+	const rows *r = ctx;
+	const char *kind = r->actions[i] ? action_kind_name(r->actions[i]->kind) : "commitInfo";
+	int rc = db_bind(st, p, DSQL_TYPE_INT64, r->t->id, 0, NULL, 0, err);
+
+	if (rc == DSQL_OK)
+		rc = db_bind(st, p + 1, DSQL_TYPE_INT64, r->version, 0, NULL, 0, err);
+	if (rc == DSQL_OK)
+		rc = db_bind(st, p + 2, DSQL_TYPE_INT64, (int64_t)i, 0, NULL, 0, err);
+	if (rc == DSQL_OK)
+		rc = db_bind(st, p + 3, DSQL_TYPE_TEXT, 0, 0, kind, strlen(kind), err);
+	if (rc == DSQL_OK)
+		rc = db_bind(st, p + 4, DSQL_TYPE_TEXT, 0, 0, r->texts[i], strlen(r->texts[i]), err);
+	return rc;
+}
+
+static int bind_file_key(db_stmt *st, int p, size_t i, void *ctx, dsql_error *err)
+{
+	const action *a = ((const rows *)ctx)->actions[i];
+	int rc = db_bind(st, p, DSQL_TYPE_TEXT, 0, 0, a->path, strlen(a->path), err);
+
+	return rc ? rc : db_bind(st, p + 1, DSQL_TYPE_TEXT, 0, 0, a->dv_id, strlen(a->dv_id), err);
+}
+
+static int bind_file_row(db_stmt *st, int p, size_t i, void *ctx, dsql_error *err)
+{
+	const rows *r = ctx;
+	const action *a = r->actions[i];
+	int rc = db_bind(st, p, DSQL_TYPE_INT64, r->t->id, 0, NULL, 0, err);
+
+	if (rc == DSQL_OK)
+		rc = db_bind(st, p + 1, DSQL_TYPE_TEXT, 0, 0, a->path, strlen(a->path), err);
+	if (rc == DSQL_OK)
+		rc = db_bind(st, p + 2, DSQL_TYPE_TEXT, 0, 0, a->dv_id, strlen(a->dv_id), err);
+	if (rc == DSQL_OK)
+		rc = db_bind(st, p + 3, DSQL_TYPE_INT64, r->version, 0, NULL, 0, err);
+	if (rc == DSQL_OK)
+		rc = db_bind(st, p + 4, DSQL_TYPE_INT64, a->size, 0, NULL, 0, err);
+	if (rc == DSQL_OK)
+		rc = db_bind(st, p + 5, DSQL_TYPE_TEXT, 0, 0, r->texts[i], strlen(r->texts[i]), err);
+	return rc;
+}
+
+/* Every action verbatim, in staged order, commitInfo first (seq 0) as
+ * Delta writers put it. */
+static int write_actions(dsql_txn *txn, const txn_table *t, const commit_shape *s,
+                         int64_t version, int64_t ts, dsql_error *err)
+{
+	rows r;
+	int rc = rows_alloc(&r, t, version, t->n_actions + 1, err);
+
+	if (rc != DSQL_OK)
+		return rc;
+	if (!txn->verbatim || s->has_commit_info) {
+		r.texts[r.n] = commit_info_text(txn, t, s, ts);
+		r.actions[r.n++] = NULL;
+	}
+	for (size_t i = 0; i < t->n_actions; i++) {
+		if (t->actions[i].kind == ACT_COMMITINFO)
+			continue;
+		r.actions[r.n] = &t->actions[i];
+		r.texts[r.n++] = action_line_text(&t->actions[i]);
+	}
+	for (size_t i = 0; i < r.n; i++)
+		if (!r.texts[i])
+			rc = dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
+	if (rc == DSQL_OK)
+		rc = batch_run(txn->cat, BATCH_ACTION, r.n, 0, 0, bind_action_row, &r, NULL, err);
+	rows_free(&r);
+	return rc;
+}
+
+/* The file index: removes first (so that remove(p) + add(p) leaves p live),
+ * then adds, each replacing a live file of the same key (Delta's
+ * reconciliation: the last action for a file wins). */
+static int write_file_index(dsql_catalog *cat, const txn_table *t, int64_t version,
+                            dsql_error *err)
+{
+	rows removes, adds;
+	int64_t changed = 0;
+	int rc = rows_alloc(&removes, t, version, t->n_actions, err);
+
+	if (rc != DSQL_OK)
+		return rc;
+	rc = rows_alloc(&adds, t, version, t->n_actions, err);
+	if (rc != DSQL_OK) {
+		rows_free(&removes);
+		return rc;
+	}
+	for (size_t i = 0; i < t->n_actions; i++) {
+		const action *a = &t->actions[i];
+
+		if (a->kind == ACT_REMOVE) {
+			removes.actions[removes.n++] = a;
+		} else if (a->kind == ACT_ADD) {
+			adds.actions[adds.n] = a;
+			if (!(adds.texts[adds.n++] = action_body_text(a)))
+				rc = dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
+		}
+	}
+	if (rc == DSQL_OK)
+		rc = batch_run(cat, BATCH_UNLINK, removes.n, version, t->id, bind_file_key, &removes,
+		               &changed, err);
+	if (rc == DSQL_OK && changed != (int64_t)removes.n)
+		rc = dsql_error_set(err, DSQL_ERROR, NULL, NULL, 0,
+		                    "table '%s': %lld of %zu removed files were not live", t->name,
+		                    (long long)((int64_t)removes.n - changed), removes.n);
+	if (rc == DSQL_OK)
+		rc = batch_run(cat, BATCH_UNLINK, adds.n, version, t->id, bind_file_key, &adds, NULL,
+		               err);
+	if (rc == DSQL_OK)
+		rc = batch_run(cat, BATCH_FILE, adds.n, 0, 0, bind_file_row, &adds, NULL, err);
+	rows_free(&removes);
+	rows_free(&adds);
+	return rc;
+}
+
 static int write_table(dsql_txn *txn, txn_table *t, int64_t current, int64_t last_ms,
                        dsql_error *err)
 {
 	dsql_db *db = txn->cat->db;
-	int64_t version = current + 1, seq = 1;
+	int64_t version = current + 1;
 	int64_t ts = t->commit_ms >= 0 ? t->commit_ms : util_now_ms();
 	commit_shape s;
 	db_stmt *st;
-	char *text;
 	int rc;
 
 	if (ts <= last_ms)
@@ -499,33 +589,12 @@ static int write_table(dsql_txn *txn, txn_table *t, int64_t current, int64_t las
 	                              (int64_t)s.data_change));
 	if (rc != DSQL_OK)
 		return rc;
-	/* commitInfo always comes first, as Delta writers put it. */
-	if (!txn->verbatim || s.has_commit_info) {
-		text = commit_info_text(txn, t, &s, ts);
-		if (!text)
-			return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
-		rc = insert_action(db, t, version, 0, "commitInfo", text, err);
-		free(text);
-	}
-	/* Removes before adds, so that remove(p) + add(p) leaves p live. */
-	for (int pass = 0; pass < 2 && rc == DSQL_OK; pass++)
-		for (size_t i = 0; i < t->n_actions && rc == DSQL_OK; i++) {
-			const action *a = &t->actions[i];
-
-			if ((pass == 0) != (a->kind == ACT_REMOVE))
-				continue;
-			if (a->kind == ACT_COMMITINFO)
-				continue;
-			text = action_line_text(a);
-			if (!text)
-				return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
-			rc = insert_action(db, t, version, seq++, action_kind_name(a->kind), text, err);
-			free(text);
-			if (rc == DSQL_OK && (a->kind == ACT_ADD || a->kind == ACT_REMOVE))
-				rc = index_file(db, t, a, version, err);
-			else if (rc == DSQL_OK && (a->kind == ACT_TXN || a->kind == ACT_DOMAIN))
-				rc = index_app_txn(db, t, a, version, err);
-		}
+	rc = write_actions(txn, t, &s, version, ts, err);
+	if (rc == DSQL_OK)
+		rc = write_file_index(txn->cat, t, version, err);
+	for (size_t i = 0; i < t->n_actions && rc == DSQL_OK; i++)
+		if (t->actions[i].kind == ACT_TXN || t->actions[i].kind == ACT_DOMAIN)
+			rc = index_app_txn(db, t, &t->actions[i], version, err);
 	if (rc == DSQL_OK)
 		t->committed_version = version;
 	return rc;

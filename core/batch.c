@@ -1,0 +1,97 @@
+/* Multi-row statements for the commit path (see batch.h). */
+#include "batch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+	const char *head, *row, *sep, *tail;
+	int row_params, lead_params;
+} forms[BATCH_KINDS] = {
+	[BATCH_ACTION] = {"INSERT INTO dsql_action (table_id, version, seq, kind, body) VALUES ",
+	                  "(?, ?, ?, ?, ?)", ", ", "", 5, 0},
+	[BATCH_FILE] = {"INSERT INTO dsql_file (table_id, path, dv_id, added_version,"
+	                " removed_version, size, body) VALUES ",
+	                "(?, ?, ?, ?, NULL, ?, ?)", ", ", "", 6, 0},
+	[BATCH_UNLINK] = {"UPDATE dsql_file SET removed_version = ? WHERE table_id = ?"
+	                  " AND removed_version IS NULL AND (",
+	                  "(path = ? AND dv_id = ?)", " OR ", ")", 2, 2},
+};
+
+/* Chunk sizes 1, 2, 4, ... 64: a handful of statement texts per kind. */
+#define MAX_SHIFT 6
+
+static const char *sql_for(dsql_catalog *cat, batch_kind kind, int shift)
+{
+	char **slot = &cat->batch_sql[kind][shift];
+	size_t rows = (size_t)1 << shift, len, cap;
+	char *s;
+
+	if (*slot)
+		return *slot;
+	cap = strlen(forms[kind].head) + strlen(forms[kind].tail) + 1 +
+	      rows * (strlen(forms[kind].row) + strlen(forms[kind].sep));
+	s = malloc(cap);
+	if (!s)
+		return NULL;
+	len = (size_t)snprintf(s, cap, "%s", forms[kind].head);
+	for (size_t i = 0; i < rows; i++)
+		len += (size_t)snprintf(s + len, cap - len, "%s%s", i ? forms[kind].sep : "",
+		                        forms[kind].row);
+	snprintf(s + len, cap - len, "%s", forms[kind].tail);
+	*slot = s;
+	return s;
+}
+
+int batch_run(dsql_catalog *cat, batch_kind kind, size_t n_rows, int64_t lead1, int64_t lead2,
+              batch_bind_fn bind, void *ctx, int64_t *changes, dsql_error *err)
+{
+	size_t done = 0;
+	int rc = DSQL_OK;
+
+	if (changes)
+		*changes = 0;
+	while (done < n_rows && rc == DSQL_OK) {
+		int shift = MAX_SHIFT;
+		size_t rows;
+		const char *sql;
+		db_stmt *st;
+		int param = 1;
+
+		while (((size_t)1 << shift) > n_rows - done)
+			shift--;
+		rows = (size_t)1 << shift;
+		sql = sql_for(cat, kind, shift);
+		if (!sql)
+			return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
+		rc = db_stmt_get(&st, cat->db, sql, err);
+		if (rc == DSQL_OK && forms[kind].lead_params) {
+			rc = db_bind(st, param++, DSQL_TYPE_INT64, lead1, 0, NULL, 0, err);
+			if (rc == DSQL_OK)
+				rc = db_bind(st, param++, DSQL_TYPE_INT64, lead2, 0, NULL, 0, err);
+		}
+		for (size_t i = 0; i < rows && rc == DSQL_OK; i++) {
+			rc = bind(st, param, done + i, ctx, err);
+			param += forms[kind].row_params;
+		}
+		if (rc == DSQL_OK)
+			rc = db_step(st, err);
+		if (rc == DSQL_DONE) {
+			rc = DSQL_OK;
+			if (changes)
+				*changes += db_changes(st);
+		} else if (rc == DSQL_ROW) {
+			rc = dsql_error_set(err, DSQL_ERROR, NULL, NULL, 0,
+			                    "internal: a batch statement returned rows");
+		}
+		done += rows;
+	}
+	return rc;
+}
+
+void batch_free(dsql_catalog *cat)
+{
+	for (int k = 0; k < BATCH_KINDS; k++)
+		for (int s = 0; s <= MAX_SHIFT; s++)
+			free(cat->batch_sql[k][s]);
+}

@@ -1,0 +1,35 @@
+/*
+ * Multi-row statements: the commit path writes its action and file rows a
+ * chunk at a time (INSERT ... VALUES (...), (...); UPDATE ... WHERE (a) OR
+ * (b)), which costs one statement instead of one per row. Plain SQL that
+ * every driver's database accepts; the texts are generated once per catalog
+ * handle and chunk size, and prepared statements are reused.
+ */
+#ifndef DSQL_CORE_BATCH_H
+#define DSQL_CORE_BATCH_H
+
+#include "catalog_int.h"
+
+typedef enum batch_kind {
+	/* INSERT INTO dsql_action: table_id, version, seq, kind, body */
+	BATCH_ACTION,
+	/* INSERT INTO dsql_file: table_id, path, dv_id, added_version, size, body */
+	BATCH_FILE,
+	/* UPDATE dsql_file SET removed_version = lead1 WHERE table_id = lead2 AND
+	 * removed_version IS NULL AND ((path, dv_id) = row...) */
+	BATCH_UNLINK,
+	BATCH_KINDS
+} batch_kind;
+
+/* Binds one row's parameters, starting at parameter number first. */
+typedef int (*batch_bind_fn)(db_stmt *st, int first, size_t row, void *ctx, dsql_error *err);
+
+/* Runs n_rows rows in chunks. lead1/lead2 are the leading parameters of
+ * BATCH_UNLINK. *changes (may be NULL) receives the rows changed in all. */
+int batch_run(dsql_catalog *cat, batch_kind kind, size_t n_rows, int64_t lead1, int64_t lead2,
+              batch_bind_fn bind, void *ctx, int64_t *changes, dsql_error *err);
+
+/* Frees the catalog's generated statement texts. */
+void batch_free(dsql_catalog *cat);
+
+#endif

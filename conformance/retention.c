@@ -230,8 +230,9 @@ START_TEST(expire_and_vacuum_race_commits)
 		dsql_expire_result r;
 		listing l = {.n = 0};
 		dsql_error err;
+		/* Versions up to here existed before the vacuum: none of them may
+		 * reference a listed file (later re-adds are fine). */
 		int64_t latest = version_of(cat, t);
-		char *live;
 
 		o.keep_versions = 3;
 		OK(dsql_table_expire(cat, t, &o, &r, &err));
@@ -253,11 +254,6 @@ START_TEST(expire_and_vacuum_race_commits)
 				}
 			dsql_snapshot_free(s);
 		}
-		live = paths_at(cat, t, DSQL_LATEST);
-		for (int j = 0; j < l.n; j++)
-			ck_assert_msg(!strstr(live, l.paths[j]) || strlen(l.paths[j]) != 2,
-			              "vacuum listed live %s", l.paths[j]);
-		free(live);
 		usleep(10000);
 	}
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);

@@ -22,7 +22,7 @@ static int find_cb(const dsql_table_info *t, void *payload)
 {
 	const char **want = payload;
 
-	if (strcmp(t->name, *want) == 0) {
+	if (*want && strcmp(t->name, *want) == 0) {
 		ck_assert_int_eq(t->version, 0);
 		*want = NULL;
 	}
@@ -430,8 +430,8 @@ END_TEST
 
 /* ----------------------------------------------------------- concurrency */
 
-#define WORKERS 4
-#define COMMITS 15
+#define WORKERS 8
+#define COMMITS 10
 
 /* One worker process: COMMITS transactions, each touching the shared
  * tables a and b together and its own table; every success's txn id is
@@ -498,14 +498,15 @@ static int count_id(const seen *s, const char *id)
 START_TEST(concurrent_processes_never_lose_or_split_a_commit)
 {
 	dsql_catalog *cat = open_cat();
-	const char *a = tname("ca"), *b = tname("cb");
-	char own[WORKERS][128], buf[WORKERS * COMMITS * 130 + 1];
+	char a[128], b[128], own[WORKERS][128], buf[WORKERS * COMMITS * 130 + 1];
 	int fds[2], status;
 	seen sa, sb;
 	size_t len = 0;
 	ssize_t n;
 	dsql_error err;
 
+	snprintf(a, sizeof(a), "%s", tname("ca"));
+	snprintf(b, sizeof(b), "%s", tname("cb"));
 	create(cat, a, 0);
 	create(cat, b, 0);
 	for (int i = 0; i < WORKERS; i++) {
@@ -688,6 +689,50 @@ START_TEST(concurrent_read_modify_write_loses_nothing)
 }
 END_TEST
 
+/* Lock, then read: a commit that waits for a table's lock must see the
+ * winner that held it. The winner (another process) pauses just before its
+ * COMMIT, holding the table; ours, from the same read version, waits for
+ * the lock and must then find the winner's remove: a conflict, never a
+ * second remove of the same file. (Without fault injection compiled in the
+ * winner does not pause; the outcome must be the same.) */
+START_TEST(waiting_commit_sees_the_winner)
+{
+	dsql_catalog *cat = open_cat();
+	const char *t = tname("lockread");
+	dsql_txn *me;
+	dsql_error err;
+	int status;
+	pid_t pid;
+
+	create(cat, t, 0);
+	commit_add(cat, t, "f");
+	OK(dsql_txn_begin(&me, cat, NULL, &err));
+	OK(dsql_txn_open_table(me, t, 1, &err));
+	OK(stage(me, t, remove_json("f"), &err));
+	pid = fork();
+	if (pid == 0) {
+		dsql_catalog *c = NULL;
+		dsql_txn *w;
+
+		setenv("DELTASQL_PAUSE", "before_commit", 1);
+		setenv("DELTASQL_PAUSE_MS", "1500", 1);
+		if (dsql_catalog_open(&c, scn_uri, NULL, &err) || dsql_txn_begin(&w, c, NULL, &err) ||
+		    stage(w, t, remove_json("f"), &err))
+			_exit(10);
+		_exit(dsql_txn_commit(w, &err) == DSQL_OK ? 0 : 11);
+	}
+	usleep(400000); /* the winner is holding the lock now */
+	ck_assert_int_eq(dsql_txn_commit(me, &err), DSQL_ECONFLICT);
+	ck_assert_str_eq(err.conflict.rule, "concurrent_delete_delete");
+	ck_assert_int_eq(err.conflict.winning_version, 2);
+	dsql_txn_free(me);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	ck_assert_int_eq(version_of(cat, t), 2);
+	dsql_catalog_free(cat);
+}
+END_TEST
+
 Suite *scenarios_suite(const char *label, const char *uri, unsigned int capabilities)
 {
 	Suite *s = suite_create(label);
@@ -738,6 +783,7 @@ Suite *scenarios_suite(const char *label, const char *uri, unsigned int capabili
 
 	if (capabilities & DSQL_CAP_MULTI_PROCESS) {
 		tcase_add_test(concurrency, concurrent_processes_never_lose_or_split_a_commit);
+		tcase_add_test(concurrency, waiting_commit_sees_the_winner);
 		tcase_add_test(concurrency, concurrent_blind_appends_never_conflict);
 		tcase_add_test(concurrency, concurrent_read_modify_write_loses_nothing);
 		tcase_set_timeout(concurrency, 300);

@@ -225,10 +225,14 @@ static int run_one(dsql_txn *txn, app_sql *s, dsql_error *err)
 		rc = db_bind(st, (int)i + 1, p->type, p->i64, p->f64, p->data, p->len, err);
 	}
 	if (rc == DSQL_OK) {
-		s->n_cols = (size_t)db_column_count(st);
-		while ((rc = db_step(st, err)) == DSQL_ROW)
+		/* Column counts are known once the statement ran (PostgreSQL). */
+		while ((rc = db_step(st, err)) == DSQL_ROW) {
+			s->n_cols = (size_t)db_column_count(st);
 			if ((rc = collect_row(s, st, err)) != DSQL_OK)
 				break;
+		}
+		if (rc == DSQL_DONE && s->n_rows == 0)
+			s->n_cols = (size_t)db_column_count(st);
 		if (rc == DSQL_DONE) {
 			s->changes = db_changes(st);
 			rc = DSQL_OK;

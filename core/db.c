@@ -376,9 +376,16 @@ void db_fault_point(const char *name)
 {
 #ifdef DSQL_FAULT_INJECTION
 	const char *want = getenv("DELTASQL_FAULT");
+	const char *pause = getenv("DELTASQL_PAUSE");
 
 	if (want && strcmp(want, name) == 0)
 		kill(getpid(), SIGKILL);
+	/* Tests that interleave processes hold one here for a while. */
+	if (pause && strcmp(pause, name) == 0) {
+		const char *ms = getenv("DELTASQL_PAUSE_MS");
+
+		util_sleep_ms(ms ? atoi(ms) : 1000);
+	}
 #else
 	(void)name;
 #endif

@@ -70,8 +70,10 @@ const char *db_column_text_or_null(db_stmt *st, int col);
 /* Runs one statement with no parameters and no result rows (DDL). */
 int db_exec(dsql_db *db, const char *sql, dsql_error *err);
 
-/* Test builds: a named fault point. When the environment variable
- * DELTASQL_FAULT names this point, the process kills itself (SIGKILL). */
+/* Test builds (--enable-fault-injection): a named fault point. When the
+ * environment variable DELTASQL_FAULT names this point, the process kills
+ * itself (SIGKILL); when DELTASQL_PAUSE names it, it sleeps there for
+ * DELTASQL_PAUSE_MS milliseconds (default 1000). */
 void db_fault_point(const char *name);
 
 #endif

@@ -106,11 +106,9 @@ static int run_decision(dsql_catalog *cat, const char *sql, const char *gid, dsq
 		rc = db_run(st, err, strstr(sql, "INSERT") ? "ti" : "t", gid, util_now_ms());
 		rc = rc == DSQL_DONE ? DSQL_OK : rc;
 	}
-	if (rc == DSQL_EEXISTS) /* decided before: fine */
-		rc = DSQL_OK;
 	if (rc != DSQL_OK) {
 		db_rollback(cat->db);
-		return rc;
+		return rc == DSQL_EEXISTS ? DSQL_OK : rc; /* decided before: fine */
 	}
 	return db_commit(cat->db, err);
 }

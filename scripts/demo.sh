@@ -5,7 +5,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/deps.sh"
-"$top/scripts/build.sh" ${DEMO_CONFIGURE_ARGS:-} >/dev/null
+"$top/scripts/build.sh" >/dev/null
 dsql="$top/_build/deltasql"
 dir=${DEMO_DIR:-$top/demo-output}
 rm -rf "$dir"

@@ -208,10 +208,14 @@ START_TEST(classifies_errors)
 	ck_assert_uint_eq(strlen(err.sqlstate), 5);
 	ck_assert(err.driver[0] != '\0');
 	ck_assert(err.message[0] != '\0');
-	/* A syntax error is a database error, not a retryable one. */
-	ck_assert_int_ne(d->prepare(&s, c, "SELEC nonsense FROM", &err), DSQL_OK);
+	/* A syntax error is a database error, not a retryable one; some
+	 * drivers report it when preparing, others when executing. */
+	if (d->prepare(&s, c, "SELEC nonsense FROM", &err) == DSQL_OK) {
+		ck_assert_int_lt(d->step(s, &err), 0);
+		d->finalize(s);
+	}
 	ck_assert_int_ne(err.code, DSQL_ERETRY);
-	ck_assert_int_ne(err.code, DSQL_OK);
+	ck_assert_int_lt(err.code, 0);
 	/* The connection still works after errors. */
 	ck_assert_int_eq(count(c, t), 1);
 	drop(c, t);

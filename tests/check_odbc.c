@@ -1,0 +1,185 @@
+/* The ODBC driver against the native drivers of the same databases: what
+ * one path writes, the other reads back identically; and connection
+ * strings never leak their passwords. The shared scenarios run through
+ * ODBC in deltasql-conformance. */
+#define _GNU_SOURCE
+#include <check.h>
+#include <deltasql.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static char *snapshot_text(dsql_catalog *cat, const char *table, int64_t version)
+{
+	dsql_snapshot *s;
+	dsql_error err;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	ck_assert_msg(dsql_snapshot_open(&s, cat, table, version, &err) == DSQL_OK, "%s",
+	              err.message);
+	fprintf(f, "%lld|%s|%s", (long long)dsql_snapshot_version(s), dsql_snapshot_protocol_json(s),
+	        dsql_snapshot_metadata_json(s));
+	for (size_t i = 0; i < dsql_snapshot_file_count(s); i++)
+		fprintf(f, "|%s", dsql_snapshot_file_json(s, i));
+	for (size_t i = 0; i < dsql_snapshot_app_txn_count(s); i++) {
+		int64_t v;
+		const char *app = dsql_snapshot_app_txn(s, i, &v);
+
+		fprintf(f, "|%s=%lld", app, (long long)v);
+	}
+	dsql_snapshot_free(s);
+	fclose(f);
+	return out;
+}
+
+static void write_some(const char *uri, const char *table)
+{
+	static const char *const actions[] = {
+		"{\"add\":{\"path\":\"p=a/1.parquet\",\"partitionValues\":{\"p\":\"a\"},\"size\":10,"
+		"\"modificationTime\":1,\"dataChange\":true,\"stats\":\"{\\\"numRecords\\\":3}\"}}",
+		"{\"add\":{\"path\":\"p=b/ü 2.parquet\",\"partitionValues\":{\"p\":null},\"size\":20,"
+		"\"modificationTime\":2,\"dataChange\":true}}",
+		"{\"txn\":{\"appId\":\"loader\",\"version\":4}}",
+	};
+	dsql_table_options o = DSQL_TABLE_OPTIONS_INIT;
+	const char *parts[] = {"p", NULL};
+	dsql_catalog *cat;
+	dsql_txn *txn;
+	dsql_error err;
+
+	o.schema_json = "{\"type\":\"struct\",\"fields\":[{\"name\":\"p\",\"type\":\"string\","
+	                "\"nullable\":true,\"metadata\":{}}]}";
+	o.partition_columns = parts;
+	ck_assert_msg(dsql_catalog_open(&cat, uri, NULL, &err) == DSQL_OK, "%s", err.message);
+	ck_assert_msg(dsql_table_create(cat, table, &o, &err) == DSQL_OK, "%s", err.message);
+	ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
+	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
+		ck_assert_msg(dsql_txn_stage(txn, table, actions[i], &err) == DSQL_OK, "%s", err.message);
+	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
+	dsql_txn_free(txn);
+	ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_txn_stage(txn, table, "{\"remove\":{\"path\":\"p=a/1.parquet\","
+	                                            "\"dataChange\":true}}",
+	                                &err),
+	                 DSQL_OK);
+	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
+	dsql_txn_free(txn);
+	dsql_catalog_free(cat);
+}
+
+/* Writes through one URI, reads through both, and compares every version. */
+static void cross_check(const char *write_uri, const char *read_uri)
+{
+	char table[64];
+	dsql_catalog *a, *b;
+	dsql_error err;
+
+	snprintf(table, sizeof(table), "cross_%d_%ld", (int)getpid(), random() % 100000);
+	write_some(write_uri, table);
+	ck_assert_int_eq(dsql_catalog_open(&a, write_uri, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_catalog_open(&b, read_uri, NULL, &err), DSQL_OK);
+	ck_assert_str_eq(dsql_catalog_uuid(a), dsql_catalog_uuid(b));
+	for (int64_t v = 0; v <= 2; v++) {
+		char *x = snapshot_text(a, table, v), *y = snapshot_text(b, table, v);
+
+		ck_assert_str_eq(x, y);
+		free(x);
+		free(y);
+	}
+	dsql_table_drop(b, table, &err);
+	dsql_catalog_free(a);
+	dsql_catalog_free(b);
+}
+
+static int have_odbc(void)
+{
+	if (getenv("ODBCSYSINI"))
+		return 1;
+	if (getenv("CI") && strcmp(getenv("CI"), "true") == 0)
+		ck_abort_msg("ODBCSYSINI is not set (CI=true: ODBC tests must run)");
+	fprintf(stderr, "SKIPPED: ODBC test *** ODBCSYSINI is not set (outside CI only) ***\n");
+	return 0;
+}
+
+START_TEST(sqlite_odbc_and_native_agree)
+{
+	char path[512], odbc[600], native[600];
+
+	if (!have_odbc())
+		return;
+	snprintf(path, sizeof(path), "%s/cross.db", tu_tmpdir());
+	snprintf(odbc, sizeof(odbc), "odbc:DRIVER={SQLite3};Database=%s", path);
+	snprintf(native, sizeof(native), "sqlite:%s", path);
+	cross_check(odbc, native);
+	cross_check(native, odbc);
+}
+END_TEST
+
+START_TEST(postgresql_odbc_and_native_agree)
+{
+	const char *odbc = getenv("DELTASQL_TEST_ODBC_PG_URI");
+	const char *native = getenv("DELTASQL_TEST_PG_URI");
+
+	if (!have_odbc())
+		return;
+	if (!odbc || !native) {
+		ck_assert_msg(!(getenv("CI") && strcmp(getenv("CI"), "true") == 0),
+		              "PostgreSQL URIs are not set (CI=true: they must be)");
+		fprintf(stderr, "SKIPPED: ODBC-PostgreSQL test *** no server (outside CI only) ***\n");
+		return;
+	}
+	cross_check(odbc, native);
+	cross_check(native, odbc);
+}
+END_TEST
+
+START_TEST(passwords_stay_out_of_messages)
+{
+	dsql_catalog *cat;
+	dsql_error err;
+
+	if (!have_odbc())
+		return;
+	ck_assert_int_eq(dsql_catalog_open(&cat, "odbc:DRIVER={No Such Driver};UID=u;"
+	                                         "PWD=s3cr3t-Pa55;Database=x",
+	                                   NULL, &err),
+	                 DSQL_ECONNECT);
+	ck_assert_ptr_null(strstr(err.message, "s3cr3t"));
+	ck_assert(err.message[0] != '\0');
+	ck_assert_str_eq(err.driver, "odbc");
+	if (getenv("DELTASQL_TEST_PG_SOCKDIR")) {
+		char uri[600];
+
+		snprintf(uri, sizeof(uri),
+		         "odbc:DRIVER={PostgreSQL Unicode};Servername=%s;Port=%s;Database=nodb_here;"
+		         "Username=nobody_x;Password=s3cr3t-Pa55",
+		         getenv("DELTASQL_TEST_PG_SOCKDIR"), getenv("DELTASQL_TEST_PG_PORT"));
+		ck_assert_int_eq(dsql_catalog_open(&cat, uri, NULL, &err), DSQL_ECONNECT);
+		ck_assert_msg(!strstr(err.message, "s3cr3t"), "%s", err.message);
+	}
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("odbc");
+	TCase *tc = tcase_create("odbc vs native");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, sqlite_odbc_and_native_agree);
+	tcase_add_test(tc, postgresql_odbc_and_native_agree);
+	tcase_add_test(tc, passwords_stay_out_of_messages);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

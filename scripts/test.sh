@@ -65,4 +65,8 @@ if [ "$status" -ne 0 ]; then
 fi
 echo
 grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):' check.out || cat check.out
+# One closing line over every Check run: "N passed, N failed".
+cat tests/*.log 2>/dev/null | awk '/^[0-9]+%: Checks: / {
+	gsub(",", ""); n += $3; f += $5 + $7 }
+	END { printf "checks: %d passed, %d failed\n", n - f, f }'
 exit "$status"

@@ -13,9 +13,13 @@ static const struct {
 	[BATCH_FILE] = {"INSERT INTO dsql_file (table_id, path, dv_id, added_version,"
 	                " removed_version, size, body) VALUES ",
 	                "(?, ?, ?, ?, NULL, ?, ?)", ", ", "", 6, 0},
+	/* "path IN (...)" lets the planner probe the live-file index
+	 * (table_id, removed_version, path, dv_id) once per path; the OR chain
+	 * (generated after it, see sql_for) matches path and deletion vector
+	 * exactly. */
 	[BATCH_UNLINK] = {"UPDATE dsql_file SET removed_version = ? WHERE table_id = ?"
-	                  " AND removed_version IS NULL AND (",
-	                  "(path = ? AND dv_id = ?)", " OR ", ")", 2, 2},
+	                  " AND removed_version IS NULL AND path IN (",
+	                  "?", ", ", ") AND (", 3, 2},
 };
 
 /* Chunk sizes 1, 2, 4, ... 64: a handful of statement texts per kind. */
@@ -31,6 +35,8 @@ static const char *sql_for(dsql_catalog *cat, batch_kind kind, int shift)
 		return *slot;
 	cap = strlen(forms[kind].head) + strlen(forms[kind].tail) + 1 +
 	      rows * (strlen(forms[kind].row) + strlen(forms[kind].sep));
+	if (kind == BATCH_UNLINK) /* the OR chain */
+		cap += rows * sizeof(" OR (path = ? AND dv_id = ?)") + 2;
 	s = malloc(cap);
 	if (!s)
 		return NULL;
@@ -38,7 +44,13 @@ static const char *sql_for(dsql_catalog *cat, batch_kind kind, int shift)
 	for (size_t i = 0; i < rows; i++)
 		len += (size_t)snprintf(s + len, cap - len, "%s%s", i ? forms[kind].sep : "",
 		                        forms[kind].row);
-	snprintf(s + len, cap - len, "%s", forms[kind].tail);
+	len += (size_t)snprintf(s + len, cap - len, "%s", forms[kind].tail);
+	if (kind == BATCH_UNLINK) {
+		for (size_t i = 0; i < rows; i++)
+			len += (size_t)snprintf(s + len, cap - len, "%s(path = ? AND dv_id = ?)",
+			                        i ? " OR " : "");
+		snprintf(s + len, cap - len, ")");
+	}
 	*slot = s;
 	return s;
 }
@@ -70,9 +82,20 @@ int batch_run(dsql_catalog *cat, batch_kind kind, size_t n_rows, int64_t lead1, 
 			if (rc == DSQL_OK)
 				rc = db_bind(st, param++, DSQL_TYPE_INT64, lead2, 0, NULL, 0, err);
 		}
-		for (size_t i = 0; i < rows && rc == DSQL_OK; i++) {
-			rc = bind(st, param, done + i, ctx, err);
-			param += forms[kind].row_params;
+		if (kind == BATCH_UNLINK) {
+			/* The paths of the IN list, then the (path, dv_id) pairs. */
+			for (size_t i = 0; i < rows && rc == DSQL_OK; i++)
+				rc = bind(st, -(param + (int)i), done + i, ctx, err);
+			param += (int)rows;
+			for (size_t i = 0; i < rows && rc == DSQL_OK; i++) {
+				rc = bind(st, param, done + i, ctx, err);
+				param += 2;
+			}
+		} else {
+			for (size_t i = 0; i < rows && rc == DSQL_OK; i++) {
+				rc = bind(st, param, done + i, ctx, err);
+				param += forms[kind].row_params;
+			}
 		}
 		if (rc == DSQL_OK)
 			rc = db_step(st, err);

@@ -21,7 +21,9 @@ typedef enum batch_kind {
 	BATCH_KINDS
 } batch_kind;
 
-/* Binds one row's parameters, starting at parameter number first. */
+/* Binds one row's parameters, starting at parameter number first. For
+ * BATCH_UNLINK it is called twice per row: with first negative, to bind
+ * only the path at parameter -first; then with the (path, dv_id) pair. */
 typedef int (*batch_bind_fn)(db_stmt *st, int first, size_t row, void *ctx, dsql_error *err);
 
 /* Runs n_rows rows in chunks. lead1/lead2 are the leading parameters of

@@ -455,7 +455,11 @@ static int bind_action_row(db_stmt *st, int p, size_t i, void *ctx, dsql_error *
 static int bind_file_key(db_stmt *st, int p, size_t i, void *ctx, dsql_error *err)
 {
 	const action *a = ((const rows *)ctx)->actions[i];
-	int rc = db_bind(st, p, DSQL_TYPE_TEXT, 0, 0, a->path, strlen(a->path), err);
+	int rc;
+
+	if (p < 0) /* the IN list: the path alone */
+		return db_bind(st, -p, DSQL_TYPE_TEXT, 0, 0, a->path, strlen(a->path), err);
+	rc = db_bind(st, p, DSQL_TYPE_TEXT, 0, 0, a->path, strlen(a->path), err);
 
 	return rc ? rc : db_bind(st, p + 1, DSQL_TYPE_TEXT, 0, 0, a->dv_id, strlen(a->dv_id), err);
 }

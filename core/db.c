@@ -168,6 +168,19 @@ int db_list_prepared(dsql_db *db, const char *prefix, dsql_prepared_cb cb, void 
 	return db->drv->list_prepared(db->conn, prefix, cb, payload, err);
 }
 
+/* Statements are keyed by their text's address (the core's SQL is static,
+ * or owned by the catalog handle), and only then by the text itself. */
+static db_stmt *find_cached(dsql_db *db, const char *sql)
+{
+	for (size_t i = 0; i < db->n_stmts; i++)
+		if (db->stmts[i].sql == sql)
+			return &db->stmts[i];
+	for (size_t i = 0; i < db->n_stmts; i++)
+		if (strcmp(db->stmts[i].sql, sql) == 0)
+			return &db->stmts[i];
+	return NULL;
+}
+
 int db_stmt_get(db_stmt **out, dsql_db *db, const char *sql, dsql_error *err)
 {
 	db_stmt *st;
@@ -175,17 +188,13 @@ int db_stmt_get(db_stmt **out, dsql_db *db, const char *sql, dsql_error *err)
 
 	if (!db->conn && (rc = db_reconnect(db, err)) != DSQL_OK)
 		return rc;
-	/* Statements are keyed by their text's address first (the core's SQL
-	 * is static), falling back to comparing the text. */
-	for (size_t i = 0; i < db->n_stmts; i++) {
-		st = &db->stmts[i];
-		if (st->sql == sql || strcmp(st->sql, sql) == 0) {
-			rc = db->drv->reset(st->s, err);
-			if (rc != DSQL_OK)
-				return rc;
-			*out = st;
-			return DSQL_OK;
-		}
+	st = find_cached(db, sql);
+	if (st) {
+		rc = db->drv->reset(st->s, err);
+		if (rc != DSQL_OK)
+			return rc;
+		*out = st;
+		return DSQL_OK;
 	}
 	if (db->n_stmts == STMT_CACHE_MAX)
 		drop_statements(db);

@@ -76,7 +76,17 @@ static const char *const v4[] = {
 	NULL,
 };
 
-static const char *const *const migrations[] = {NULL, v1, v2, v3, v4};
+/* Version 5: the live-file index also orders by path, so that the commit
+ * path's look-up of live files by (path, dv_id) and the latest snapshot
+ * (ordered by path) walk it directly. */
+static const char *const v5[] = {
+	"DROP INDEX IF EXISTS dsql_file_live",
+	"CREATE INDEX IF NOT EXISTS dsql_file_live ON dsql_file (table_id, removed_version, path,"
+	" dv_id)",
+	NULL,
+};
+
+static const char *const *const migrations[] = {NULL, v1, v2, v3, v4, v5};
 
 #define SQL_GET_KEY "SELECT value FROM dsql_catalog WHERE key = ?"
 #define SQL_SET_KEY "UPDATE dsql_catalog SET value = ? WHERE key = ?"

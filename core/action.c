@@ -237,11 +237,18 @@ static int parse_metadata(action *a, dsql_error *err)
 	const char *id, *schema;
 	int rc;
 
+	/* schemaString is required by the protocol, yet real logs exist
+	 * without one (Delta's own readers accept them): checked when present. */
 	if ((rc = want_string(a->body, "metaData", "id", 1, &id, err)) ||
-	    (rc = want_string(a->body, "metaData", "schemaString", 1, &schema, err)) ||
+	    (rc = want_string(a->body, "metaData", "schemaString", 0, &schema, err)) ||
 	    (rc = want_string_map(a->body, "metaData", "configuration", 0, err)) ||
 	    (rc = want_object(a->body, "metaData", "format", 0, err)))
 		return rc;
+	if (!schema)
+		return json_array_size(json_object_get(a->body, "partitionColumns")) == 0
+		               ? DSQL_OK
+		               : bad(err, "metaData", "partition columns without a \"%s\"",
+		                     "schemaString");
 	return action_check_schema(schema, json_object_get(a->body, "partitionColumns"), err);
 }
 

@@ -18,6 +18,7 @@
  */
 #include "batch.h"
 #include "conflict.h"
+#include "protocol.h"
 #include "txn_int.h"
 #include "util.h"
 
@@ -237,24 +238,54 @@ static json_t *metadata_at(dsql_db *db, const txn_table *t, int64_t version,
 	return body;
 }
 
+/* The key a partition column has in partitionValues: its name, or with
+ * column mapping (delta.columnMapping.mode name or id) its physical name. */
+static const char *partition_key(json_t *metadata, json_t *schema, const char *column)
+{
+	json_t *mode = json_object_get(json_object_get(metadata, "configuration"),
+	                               "delta.columnMapping.mode");
+	json_t *f;
+	size_t i;
+
+	if (!json_is_string(mode) || strcmp(json_string_value(mode), "none") == 0)
+		return column;
+	json_array_foreach(json_object_get(schema, "fields"), i, f) {
+		json_t *phys = json_object_get(json_object_get(f, "metadata"),
+		                               "delta.columnMapping.physicalName");
+
+		if (json_is_string(json_object_get(f, "name")) &&
+		    strcmp(json_string_value(json_object_get(f, "name")), column) == 0 &&
+		    json_is_string(phys))
+			return json_string_value(phys);
+	}
+	return column;
+}
+
 static int check_partition_values(const txn_table *t, const action *a, json_t *metadata,
                                   dsql_error *err)
 {
 	json_t *cols = json_object_get(metadata, "partitionColumns");
-	json_t *values = json_object_get(a->body, "partitionValues"), *col;
+	json_t *values = json_object_get(a->body, "partitionValues"), *col, *schema;
 	size_t i, n_cols = json_is_array(cols) ? json_array_size(cols) : 0;
 	size_t n_values = json_is_object(values) ? json_object_size(values) : 0;
+	const char *text = json_string_value(json_object_get(metadata, "schemaString"));
+	int rc = DSQL_OK;
 
-	json_array_foreach(cols, i, col)
-		if (!json_object_get(values, json_string_value(col)))
-			return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
-			                      "table '%s': add of '%s' lacks a value for partition "
-			                      "column '%s'", t->name, a->path, json_string_value(col));
-	if (n_values != n_cols)
-		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
-		                      "table '%s': add of '%s' has partition values for columns "
-		                      "the table is not partitioned by", t->name, a->path);
-	return DSQL_OK;
+	schema = text ? json_loads(text, 0, NULL) : NULL;
+	json_array_foreach(cols, i, col) {
+		const char *key = partition_key(metadata, schema, json_string_value(col));
+
+		if (rc == DSQL_OK && !json_object_get(values, key))
+			rc = dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+			                    "table '%s': add of '%s' lacks a value for partition "
+			                    "column '%s'", t->name, a->path, json_string_value(col));
+	}
+	json_decref(schema);
+	if (rc == DSQL_OK && n_values != n_cols)
+		rc = dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                    "table '%s': add of '%s' has partition values for columns "
+		                    "the table is not partitioned by", t->name, a->path);
+	return rc;
 }
 
 /* Read predicates may only name partition columns: only those are known
@@ -287,7 +318,8 @@ static int is_append_only(json_t *metadata)
 	return json_is_string(v) && strcmp(json_string_value(v), "true") == 0;
 }
 
-static int validate_table(dsql_db *db, const txn_table *t, dsql_error *err)
+static int validate_table(dsql_db *db, const dsql_txn *txn, const txn_table *t,
+                          dsql_error *err)
 {
 	json_t *metadata = NULL;
 	int rc = DSQL_OK, have_protocol = 0, live = 0;
@@ -301,7 +333,12 @@ static int validate_table(dsql_db *db, const txn_table *t, dsql_error *err)
 		const action *a = &t->actions[i];
 
 		have_protocol |= a->kind == ACT_PROTOCOL;
-		if (a->kind == ACT_REMOVE) {
+		if (a->kind == ACT_PROTOCOL && !txn->importing &&
+		    (rc = protocol_check(a->body, 1, err)) != DSQL_OK)
+			break;
+		if (a->kind == ACT_REMOVE && txn->importing) {
+			continue;
+		} else if (a->kind == ACT_REMOVE) {
 			rc = t->creating ? DSQL_OK : file_live_at(db, t, a, t->read_version, &live, err);
 			if (rc == DSQL_OK && (t->creating || !live))
 				rc = dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
@@ -515,8 +552,8 @@ static int write_actions(dsql_txn *txn, const txn_table *t, const commit_shape *
 /* The file index: removes first (so that remove(p) + add(p) leaves p live),
  * then adds, each replacing a live file of the same key (Delta's
  * reconciliation: the last action for a file wins). */
-static int write_file_index(dsql_catalog *cat, const txn_table *t, int64_t version,
-                            dsql_error *err)
+static int write_file_index(dsql_catalog *cat, const dsql_txn *txn, const txn_table *t,
+                            int64_t version, dsql_error *err)
 {
 	rows removes, adds;
 	int64_t changed = 0;
@@ -543,7 +580,7 @@ static int write_file_index(dsql_catalog *cat, const txn_table *t, int64_t versi
 	if (rc == DSQL_OK)
 		rc = batch_run(cat, BATCH_UNLINK, removes.n, version, t->id, bind_file_key, &removes,
 		               &changed, err);
-	if (rc == DSQL_OK && changed != (int64_t)removes.n)
+	if (rc == DSQL_OK && changed != (int64_t)removes.n && !txn->importing)
 		rc = dsql_error_set(err, DSQL_ERROR, NULL, NULL, 0,
 		                    "table '%s': %lld of %zu removed files were not live", t->name,
 		                    (long long)((int64_t)removes.n - changed), removes.n);
@@ -595,7 +632,7 @@ static int write_table(dsql_txn *txn, txn_table *t, int64_t current, int64_t las
 		return rc;
 	rc = write_actions(txn, t, &s, version, ts, err);
 	if (rc == DSQL_OK)
-		rc = write_file_index(txn->cat, t, version, err);
+		rc = write_file_index(txn->cat, txn, t, version, err);
 	for (size_t i = 0; i < t->n_actions && rc == DSQL_OK; i++)
 		if (t->actions[i].kind == ACT_TXN || t->actions[i].kind == ACT_DOMAIN)
 			rc = index_app_txn(db, t, &t->actions[i], version, err);
@@ -641,7 +678,7 @@ static int attempt(dsql_txn *txn, dsql_error *err)
 		if (rc == DSQL_OK && !t->creating && t->read_version < oldest)
 			rc = conflict_expired(t, oldest, err);
 		if (rc == DSQL_OK)
-			rc = validate_table(db, t, err);
+			rc = validate_table(db, txn, t, err);
 		if (rc == DSQL_OK && current != t->read_version)
 			rc = conflict_check(txn->cat, txn, t, current, err);
 		if (rc == DSQL_OK)

@@ -14,7 +14,7 @@ static const char *const known_features[] = {
 	"domainMetadata", "v2Checkpoint", "icebergCompatV1", "icebergCompatV2",
 	"inCommitTimestamp", "vacuumProtocolCheck", "typeWidening", "typeWidening-preview",
 	"clustering", "variantType", "variantType-preview", "allowColumnDefaults",
-	"checkpointProtection", NULL,
+	"checkpointProtection", "catalogManaged", "catalogOwned-preview", NULL,
 };
 
 static int known(const char *feature)

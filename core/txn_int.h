@@ -53,6 +53,10 @@ struct dsql_txn {
 	/* Import: keep a staged commitInfo byte-for-byte and generate none
 	 * when the version has none, so export writes back what came in. */
 	int verbatim;
+	/* Import of an existing log: history is taken as it was written (a
+	 * remove of a file that is not live is a harmless tombstone, old
+	 * append-only rules are not re-judged). */
+	int importing;
 	app_sql *sql;
 	size_t n_sql, cap_sql;
 	/* Two-phase: end the attempt with PREPARE TRANSACTION under gid. */

@@ -14,5 +14,6 @@
 #include "deltasql/history.h"
 #include "deltasql/metrics.h"
 #include "deltasql/retention.h"
+#include "deltasql/delta.h"
 
 #endif

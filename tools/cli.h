@@ -52,6 +52,8 @@ int cmd_history(cli *c);
 int cmd_commit(cli *c);
 int cmd_prepared(cli *c);
 int cmd_expire(cli *c);
+int cmd_import(cli *c);
+int cmd_export(cli *c);
 int cmd_vacuum(cli *c);
 int cmd_recover(cli *c);
 /* Runs another command and prints the catalog metrics it left. */

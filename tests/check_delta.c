@@ -1,0 +1,359 @@
+/*
+ * Delta Lake interoperability against the Delta project's own test tables
+ * (../shared/fixtures/delta-acceptance, or $DELTASQL_FIXTURES): every case is
+ * imported and checked at every version against its expectations, or must
+ * be refused; every imported table is exported and re-imported, and must
+ * give the same snapshot at every version.
+ */
+#define _GNU_SOURCE
+#include <check.h>
+#include <deltasql.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static char fixtures[1024];
+static json_t *cases;
+
+static int is_dir(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The table directory of a case: the case itself, or its delta/ folder. */
+static void table_dir(const char *name, char *out, size_t cap)
+{
+	char probe[1200];
+
+	snprintf(probe, sizeof(probe), "%s/%s/_delta_log", fixtures, name);
+	if (is_dir(probe))
+		snprintf(out, cap, "%s/%s", fixtures, name);
+	else
+		snprintf(out, cap, "%s/%s/delta", fixtures, name);
+}
+
+static json_t *parse(const char *text)
+{
+	json_t *j = json_loads(text ? text : "null", JSON_DECODE_ANY, NULL);
+
+	ck_assert_ptr_nonnull(j);
+	return j;
+}
+
+static json_t *field_names(json_t *meta)
+{
+	const char *text = json_string_value(json_object_get(meta, "schemaString"));
+	json_t *schema = parse(text ? text : "{}");
+	json_t *names = json_array(), *f;
+	size_t i;
+
+	json_array_foreach(json_object_get(schema, "fields"), i, f)
+		json_array_append(names, json_object_get(f, "name"));
+	json_decref(schema);
+	return names;
+}
+
+/* sum(numRecords) - sum(DV cardinality) over live files; -1 when a file
+ * has no numRecords. */
+static json_int_t row_count(const dsql_snapshot *s, int *with_dv)
+{
+	json_int_t rows = 0;
+
+	*with_dv = 0;
+	for (size_t i = 0; i < dsql_snapshot_file_count(s); i++) {
+		json_t *f = parse(dsql_snapshot_file_json(s, i));
+		json_t *stats = json_object_get(f, "stats"), *dv = json_object_get(f, "deletionVector");
+		json_t *st = json_is_string(stats) ? parse(json_string_value(stats)) : NULL;
+		json_t *n = json_object_get(st, "numRecords");
+
+		if (json_is_object(dv)) {
+			(*with_dv)++;
+			rows -= json_integer_value(json_object_get(dv, "cardinality"));
+		}
+		if (!json_is_integer(n))
+			rows = -1000000000000LL;
+		else
+			rows += json_integer_value(n);
+		json_decref(st);
+		json_decref(f);
+	}
+	return rows < 0 ? -1 : rows;
+}
+
+static void check_version(dsql_catalog *cat, const char *table, const char *name,
+                          int64_t version, json_t *want)
+{
+	dsql_snapshot *s;
+	dsql_error err;
+	json_t *meta, *names, *v;
+	int with_dv;
+	json_int_t rows;
+
+	ck_assert_msg(dsql_snapshot_open(&s, cat, table, version, &err) == DSQL_OK, "%s v%lld: %s",
+	              name, (long long)version, err.message);
+	ck_assert_int_eq(dsql_snapshot_version(s), version);
+	meta = parse(dsql_snapshot_metadata_json(s));
+	names = field_names(meta);
+	if ((v = json_object_get(want, "num_live_files")))
+		ck_assert_msg(dsql_snapshot_file_count(s) == (size_t)json_integer_value(v),
+		              "%s v%lld: %zu live files, expected %lld", name, (long long)version,
+		              dsql_snapshot_file_count(s), (long long)json_integer_value(v));
+	rows = row_count(s, &with_dv);
+	if ((v = json_object_get(want, "live_row_count_from_stats")))
+		ck_assert_msg(json_is_null(v) ? rows == -1 : rows == json_integer_value(v),
+		              "%s v%lld: %lld rows, expected %s", name, (long long)version,
+		              (long long)rows, json_dumps(v, JSON_ENCODE_ANY));
+	if ((v = json_object_get(want, "num_live_files_with_dv")))
+		ck_assert_int_eq(with_dv, json_integer_value(v));
+	if ((v = json_object_get(want, "schema_fields")) && json_is_null(v))
+		ck_assert_msg(!json_object_get(meta, "schemaString"), "%s: a schema appeared", name);
+	else if (v)
+		ck_assert_msg(json_equal(names, v), "%s v%lld: schema fields differ", name,
+		              (long long)version);
+	if ((v = json_object_get(want, "partitionColumns")))
+		ck_assert_msg(json_equal(json_object_get(meta, "partitionColumns"), v),
+		              "%s v%lld: partition columns differ", name, (long long)version);
+	if ((v = json_object_get(want, "configuration")))
+		ck_assert_msg(json_equal(json_object_get(meta, "configuration"), v),
+		              "%s v%lld: configuration differs", name, (long long)version);
+	if ((v = json_object_get(want, "metadata_id")))
+		ck_assert_str_eq(json_string_value(json_object_get(meta, "id")), json_string_value(v));
+	if ((v = json_object_get(want, "protocol"))) {
+		json_t *p = parse(dsql_snapshot_protocol_json(s));
+
+		ck_assert_int_eq(json_integer_value(json_object_get(p, "minReaderVersion")),
+		                 json_integer_value(json_object_get(v, "minReaderVersion")));
+		ck_assert_int_eq(json_integer_value(json_object_get(p, "minWriterVersion")),
+		                 json_integer_value(json_object_get(v, "minWriterVersion")));
+		json_decref(p);
+	}
+	if ((v = json_object_get(want, "txns"))) {
+		const char *app;
+		json_t *ver;
+
+		ck_assert_uint_eq(dsql_snapshot_app_txn_count(s), json_object_size(v));
+		json_object_foreach(v, app, ver) {
+			int found = 0;
+
+			for (size_t i = 0; i < dsql_snapshot_app_txn_count(s); i++) {
+				int64_t got;
+
+				if (strcmp(dsql_snapshot_app_txn(s, i, &got), app) == 0) {
+					ck_assert_int_eq(got, json_integer_value(ver));
+					found = 1;
+				}
+			}
+			ck_assert_msg(found, "%s: app txn %s missing", name, app);
+		}
+	}
+	if ((v = json_object_get(want, "latest_inCommitTimestamp")) && json_is_integer(v))
+		ck_assert_int_eq(dsql_snapshot_timestamp(s), json_integer_value(v));
+	json_decref(names);
+	json_decref(meta);
+	dsql_snapshot_free(s);
+}
+
+/* DAT's own expected files: expected/vN/table_version_metadata.json. */
+static void check_dat(dsql_catalog *cat, const char *table, const char *name, int64_t latest)
+{
+	for (int64_t v = 0; v <= latest; v++) {
+		char path[1200];
+		json_t *want, *w;
+
+		snprintf(path, sizeof(path), "%s/%s/expected/v%lld/table_version_metadata.json",
+		         fixtures, name, (long long)v);
+		want = json_load_file(path, 0, NULL);
+		if (!want)
+			continue;
+		w = json_pack("{s:O, s:{s:O, s:O}}", "configuration", json_object_get(want, "properties"),
+		              "protocol", "minReaderVersion", json_object_get(want, "min_reader_version"),
+		              "minWriterVersion", json_object_get(want, "min_writer_version"));
+		ck_assert_int_eq(json_integer_value(json_object_get(want, "version")), v);
+		check_version(cat, table, name, v, w);
+		json_decref(w);
+		json_decref(want);
+	}
+}
+
+static char *snapshot_key(dsql_catalog *cat, const char *table, int64_t v)
+{
+	dsql_snapshot *s;
+	dsql_error err;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	ck_assert_msg(dsql_snapshot_open(&s, cat, table, v, &err) == DSQL_OK, "%s", err.message);
+	fprintf(f, "%s|%s|%lld", dsql_snapshot_protocol_json(s), dsql_snapshot_metadata_json(s),
+	        (long long)dsql_snapshot_timestamp(s));
+	for (size_t i = 0; i < dsql_snapshot_file_count(s); i++)
+		fprintf(f, "|%s", dsql_snapshot_file_json(s, i));
+	for (size_t i = 0; i < dsql_snapshot_app_txn_count(s); i++) {
+		int64_t ver;
+		const char *app = dsql_snapshot_app_txn(s, i, &ver);
+
+		fprintf(f, "|%s=%lld", app, (long long)ver);
+	}
+	dsql_snapshot_free(s);
+	fclose(f);
+	return out;
+}
+
+static void round_trip(dsql_catalog *cat, const char *table, int64_t latest)
+{
+	char dir[600], again[300];
+	int64_t written;
+	dsql_error err;
+
+	snprintf(dir, sizeof(dir), "%s/export-%s", tu_tmpdir(), table);
+	snprintf(again, sizeof(again), "%s_again", table);
+	ck_assert_msg(dsql_delta_export(cat, table, dir, 0, &written, NULL, NULL, &err) == DSQL_OK,
+	              "export %s: %s", table, err.message);
+	ck_assert_int_eq(written, latest + 1);
+	/* A second export finds every file there already, identical. */
+	ck_assert_int_eq(dsql_delta_export(cat, table, dir, 0, &written, NULL, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(written, 0);
+	ck_assert_msg(dsql_delta_import(cat, again, dir, NULL, NULL, &err) == DSQL_OK,
+	              "re-import %s: %s", table, err.message);
+	for (int64_t v = 0; v <= latest; v++) {
+		char *a = snapshot_key(cat, table, v), *b = snapshot_key(cat, again, v);
+
+		ck_assert_msg(strcmp(a, b) == 0, "%s v%lld differs after export and re-import", table,
+		              (long long)v);
+		free(a);
+		free(b);
+	}
+}
+
+static int refused(json_t *c)
+{
+	json_t *latest = json_object_get(c, "replay_summary_latest");
+	json_t *proto = json_object_get(latest, "protocol");
+
+	return json_object_get(latest, "error") != NULL ||
+	       json_integer_value(json_object_get(proto, "minReaderVersion")) > 3;
+}
+
+START_TEST(every_fixture_case)
+{
+	dsql_catalog *cat;
+	dsql_error err;
+	const char *name;
+	json_t *c;
+	int n = 0, n_refused = 0;
+
+	ck_assert_int_eq(dsql_catalog_open(&cat, tu_sqlite_uri("delta"), NULL, &err), DSQL_OK);
+	json_object_foreach(cases, name, c) {
+		char dir[1200], table[128];
+		json_t *latest = json_object_get(c, "replay_summary_latest"), *pv, *want;
+		const char *ver;
+		int64_t v;
+		int rc;
+
+		snprintf(table, sizeof(table), "case_%d", n++);
+		table_dir(name, dir, sizeof(dir));
+		rc = dsql_delta_import(cat, table, dir, NULL, NULL, &err);
+		if (refused(c)) {
+			ck_assert_msg(rc != DSQL_OK, "%s: imported, but must be refused", name);
+			ck_assert_int_eq(dsql_table_version(cat, table, &v, &err), DSQL_ENOTFOUND);
+			n_refused++;
+			continue;
+		}
+		ck_assert_msg(rc == DSQL_OK, "%s: %s", name, err.message);
+		ck_assert_int_eq(dsql_table_version(cat, table, &v, &err), DSQL_OK);
+		ck_assert_int_eq(v, json_integer_value(json_object_get(latest, "version")));
+		check_version(cat, table, name, v, latest);
+		pv = json_object_get(c, "replay_per_version");
+		json_object_foreach(pv, ver, want)
+			check_version(cat, table, name, strtoll(ver, NULL, 10), want);
+		if (strncmp(name, "dat/", 4) == 0)
+			check_dat(cat, table, name, v);
+		round_trip(cat, table, v);
+	}
+	ck_assert_int_eq(n, 24);
+	ck_assert_int_eq(n_refused, 4);
+	dsql_catalog_free(cat);
+}
+END_TEST
+
+START_TEST(export_refuses_to_overwrite_and_expired_versions)
+{
+	dsql_expire_options o = DSQL_EXPIRE_OPTIONS_INIT;
+	char src[1200], dir[600], file[700];
+	dsql_catalog *cat;
+	dsql_error err;
+	int64_t written;
+	FILE *f;
+
+	ck_assert_int_eq(dsql_catalog_open(&cat, tu_sqlite_uri("export"), NULL, &err), DSQL_OK);
+	table_dir("delta-golden/checkpoint", src, sizeof(src));
+	ck_assert_int_eq(dsql_delta_import(cat, "cp", src, NULL, NULL, &err), DSQL_OK);
+	/* A different file in the way is never overwritten. */
+	snprintf(dir, sizeof(dir), "%s/clash", tu_tmpdir());
+	snprintf(file, sizeof(file), "%s/_delta_log", dir);
+	mkdir(dir, 0755);
+	mkdir(file, 0755);
+	snprintf(file, sizeof(file), "%s/_delta_log/%020d.json", dir, 3);
+	f = fopen(file, "w");
+	fputs("{\"commitInfo\":{}}\n", f);
+	fclose(f);
+	ck_assert_int_eq(dsql_delta_export(cat, "cp", dir, 0, &written, NULL, NULL, &err),
+	                 DSQL_EEXISTS);
+	ck_assert(strstr(err.message, "not overwritten"));
+	/* After expiry, only what remains can be exported. */
+	o.keep_versions = 5;
+	ck_assert_int_eq(dsql_table_expire(cat, "cp", &o, NULL, &err), DSQL_OK);
+	snprintf(dir, sizeof(dir), "%s/expired", tu_tmpdir());
+	ck_assert_int_eq(dsql_delta_export(cat, "cp", dir, 0, &written, NULL, NULL, &err),
+	                 DSQL_ENOTFOUND);
+	ck_assert_msg(strstr(err.message, "expired") && strstr(err.message, "10"), "%s",
+	              err.message);
+	ck_assert_int_eq(dsql_delta_export(cat, "cp", dir, 10, &written, NULL, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(written, 5);
+	/* Import of something that is not a table. */
+	ck_assert_int_eq(dsql_delta_import(cat, "none", tu_tmpdir(), NULL, NULL, &err),
+	                 DSQL_ENOTFOUND);
+	ck_assert_int_eq(dsql_delta_import(cat, "cp", src, NULL, NULL, &err), DSQL_EEXISTS);
+	dsql_catalog_free(cat);
+}
+END_TEST
+
+int main(void)
+{
+	const char *env = getenv("DELTASQL_FIXTURES");
+	Suite *s = suite_create("delta");
+	TCase *tc = tcase_create("fixtures");
+	char path[1100];
+	SRunner *sr;
+	int failed;
+
+	snprintf(fixtures, sizeof(fixtures), "%s",
+	         env && *env ? env : FIXTURES_DEFAULT);
+	snprintf(path, sizeof(path), "%s/expectations.json", fixtures);
+	cases = json_object_get(json_load_file(path, 0, NULL), "cases");
+	if (!cases) {
+		if (getenv("CI") && strcmp(getenv("CI"), "true") == 0) {
+			fprintf(stderr, "FAIL: Delta fixtures not found at %s (CI=true)\n", fixtures);
+			return 1;
+		}
+		fprintf(stderr, "SKIPPED: Delta fixture tests *** no fixtures at %s (set "
+		                "DELTASQL_FIXTURES; outside CI only) ***\n", fixtures);
+		return 77;
+	}
+	tcase_add_test(tc, every_fixture_case);
+	tcase_add_test(tc, export_refuses_to_overwrite_and_expired_versions);
+	tcase_set_timeout(tc, 300);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -158,7 +158,7 @@ START_TEST(counts_rows_and_rolls_back)
 	ck_assert_int_eq(d->begin(c, DSQL_BEGIN_WRITE, &err), DSQL_OK);
 	ck_assert_int_eq(d->prepare(&s, c, sql, &err), DSQL_OK);
 	for (int i = 0; i < 3; i++) {
-		char k[8];
+		char k[16];
 
 		snprintf(k, sizeof(k), "k%d", i);
 		ck_assert_int_eq(d->reset(s, &err), DSQL_OK);

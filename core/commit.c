@@ -771,7 +771,8 @@ static int commit_ready(dsql_txn *txn, dsql_error *err)
 	if (staged == 0 && txn->n_sql == 0)
 		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
 		                      "transaction %s has no staged actions", txn->id);
-	qsort(txn->tables, txn->n_tables, sizeof(txn->tables[0]), cmp_table_id);
+	if (txn->n_tables > 1)
+		qsort(txn->tables, txn->n_tables, sizeof(txn->tables[0]), cmp_table_id);
 	return DSQL_OK;
 }
 

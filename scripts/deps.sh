@@ -8,6 +8,7 @@ packages=(
 	libsqlite3-dev sqlite3 libjansson-dev
 	libpq-dev postgresql
 	unixodbc unixodbc-dev odbc-postgresql libsqliteodbc
+	valgrind
 )
 
 missing=()

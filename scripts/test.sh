@@ -14,6 +14,7 @@ export BUILD_DIR=${BUILD_DIR:-$top/_build}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/deltasql-test.XXXXXX")
 chmod 755 "$work"
+# shellcheck disable=SC2317 # called by the trap
 cleanup() {
 	"$top/scripts/pg-server.sh" stop "$work/pg" >/dev/null 2>&1 || true
 	rm -rf "$work"
@@ -44,6 +45,10 @@ export DELTASQL_FIXTURES=${DELTASQL_FIXTURES:-$top/../shared/fixtures/delta-acce
 cd "$BUILD_DIR"
 status=0
 make -j"$(nproc)" check >check.out 2>&1 || status=$?
+# The same suites under AddressSanitizer + UndefinedBehaviorSanitizer, and
+# valgrind on the command line (scripts/sanitize.sh); its summary follows.
+sanitize_status=0
+"$top/scripts/sanitize.sh" > sanitize.out 2>&1 || sanitize_status=$?
 grep -E '^(PASS|FAIL|SKIP|ERROR|XFAIL|XPASS):' check.out || true
 echo
 echo "=== Check summaries ==="
@@ -63,6 +68,9 @@ if [ "$status" -ne 0 ]; then
 	done
 	[ -s check.out ] && grep -E 'error|Error' check.out | head -n 20
 fi
+echo
+grep -vE '^  (pass|not supported) ' sanitize.out | tail -n 80
+[ "$sanitize_status" -eq 0 ] || { echo "sanitizers: FAILED"; status=1; }
 echo
 grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):' check.out || cat check.out
 # One closing line over every Check run: "N passed, N failed".

@@ -18,7 +18,7 @@
 #include "testutil.h"
 
 static char fixtures[1024];
-static json_t *cases;
+static json_t *expectations, *cases;
 
 static int is_dir(const char *p)
 {
@@ -337,7 +337,8 @@ int main(void)
 	snprintf(fixtures, sizeof(fixtures), "%s",
 	         env && *env ? env : FIXTURES_DEFAULT);
 	snprintf(path, sizeof(path), "%s/expectations.json", fixtures);
-	cases = json_object_get(json_load_file(path, 0, NULL), "cases");
+	expectations = json_load_file(path, 0, NULL);
+	cases = json_object_get(expectations, "cases");
 	if (!cases) {
 		if (getenv("CI") && strcmp(getenv("CI"), "true") == 0) {
 			fprintf(stderr, "FAIL: Delta fixtures not found at %s (CI=true)\n", fixtures);
@@ -355,5 +356,6 @@ int main(void)
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	json_decref(expectations);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -50,13 +50,14 @@ static int raw_count(const char *uri, const char *sql)
 
 START_TEST(old_catalog_is_migrated)
 {
-	const char *uri = strdup(tu_sqlite_uri("old"));
+	char uri[600];
 	struct dsql_catalog old;
 	dsql_catalog *cat;
 	dsql_table_options o = DSQL_TABLE_OPTIONS_INIT;
 	dsql_error err;
 	dsql_txn *txn;
 
+	snprintf(uri, sizeof(uri), "%s", tu_sqlite_uri("old"));
 	memset(&old, 0, sizeof(old));
 	ck_assert_int_eq(db_open(&old.db, uri, &err), DSQL_OK);
 	ck_assert_int_eq(schema_create_at(&old, 1, &err), DSQL_OK);
@@ -87,10 +88,11 @@ END_TEST
 
 START_TEST(newer_catalog_is_refused)
 {
-	const char *uri = strdup(tu_sqlite_uri("newer"));
+	char uri[600];
 	dsql_catalog *cat;
 	dsql_error err;
 
+	snprintf(uri, sizeof(uri), "%s", tu_sqlite_uri("newer"));
 	ck_assert_int_eq(dsql_catalog_open(&cat, uri, NULL, &err), DSQL_OK);
 	dsql_catalog_free(cat);
 	raw_exec(uri, "UPDATE dsql_catalog SET value = '99' WHERE key = 'schema_version'");

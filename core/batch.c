@@ -22,13 +22,13 @@ static const struct {
 	                  "?", ", ", ") AND (", 3, 2},
 };
 
-/* Chunk sizes 1, 2, 4, ... 64: a handful of statement texts per kind. */
-#define MAX_SHIFT 6
-
-static const char *sql_for(dsql_catalog *cat, batch_kind kind, int shift)
+/* Chunks of up to BATCH_MAX_ROWS rows, one statement text per size in use:
+ * a commit of up to 64 files is one statement per kind (on PostgreSQL, one
+ * round trip). */
+static const char *sql_for(dsql_catalog *cat, batch_kind kind, size_t rows)
 {
-	char **slot = &cat->batch_sql[kind][shift];
-	size_t rows = (size_t)1 << shift, len, cap;
+	char **slot = &cat->batch_sql[kind][rows];
+	size_t len, cap;
 	char *s;
 
 	if (*slot)
@@ -64,16 +64,11 @@ int batch_run(dsql_catalog *cat, batch_kind kind, size_t n_rows, int64_t lead1, 
 	if (changes)
 		*changes = 0;
 	while (done < n_rows && rc == DSQL_OK) {
-		int shift = MAX_SHIFT;
-		size_t rows;
-		const char *sql;
+		size_t rows = n_rows - done < BATCH_MAX_ROWS ? n_rows - done : BATCH_MAX_ROWS;
+		const char *sql = sql_for(cat, kind, rows);
 		db_stmt *st;
 		int param = 1;
 
-		while (((size_t)1 << shift) > n_rows - done)
-			shift--;
-		rows = (size_t)1 << shift;
-		sql = sql_for(cat, kind, shift);
 		if (!sql)
 			return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
 		rc = db_stmt_get(&st, cat->db, sql, err);
@@ -115,6 +110,6 @@ int batch_run(dsql_catalog *cat, batch_kind kind, size_t n_rows, int64_t lead1, 
 void batch_free(dsql_catalog *cat)
 {
 	for (int k = 0; k < BATCH_KINDS; k++)
-		for (int s = 0; s <= MAX_SHIFT; s++)
+		for (int s = 0; s <= BATCH_MAX_ROWS; s++)
 			free(cat->batch_sql[k][s]);
 }

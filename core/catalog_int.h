@@ -8,15 +8,17 @@
 
 #include <jansson.h>
 
+/* Rows per multi-row statement at most (batch.c). */
+#define BATCH_MAX_ROWS 64
+
 struct dsql_catalog {
 	dsql_db *db;
 	dsql_retry_policy retry;
 	char uuid[37];
 	int schema_version;
 	dsql_metrics metrics;
-	/* Multi-row statement texts, by kind and log2 of the row count
-	 * (batch.c). */
-	char *batch_sql[3][7];
+	/* Multi-row statement texts, by kind and row count (batch.c). */
+	char *batch_sql[3][BATCH_MAX_ROWS + 1];
 };
 
 /* Looks a table's id and current version up by name (outside any write

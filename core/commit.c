@@ -174,19 +174,29 @@ static int lock_table(dsql_db *db, txn_table *t, int64_t *version, int64_t *last
 	int rc;
 
 	/* A no-op update takes the row's write lock on every database with
-	 * row locks; after it, reads see the latest committed version. */
-	rc = db_stmt_get(&st, db, "UPDATE dsql_table SET version = version WHERE id = ?", err);
-	if (rc != DSQL_OK || (rc = run_done(st, err, db_run(st, err, "i", t->id))) != DSQL_OK)
-		return rc;
-	if (db_changes(st) == 0)
-		return dsql_error_set(err, DSQL_ENOTFOUND, NULL, NULL, 0,
-		                      "table '%s' was dropped", t->name);
-	rc = db_stmt_get(&st, db,
-	                 "SELECT version, last_commit_ms, oldest_version FROM dsql_table WHERE id = ?",
-	                 err);
-	if (rc != DSQL_OK)
-		return rc;
-	rc = db_run(st, err, "i", t->id);
+	 * row locks; after it, reads see the latest committed version. Where
+	 * the database has RETURNING, lock and read are one statement. */
+	if (db_driver(db)->capabilities & DSQL_CAP_RETURNING) {
+		rc = db_stmt_get(&st, db,
+		                 "UPDATE dsql_table SET version = version WHERE id = ?"
+		                 " RETURNING version, last_commit_ms, oldest_version",
+		                 err);
+		if (rc == DSQL_OK)
+			rc = db_run(st, err, "i", t->id);
+	} else {
+		rc = db_stmt_get(&st, db, "UPDATE dsql_table SET version = version WHERE id = ?",
+		                 err);
+		if (rc == DSQL_OK && (rc = run_done(st, err, db_run(st, err, "i", t->id))) == DSQL_OK &&
+		    db_changes(st) == 0)
+			rc = DSQL_DONE;
+		if (rc == DSQL_OK)
+			rc = db_stmt_get(&st, db,
+			                 "SELECT version, last_commit_ms, oldest_version FROM dsql_table"
+			                 " WHERE id = ?",
+			                 err);
+		if (rc == DSQL_OK)
+			rc = db_run(st, err, "i", t->id);
+	}
 	if (rc != DSQL_ROW)
 		return rc == DSQL_DONE ? dsql_error_set(err, DSQL_ENOTFOUND, NULL, NULL, 0,
 		                                        "table '%s' was dropped", t->name)

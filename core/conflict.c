@@ -143,8 +143,8 @@ static int fill_partition_values(dsql_db *db, const txn_table *t, action *a, int
 	return DSQL_OK;
 }
 
-static int load_winners(dsql_db *db, const txn_table *t, int64_t current, winner **out,
-                        dsql_error *err)
+static int load_winners(dsql_db *db, const txn_table *t, int64_t current, int skip_files,
+                        winner **out, dsql_error *err)
 {
 	size_t n = (size_t)(current - t->read_version);
 	winner *w = calloc(n, sizeof(*w));
@@ -164,11 +164,17 @@ static int load_winners(dsql_db *db, const txn_table *t, int64_t current, winner
 	for (; rc == DSQL_ROW; rc = db_step(st, err))
 		w[db_column_int64(st, 0) - t->read_version - 1].blind_append =
 			(int)db_column_int64(st, 1);
+	/* A transaction that read nothing and removes nothing cannot conflict
+	 * with the winners' file actions: it does not load them. */
 	if (rc == DSQL_DONE)
 		rc = db_stmt_get(&st, db,
-		                 "SELECT version, body FROM dsql_action WHERE table_id = ?"
-		                 " AND version > ? AND version <= ? AND kind <> 'commitInfo'"
-		                 " ORDER BY version, seq",
+		                 skip_files ? "SELECT version, body FROM dsql_action WHERE table_id = ?"
+		                              " AND version > ? AND version <= ? AND kind IN"
+		                              " ('protocol', 'metaData', 'txn', 'domainMetadata')"
+		                              " ORDER BY version, seq"
+		                            : "SELECT version, body FROM dsql_action WHERE table_id = ?"
+		                              " AND version > ? AND version <= ? AND kind <> 'commitInfo'"
+		                              " ORDER BY version, seq",
 		                 err);
 	if (rc == DSQL_OK)
 		rc = db_run(st, err, "iii", t->id, t->read_version, current);
@@ -377,7 +383,7 @@ int conflict_check(dsql_catalog *cat, const dsql_txn *txn, const txn_table *t,
 	describe_self(&c);
 	rc = catalog_metadata_at(cat->db, t->id, t->read_version, &c.read_metadata, err);
 	if (rc == DSQL_OK)
-		rc = load_winners(cat->db, t, current, &w, err);
+		rc = load_winners(cat->db, t, current, !conflict_has_read_set(t), &w, err);
 	for (size_t i = 0; i < n && rc == DSQL_OK; i++)
 		for (size_t k = 0; k < sizeof(order) / sizeof(order[0]) && rc == DSQL_OK; k++)
 			for (size_t j = 0; j < w[i].n && rc == DSQL_OK; j++)

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define STMT_CACHE_MAX 128
+#define STMT_CACHE_MAX 256
 
 struct db_stmt {
 	dsql_db *db;

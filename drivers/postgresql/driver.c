@@ -549,7 +549,8 @@ const dsql_driver dsql_postgresql_driver = {
 	.struct_size = sizeof(dsql_driver),
 	.name = "postgresql",
 	.uri_schemes = schemes,
-	.capabilities = DSQL_CAP_TWO_PHASE | DSQL_CAP_ROW_LOCKS | DSQL_CAP_MULTI_PROCESS,
+	.capabilities = DSQL_CAP_TWO_PHASE | DSQL_CAP_ROW_LOCKS | DSQL_CAP_MULTI_PROCESS |
+	                DSQL_CAP_RETURNING,
 	.connect = pg_connect,
 	.disconnect = pg_disconnect,
 	.begin = pg_begin,

@@ -39,6 +39,9 @@ extern "C" {
 #define DSQL_CAP_ROW_LOCKS (1u << 1)
 /* The catalog can be shared by several processes at once. */
 #define DSQL_CAP_MULTI_PROCESS (1u << 2)
+/* UPDATE ... RETURNING works: the core then locks and reads a row in one
+ * statement (one round trip fewer per table on a server database). */
+#define DSQL_CAP_RETURNING (1u << 3)
 
 /* begin() modes. */
 typedef enum dsql_begin_mode {

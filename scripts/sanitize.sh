@@ -14,6 +14,7 @@ supp="$BUILD_DIR/lsan.supp"
 printf 'leak:libodbc\nleak:libodbcinst\nleak:libsqlite3odbc\nleak:psqlodbcw\nleak:libltdl\n' > "$supp"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS="suppressions=$supp"
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export DELTASQL_SANITIZER_BUILD=1
 cd "$BUILD_DIR"
 status=0
 make -j"$(nproc)" check >check.out 2>&1 || status=$?

@@ -1,0 +1,31 @@
+#!/bin/sh
+# Runs the Python binding's unittest suite (and the example) against the
+# library in the build tree. Under automake, top_builddir points at it.
+set -u
+if [ -n "${DELTASQL_SANITIZER_BUILD:-}" ]; then
+	# python3 itself is not instrumented; the suite runs in the main build.
+	echo "python: not run in the sanitizer build (it runs in the main build)"
+	exit 77
+fi
+here=$(cd "$(dirname "$0")" && pwd)
+build=${top_builddir:-$here/../../_build}
+build=$(cd "$build" && pwd)
+export DELTASQL_LIBRARY="$build/.libs/libdeltasql.so"
+export PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}"
+if [ "${CI:-}" = true ] && [ -z "${DELTASQL_TEST_PG_URI:-}" ]; then
+	echo "FAIL: DELTASQL_TEST_PG_URI is not set (CI=true: the PostgreSQL tests must run)"
+	exit 1
+fi
+[ -n "${DELTASQL_TEST_PG_URI:-}" ] || echo "SKIPPED: Python PostgreSQL tests *** no server (outside CI only) ***" >&2
+out=$(mktemp)
+python3 -m unittest discover -s "$here/tests" -v >"$out" 2>&1
+status=$?
+cat "$out"
+ran=$(sed -n 's/^Ran \([0-9]*\) tests\{0,1\}.*/\1/p' "$out")
+failed=$(grep -cE '^(FAIL|ERROR):' "$out")
+skipped=$(grep -cE ' \.\.\. skipped' "$out")
+rm -f "$out"
+ex=0
+python3 "$here/../../examples/pipeline.py" || ex=1
+echo "python: $((${ran:-0} - failed - skipped)) passed, $failed failed, $skipped skipped"
+[ "$status" -eq 0 ] && [ "$ex" -eq 0 ]

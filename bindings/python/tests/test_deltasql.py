@@ -1,0 +1,273 @@
+"""Tests of the Python binding, against SQLite and (when DELTASQL_TEST_PG_URI
+is set) PostgreSQL."""
+
+import ctypes
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+import uuid
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import deltasql  # noqa: E402
+
+SCHEMA = {"type": "struct", "fields": [
+    {"name": "id", "type": "long", "nullable": False, "metadata": {}},
+    {"name": "country", "type": "string", "nullable": True, "metadata": {}}]}
+FIXTURES = os.environ.get("DELTASQL_FIXTURES") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "shared", "fixtures",
+    "delta-acceptance")
+
+
+def rss_kb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+class Base:
+    """The scenarios; subclasses say which catalog."""
+
+    def name(self, base):
+        return "%s_%s" % (base, uuid.uuid4().hex[:10])
+
+    def setUp(self):
+        self.cat = deltasql.connect(self.uri())
+
+    def tearDown(self):
+        self.cat.close()
+
+    def test_multi_table_commit_and_snapshot(self):
+        dim, fact = self.name("dim"), self.name("fact")
+        self.cat.create_table(dim, schema=SCHEMA, partition_by=["country"],
+                              properties={"owner": "etl"})
+        self.cat.create_table(fact)
+        with self.cat.transaction(isolation="write_serializable") as tx:
+            tx.table(dim).add(path="country=DE/p1.parquet", size=1024,
+                              partition_values={"country": "DE"}, stats={"numRecords": 10})
+            tx.table(fact).add(path="f1.parquet", size=2048)
+            tx.table(fact).set_app_txn("loader", 7)
+        self.assertEqual(tx.versions, {dim: 1, fact: 1})
+        snap = self.cat.snapshot(dim)
+        self.assertEqual(snap.version, 1)
+        self.assertEqual(snap.protocol["minReaderVersion"], 1)
+        self.assertEqual(snap.partition_columns, ["country"])
+        self.assertEqual(snap.metadata["configuration"], {"owner": "etl"})
+        self.assertEqual([f["path"] for f in snap.files], ["country=DE/p1.parquet"])
+        self.assertEqual(self.cat.snapshot(fact).app_txns, {"loader": 7})
+        self.assertEqual(self.cat.snapshot(dim, version=0).files, [])
+        hist = self.cat.history(fact)
+        self.assertEqual([h["version"] for h in hist], [0, 1])
+        self.assertEqual(hist[1]["txn_id"], tx.id)
+        at = self.cat.snapshot(dim, timestamp=hist[1]["timestamp_ms"] + 10 ** 6)
+        self.assertEqual(at.version, 1)
+        self.assertIn(dim, [t["name"] for t in self.cat.tables()])
+
+    def test_exception_rolls_back_everything(self):
+        a, b = self.name("a"), self.name("b")
+        self.cat.create_table(a)
+        self.cat.create_table(b)
+        with self.assertRaises(RuntimeError):
+            with self.cat.transaction() as tx:
+                tx.table(a).add(path="x", size=1)
+                tx.table(b).add(path="y", size=1)
+                raise RuntimeError("boom")
+        self.assertEqual(self.cat.table_version(a), 0)
+        self.assertEqual(self.cat.table_version(b), 0)
+
+    def test_errors_form_a_hierarchy(self):
+        t = self.name("t")
+        self.cat.create_table(t)
+        with self.assertRaises(deltasql.AlreadyExistsError):
+            self.cat.create_table(t)
+        with self.assertRaises(deltasql.NotFoundError) as cm:
+            self.cat.snapshot(self.name("missing"))
+        self.assertIsInstance(cm.exception, deltasql.Error)
+        with self.assertRaises(deltasql.InvalidInputError) as cm:
+            with self.cat.transaction() as tx:
+                tx.table(t).remove("ghost")
+        self.assertIn("not a live file", str(cm.exception))
+        with self.assertRaises(deltasql.InvalidInputError):
+            with self.cat.transaction() as tx:
+                tx.table(t).action({"notAnAction": {}})
+        with self.assertRaises(ValueError):
+            self.cat.transaction(isolation="read_committed")
+        self.assertEqual(self.cat.table_version(t), 0)
+
+    def test_conflict_carries_rule_and_table(self):
+        t = self.name("t")
+        self.cat.create_table(t)
+        with self.cat.transaction() as tx:
+            tx.table(t).add(path="f", size=1)
+        loser = self.cat.transaction()
+        loser.table(t, read_version=1).remove("f")
+        with self.cat.transaction() as winner:
+            winner.table(t).remove("f")
+        with self.assertRaises(deltasql.ConflictError) as cm:
+            loser.commit()
+        e = cm.exception
+        self.assertEqual((e.rule, e.table, e.winning_version, e.detail),
+                         ("concurrent_delete_delete", t, 2, "f"))
+        self.assertEqual(self.cat.metrics()["conflicts_by_rule"]["concurrent_delete_delete"], 1)
+
+    def test_read_sets_and_isolation(self):
+        t = self.name("t")
+        self.cat.create_table(t)
+        tx = self.cat.transaction(isolation="serializable")
+        tx.table(t).read(whole_table=True)
+        tx.table(t).add(path="mine", size=1)
+        with self.cat.transaction() as other:
+            other.table(t).add(path="theirs", size=1)
+        with self.assertRaises(deltasql.ConflictError) as cm:
+            tx.commit()
+        self.assertEqual(cm.exception.rule, "concurrent_append")
+        tx = self.cat.transaction(isolation="write_serializable")
+        tx.table(t, read_version=1).read(whole_table=True)
+        tx.table(t).add(path="mine2", size=1)
+        with self.cat.transaction() as other:
+            other.table(t).add(path="theirs2", size=1)
+        self.assertEqual(tx.commit(), {t: 3})  # rebased past a blind append
+
+    def test_run_retries_on_conflict(self):
+        t = self.name("counter")
+        self.cat.create_table(t)
+        with self.cat.transaction() as tx:
+            tx.table(t).add(path="n-0", size=1)
+        calls = []
+
+        def increment(tx):
+            snap = self.cat.snapshot(t)
+            n = int(snap.files[0]["path"][2:])
+            tx.table(t, read_version=snap.version).remove("n-%d" % n)
+            tx.table(t).add(path="n-%d" % (n + 1), size=1)
+            if not calls:  # someone else wins the first round
+                with self.cat.transaction() as other:
+                    other.table(t, read_version=snap.version).remove("n-%d" % n)
+                    other.table(t).add(path="n-%d" % (n + 1), size=1)
+            calls.append(n)
+            return n + 1
+        self.assertEqual(self.cat.run(increment, retries=3), 2)
+        self.assertEqual(calls, [0, 1])
+        self.assertEqual([f["path"] for f in self.cat.snapshot(t).files], ["n-2"])
+
+    def test_every_action_kind_and_application_sql(self):
+        t, app = self.name("t"), self.name("wm")
+        self.cat.create_table(t, schema=SCHEMA)
+        with self.cat.transaction() as tx:
+            tx.sql("CREATE TABLE %s (k VARCHAR(20) PRIMARY KEY, v BIGINT)" % app)
+            tx.sql("INSERT INTO %s VALUES (?, ?)" % app, ("job", 1))
+            tbl = tx.table(t)
+            tbl.add(path="a", size=1, tags={"k": "v"})
+            tbl.set_app_txn("job", 1, last_updated=5)
+            tbl.domain_metadata("my.domain", {"x": 1})
+            tbl.commit_info({"operation": "PIPELINE", "engineInfo": "test"})
+            tbl.set_protocol(1, 2)
+            tbl.set_metadata(SCHEMA, configuration={"k": "v"})
+            idx = tx.sql("SELECT v FROM %s WHERE k = ?" % app, ("job",))
+        self.assertEqual(tx.sql_result(idx)["rows"], [["1"]])
+        snap = self.cat.snapshot(t)
+        self.assertEqual(snap.domains, {"my.domain": '{"x": 1}'})
+        self.assertEqual(snap.metadata["configuration"], {"k": "v"})
+        self.assertEqual(self.cat.history(t)[-1]["operation"], "PIPELINE")
+        with self.assertRaises(deltasql.AlreadyExistsError) as cm:
+            with self.cat.transaction() as tx:
+                tx.table(t).add(path="b", size=1)
+                tx.sql("INSERT INTO %s VALUES ('job', 2)" % app)
+        self.assertEqual(cm.exception.statement_index, 0)
+        self.assertEqual(self.cat.table_version(t), 1)
+        with self.cat.transaction() as tx:
+            tx.sql("DROP TABLE %s" % app)
+
+    def test_retention(self):
+        t = self.name("t")
+        self.cat.create_table(t)
+        for i in range(4):
+            with self.cat.transaction() as tx:
+                tx.table(t).add(path="f%d" % i, size=1)
+        with self.cat.transaction() as tx:
+            tx.table(t).remove("f0")
+        res = self.cat.expire(t, keep_versions=1)
+        self.assertEqual(res["oldest_version"], 5)
+        with self.assertRaises(deltasql.NotFoundError):
+            self.cat.snapshot(t, version=1)
+        self.assertEqual(len(self.cat.history(t)), 6)
+        import time
+        time.sleep(0.05)
+        self.assertEqual([v["path"] for v in self.cat.vacuum(t, 0)], ["f0"])
+
+    def test_handles_do_not_leak(self):
+        t = self.name("leak")
+        self.cat.create_table(t)
+        for i in range(3000):  # warm-up: caches, allocator
+            tx = self.cat.transaction()
+            tx.table(t).add(path="w%d" % i, size=1)
+            tx.rollback()
+        before = rss_kb()
+        n = int(os.environ.get("DELTASQL_PY_LEAK_ROUNDS", "100000"))
+        for i in range(n):
+            tx = self.cat.transaction()
+            tx.table(t).add(path="p%d" % i, size=1)
+            tx.rollback()
+        for i in range(300):
+            with self.cat.transaction() as tx:
+                tx.table(t).add(path="c%d" % i, size=1)
+        growth = rss_kb() - before
+        self.assertLess(growth, 20 * 1024, "RSS grew by %d kB over %d transactions" % (growth, n))
+
+
+class SQLiteTest(Base, unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp()
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def uri(self):
+        return "sqlite:%s/catalog.db" % self.dir
+
+    def test_struct_layouts_match_the_c_headers(self):
+        src = os.path.join(self.dir, "sizes.c")
+        inc = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "include")
+        with open(src, "w") as f:
+            f.write('#include <stdio.h>\n#include <deltasql.h>\n#include <deltasql/driver.h>\n'
+                    'int main(void){printf("%zu %zu %zu %zu %zu %zu\\n", sizeof(dsql_error), '
+                    'sizeof(dsql_metrics), sizeof(dsql_txn_options), sizeof(dsql_table_options),'
+                    ' sizeof(dsql_param), sizeof(dsql_catalog_options));return 0;}\n')
+        exe = os.path.join(self.dir, "sizes")
+        if shutil.which("cc") is None:
+            self.skipTest("no C compiler")
+        subprocess.check_call(["cc", "-I", inc, src, "-o", exe])
+        sizes = [int(x) for x in subprocess.check_output([exe]).split()]
+        m = deltasql
+        self.assertEqual(sizes, [ctypes.sizeof(m._Error), ctypes.sizeof(m._Metrics),
+                                 ctypes.sizeof(m._TxnOptions), ctypes.sizeof(m._TableOptions),
+                                 ctypes.sizeof(m._Param), ctypes.sizeof(m._CatalogOptions)])
+
+    def test_delta_import_and_export(self):
+        case = os.path.join(FIXTURES, "dat", "basic_append", "delta")
+        if not os.path.isdir(case):
+            if os.environ.get("CI") == "true":
+                self.fail("Delta fixtures missing at %s" % FIXTURES)
+            self.skipTest("SKIPPED: no Delta fixtures at %s" % FIXTURES)
+        t = self.name("imported")
+        self.assertEqual(self.cat.import_delta(t, case), 1)
+        out = os.path.join(self.dir, "export-" + t)
+        self.assertEqual(self.cat.export_delta(t, out), 2)
+        self.assertTrue(os.path.exists(os.path.join(out, "_delta_log", "%020d.json" % 1)))
+        self.assertEqual(len(self.cat.snapshot(t).files), 2)  # per the fixture
+
+
+@unittest.skipUnless(os.environ.get("DELTASQL_TEST_PG_URI"), "SKIPPED: PostgreSQL tests "
+                     "(DELTASQL_TEST_PG_URI is not set; outside CI only)")
+class PostgreSQLTest(Base, unittest.TestCase):
+    def uri(self):
+        return os.environ["DELTASQL_TEST_PG_URI"]
+
+
+if __name__ == "__main__":
+    if os.environ.get("CI") == "true" and not os.environ.get("DELTASQL_TEST_PG_URI"):
+        sys.exit("FAIL: DELTASQL_TEST_PG_URI is not set (CI=true: PostgreSQL tests must run)")
+    unittest.main()

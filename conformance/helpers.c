@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "helpers.h"
 
+#include <deltasql/driver.h>
+
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,13 @@
 
 const char *scn_uri;
 const char *scn_tag = "t";
+
+unsigned int db_caps(void)
+{
+	const dsql_driver *d = dsql_driver_find(scn_uri);
+
+	return d ? d->capabilities : 0;
+}
 
 dsql_catalog *open_cat(void)
 {

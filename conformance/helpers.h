@@ -44,6 +44,12 @@ int64_t history_len(dsql_catalog *cat, const char *table);
 void conflict_cases(Suite *s);
 /* Application SQL in the commit (appsql.c). */
 void appsql_cases(Suite *s);
+/* The bank: conservation under concurrent writers and readers (bank.c). */
+void bank_cases(Suite *s);
+/* Crash consistency at every fault point (crash.c). */
+void crash_cases(Suite *s);
+/* The driver capabilities of the catalog under test. */
+unsigned int db_caps(void);
 /* Retention: expire and vacuum (retention.c). */
 void retention_cases(Suite *s);
 /* Native two-phase commit (twophase.c). */

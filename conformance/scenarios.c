@@ -782,6 +782,8 @@ Suite *scenarios_suite(const char *label, const char *uri, unsigned int capabili
 			"(DSQL_CAP_TWO_PHASE)";
 
 	if (capabilities & DSQL_CAP_MULTI_PROCESS) {
+		crash_cases(s);
+		bank_cases(s);
 		tcase_add_test(concurrency, concurrent_processes_never_lose_or_split_a_commit);
 		tcase_add_test(concurrency, waiting_commit_sees_the_winner);
 		tcase_add_test(concurrency, concurrent_blind_appends_never_conflict);

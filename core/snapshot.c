@@ -249,16 +249,15 @@ static int resolve_version(dsql_db *db, const char *name, int64_t *id, int64_t *
 	                       : rc;
 }
 
-static int load(dsql_snapshot **out, dsql_catalog *cat, const char *table, int64_t version,
-                int64_t at_ms, dsql_error *err)
+/* Loads one table's snapshot inside the caller's read transaction. */
+static int load_in_txn(dsql_snapshot **out, dsql_catalog *cat, const char *table,
+                       int64_t version, int64_t at_ms, dsql_error *err)
 {
 	dsql_snapshot *s;
 	int64_t id = 0, latest = 0;
 	int rc;
 
 	*out = NULL;
-	if (!cat)
-		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0, "catalog is NULL");
 	if ((rc = util_check_name("table", table, err)) != DSQL_OK)
 		return rc;
 	if (version < DSQL_LATEST)
@@ -270,10 +269,8 @@ static int load(dsql_snapshot **out, dsql_catalog *cat, const char *table, int64
 		return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
 	}
 	s->version = version;
-	rc = db_begin(cat->db, DSQL_BEGIN_READ, err);
-	if (rc == DSQL_OK)
-		rc = resolve_version(cat->db, table, &id, &s->version, &latest, at_ms,
-		                     &s->timestamp_ms, err);
+	rc = resolve_version(cat->db, table, &id, &s->version, &latest, at_ms, &s->timestamp_ms,
+	                     err);
 	if (rc == DSQL_OK)
 		rc = load_latest_action(cat->db, id, s->version, "protocol", &s->protocol, err);
 	if (rc == DSQL_OK)
@@ -282,16 +279,61 @@ static int load(dsql_snapshot **out, dsql_catalog *cat, const char *table, int64
 		rc = load_files(cat->db, s, id, latest, err);
 	if (rc == DSQL_OK)
 		rc = load_app_txns(cat->db, s, id, err);
-	if (rc == DSQL_OK)
-		rc = db_commit(cat->db, err);
-	else
-		db_rollback(cat->db);
 	if (rc != DSQL_OK) {
 		dsql_snapshot_free(s);
 		return rc;
 	}
 	*out = s;
 	return DSQL_OK;
+}
+
+static int load(dsql_snapshot **out, dsql_catalog *cat, const char *table, int64_t version,
+                int64_t at_ms, dsql_error *err)
+{
+	int rc;
+
+	*out = NULL;
+	if (!cat)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0, "catalog is NULL");
+	rc = db_begin(cat->db, DSQL_BEGIN_READ, err);
+	if (rc == DSQL_OK)
+		rc = load_in_txn(out, cat, table, version, at_ms, err);
+	if (rc == DSQL_OK)
+		rc = db_commit(cat->db, err);
+	else
+		db_rollback(cat->db);
+	if (rc != DSQL_OK) {
+		dsql_snapshot_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+int dsql_snapshot_open_many(dsql_snapshot **out, dsql_catalog *cat, const char *const *tables,
+                            size_t n, dsql_error *err)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		out[i] = NULL;
+	if (!cat)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0, "catalog is NULL");
+	/* One read transaction: the snapshots are of one moment, so every
+	 * multi-table commit is in all of them or in none. */
+	rc = db_begin(cat->db, DSQL_BEGIN_READ, err);
+	for (i = 0; rc == DSQL_OK && i < n; i++)
+		rc = load_in_txn(&out[i], cat, tables[i], DSQL_LATEST, -1, err);
+	if (rc == DSQL_OK)
+		rc = db_commit(cat->db, err);
+	else
+		db_rollback(cat->db);
+	if (rc != DSQL_OK)
+		for (i = 0; i < n; i++) {
+			dsql_snapshot_free(out[i]);
+			out[i] = NULL;
+		}
+	return rc;
 }
 
 int dsql_snapshot_open(dsql_snapshot **out, dsql_catalog *cat, const char *table,

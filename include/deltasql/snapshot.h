@@ -30,6 +30,14 @@ DSQL_EXTERN int dsql_snapshot_open_at(dsql_snapshot **out, dsql_catalog *cat,
                                       const char *table, int64_t timestamp_ms,
                                       dsql_error *err);
 
+/* Loads the latest snapshots of several tables as of one moment (one
+ * database read transaction): a transaction that committed to several of
+ * them is in all of the snapshots or in none. out has n entries; each is
+ * freed with dsql_snapshot_free. Codes: as dsql_snapshot_open; on failure
+ * every out[i] is NULL. */
+DSQL_EXTERN int dsql_snapshot_open_many(dsql_snapshot **out, dsql_catalog *cat,
+                                        const char *const *tables, size_t n, dsql_error *err);
+
 DSQL_EXTERN void dsql_snapshot_free(dsql_snapshot *snap);
 
 DSQL_EXTERN const char *dsql_snapshot_table(const dsql_snapshot *snap);

@@ -300,6 +300,93 @@ START_TEST(application_sql_in_commit)
 }
 END_TEST
 
+START_TEST(hostile_input)
+{
+	static const char *bad[] = {
+		"", "{", "[]", "null", "\"tables\"", "{\"tables\": []}",
+		"{\"tables\": {\"fact\": {\"actions\": {}}}}",
+		"{\"tables\": {\"fact\": {\"actions\": [1, 2]}}}",
+		"{\"tables\": {\"fact\": {\"actions\": [{\"add\": {\"path\": \"a\\u0000b\", \"size\": 1}}]}}}",
+		"{\"tables\": {\"fact\": {\"read_version\": -1, \"actions\": []}}}",
+		"{\"tables\": {\"fact\": {\"read_version\": \"0\", \"actions\": []}}}",
+		"{\"txn_id\": 5, \"tables\": {\"fact\": {\"actions\": []}}}",
+		"{\"txn_id\": \"has space\", \"tables\": {\"fact\": {\"actions\": [{\"txn\": {\"appId\": \"a\", \"version\": 1}}]}}}",
+		"{\"tables\": {\"fact\": {\"actions\": [{\"add\": {\"path\": \"a\", \"size\": 1e400}}]}}}",
+		"{\"tables\": {\"fact\": {\"actions\": [{\"add\": {\"path\": \"a\", \"size\": \"1\"}}]}}}",
+		"{\"tables\": {\"fact\": {\"actions\": [{\"add\": {\"path\": \"a\", \"size\": 1}}]}}, \"tables\": {}}",
+	};
+	char *doc, *big;
+	json_t *j;
+	size_t n;
+
+	fresh_catalog();
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int rc = cli(&j, bad[i], "commit --json");
+
+		ck_assert_msg(rc == 2, "document %zu: exit %d", i, rc);
+		ck_assert_msg(json_is_string(json_object_get(json_object_get(j, "error"), "message")),
+		              "document %zu: no error message", i);
+		json_decref(j);
+	}
+	/* Truncations of a valid document, at every length. */
+	for (n = 0; n + 1 < strlen(two_tables); n += 7) {
+		doc = strndup(two_tables, n);
+		ck_assert_int_eq(cli(NULL, doc, "commit"), 2);
+		free(doc);
+	}
+	/* Nothing above changed anything. */
+	ck_assert_int_eq(cli(&j, NULL, "history fact --json"), 0);
+	ck_assert_uint_eq(json_array_size(j), 1);
+	json_decref(j);
+	/* A 64 KB path and SQL-looking names are data, stored byte for byte. */
+	big = malloc(65536 + 1);
+	memset(big, 'p', 65536);
+	memcpy(big, "x'; DROP TABLE dsql_table; --", 29);
+	big[65536] = '\0';
+	ck_assert(asprintf(&doc, "{\"tables\": {\"fact\": {\"actions\": [{\"add\": {\"path\": \"%s\", "
+	                         "\"size\": 1, \"modificationTime\": 1, \"dataChange\": true, "
+	                         "\"partitionValues\": {}}}]}}}", big) > 0);
+	ck_assert_int_eq(cli(NULL, doc, "commit"), 0);
+	free(doc);
+	ck_assert_int_eq(cli(&j, NULL, "snapshot fact --json"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(j, "files"), 0),
+	                                                   "path")), big);
+	json_decref(j);
+	free(big);
+	/* A large document: 20 000 actions in one commit. */
+	{
+		size_t cap = 20000 * 150 + 100, len = 0;
+
+		doc = malloc(cap);
+		len += (size_t)snprintf(doc + len, cap - len, "{\"tables\": {\"fact\": {\"actions\": [");
+		for (int i = 0; i < 20000; i++)
+			len += (size_t)snprintf(doc + len, cap - len,
+			                        "%s{\"add\": {\"path\": \"bulk-%d\", \"size\": 1, "
+			                        "\"modificationTime\": 1, \"dataChange\": true}}",
+			                        i ? "," : "", i);
+		snprintf(doc + len, cap - len, "]}}}");
+		ck_assert_int_eq(cli(&j, doc, "commit --json"), 0);
+		ck_assert_int_eq(json_integer_value(json_object_get(
+					 json_object_get(json_object_get(j, "tables"), "fact"), "version")),
+		                 2);
+		json_decref(j);
+		free(doc);
+	}
+	/* Table names: over 255 bytes, control characters, invalid UTF-8. */
+	ck_assert_int_eq(cli(NULL, NULL, "create %0300d", 7), 2);
+	ck_assert_int_eq(cli(NULL, NULL, "create \"$(printf 'a\\tb')\""), 2);
+	ck_assert_int_eq(cli(NULL, NULL, "create \"semi;colon -- 'q' ünï\""), 0);
+	ck_assert_int_eq(cli(&j, NULL, "list --json"), 0);
+	ck_assert_uint_eq(json_array_size(j), 3);
+	json_decref(j);
+	/* Invalid catalog URIs. */
+	snprintf(uri, sizeof(uri), "nosuch:x");
+	ck_assert_int_eq(cli(NULL, NULL, "list"), 2);
+	snprintf(uri, sizeof(uri), "sqlite:/dev/null/x");
+	ck_assert_int_eq(cli(NULL, NULL, "list"), 1);
+}
+END_TEST
+
 static void touch(const char *path)
 {
 	FILE *f = fopen(path, "w");
@@ -377,6 +464,7 @@ int main(void)
 	tcase_add_test(tc, read_sets_isolation_and_stats);
 	tcase_add_test(tc, application_sql_in_commit);
 	tcase_add_test(tc, expire_and_vacuum_delete_only_under_location);
+	tcase_add_test(tc, hostile_input);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

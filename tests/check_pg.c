@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -112,6 +113,57 @@ START_TEST(connection_killed_before_commit_is_resolved)
 }
 END_TEST
 
+/* A lock nobody releases (a prepared transaction whose coordinator died)
+ * does not hang a commit forever: it fails within the retry policy's time
+ * limit, and nothing is written. */
+START_TEST(stuck_lock_times_out)
+{
+	char table[64];
+	dsql_retry_policy p = {3, 10, 100, 1000};
+	dsql_txn_options o = DSQL_TXN_OPTIONS_INIT;
+	dsql_catalog *cat;
+	dsql_txn *txn;
+	dsql_error err;
+	char gid[256] = "";
+	time_t t0;
+	int rc, fds[2], status;
+	pid_t pid;
+
+	snprintf(table, sizeof(table), "stuck_%d", (int)getpid());
+	ck_assert_int_eq(dsql_catalog_open(&cat, uri, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_table_create(cat, table, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(pipe(fds), 0);
+	pid = fork();
+	if (pid == 0) {
+		dsql_catalog *c = NULL;
+
+		if (dsql_catalog_open(&c, uri, NULL, &err) || dsql_txn_begin(&txn, c, NULL, &err) ||
+		    dsql_txn_stage(txn, table, "{\"txn\":{\"appId\":\"a\",\"version\":1}}", &err) ||
+		    dsql_txn_prepare(txn, &err))
+			_exit(10);
+		if (write(fds[1], dsql_txn_gid(txn), strlen(dsql_txn_gid(txn))) < 0)
+			_exit(11);
+		_exit(0); /* dies holding the prepared transaction's locks */
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	ck_assert_int_gt(read(fds[0], gid, sizeof(gid) - 1), 0);
+	o.retry = &p;
+	ck_assert_int_eq(dsql_txn_begin(&txn, cat, &o, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_txn_stage(txn, table, "{\"txn\":{\"appId\":\"b\",\"version\":1}}",
+	                                &err), DSQL_OK);
+	t0 = time(NULL);
+	rc = dsql_txn_commit(txn, &err);
+	ck_assert_msg(rc == DSQL_ETIMEOUT || rc == DSQL_ERETRY, "commit returned %d: %s", rc,
+	              err.message);
+	ck_assert_int_lt(time(NULL) - t0, 30);
+	dsql_txn_free(txn);
+	ck_assert_int_eq(dsql_prepared_rollback(cat, gid, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_table_drop(cat, table, &err), DSQL_OK);
+	dsql_catalog_free(cat);
+}
+END_TEST
+
 /* Catalog schema on PostgreSQL: the indexes that keep commits and snapshots
  * fast exist. */
 START_TEST(schema_has_its_indexes)
@@ -147,6 +199,7 @@ int main(void)
 	}
 	tcase_add_test(tc, connection_killed_before_commit_is_resolved);
 	tcase_add_test(tc, schema_has_its_indexes);
+	tcase_add_test(tc, stuck_lock_times_out);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

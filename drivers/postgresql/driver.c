@@ -75,6 +75,12 @@ static int pg_connect(dsql_driver_conn **out, const char *uri, dsql_error *err)
 		return rc == DSQL_ENOMEM ? rc : DSQL_ECONNECT;
 	}
 	PQsetNoticeProcessor(c->pg, silence, NULL);
+	/* A lock held forever (a stuck session, a forgotten prepared
+	 * transaction) must not hang a commit forever: give up after 5 s with
+	 * 55P03, which the core retries within its policy's time limit. Users
+	 * set their own through the URI's options (-c lock_timeout=...). */
+	if (!strstr(conninfo, "lock_timeout"))
+		PQclear(PQexec(c->pg, "SET lock_timeout = '5s'"));
 	*out = c;
 	return DSQL_OK;
 }

@@ -1,0 +1,301 @@
+/*
+ * Fault injection through a wrapping driver: "fault:<inner URI>" forwards
+ * every call to the inner driver, and fails the N-th call with a chosen
+ * kind of error (busy, serialization failure, lost connection, generic;
+ * at COMMIT also "outcome unknown", with the inner commit done or not).
+ * For every N through a whole two-table commit and every kind, the commit
+ * must either succeed (retried) or fail cleanly, and the catalog must hold
+ * the transaction in both tables or in neither, with contiguous versions.
+ * Runs against SQLite, and PostgreSQL when DELTASQL_TEST_PG_URI is set.
+ */
+#define _GNU_SOURCE
+#include <check.h>
+#include <deltasql.h>
+#include <deltasql/driver.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static const dsql_driver *inner;
+static long calls, fail_at;
+static int fail_code;
+static int unknown_commits_inner; /* at COMMIT with EUNKNOWN: commit for real first */
+
+struct dsql_driver_conn {
+	dsql_driver_conn *c;
+};
+
+struct dsql_driver_stmt {
+	dsql_driver_stmt *s;
+};
+
+/* Counts a call; non-zero when this one is to fail. */
+static int inject(dsql_error *err)
+{
+	static const char *states[] = {"40001", "08006", "HY000"};
+
+	if (++calls != fail_at)
+		return 0;
+	dsql_error_set(err, fail_code, "fault",
+	               fail_code == DSQL_ERETRY ? states[0]
+	               : fail_code == DSQL_ECONNECT ? states[1] : states[2],
+	               0, "injected failure of call %ld", calls);
+	return 1;
+}
+
+static const char *inner_uri(const char *uri)
+{
+	return uri + strlen("fault:");
+}
+
+static int f_connect(dsql_driver_conn **out, const char *uri, dsql_error *err)
+{
+	dsql_driver_conn *c;
+	int rc;
+
+	if (inject(err))
+		return fail_code == DSQL_EUNKNOWN ? DSQL_ECONNECT : fail_code;
+	c = calloc(1, sizeof(*c));
+	rc = inner->connect(&c->c, inner_uri(uri), err);
+	if (rc != DSQL_OK) {
+		free(c);
+		return rc;
+	}
+	*out = c;
+	return DSQL_OK;
+}
+
+static void f_disconnect(dsql_driver_conn *c)
+{
+	inner->disconnect(c->c);
+	free(c);
+}
+
+static int f_begin(dsql_driver_conn *c, dsql_begin_mode m, dsql_error *err)
+{
+	if (inject(err))
+		return fail_code == DSQL_EUNKNOWN ? DSQL_ECONNECT : fail_code;
+	return inner->begin(c->c, m, err);
+}
+
+static int f_commit(dsql_driver_conn *c, dsql_error *err)
+{
+	if (inject(err)) {
+		dsql_error ignored;
+
+		if (fail_code == DSQL_EUNKNOWN && unknown_commits_inner)
+			inner->commit(c->c, &ignored);
+		else
+			inner->rollback(c->c, &ignored);
+		/* A lost connection during COMMIT is an unknown outcome. */
+		return fail_code == DSQL_ECONNECT ? DSQL_EUNKNOWN : fail_code;
+	}
+	return inner->commit(c->c, err);
+}
+
+static int f_rollback(dsql_driver_conn *c, dsql_error *err)
+{
+	return inner->rollback(c->c, err);
+}
+
+static int f_prepare(dsql_driver_stmt **out, dsql_driver_conn *c, const char *sql,
+                     dsql_error *err)
+{
+	dsql_driver_stmt *s;
+	int rc;
+
+	if (inject(err))
+		return fail_code == DSQL_EUNKNOWN ? DSQL_EDB : fail_code;
+	s = calloc(1, sizeof(*s));
+	rc = inner->prepare(&s->s, c->c, sql, err);
+	if (rc != DSQL_OK) {
+		free(s);
+		return rc;
+	}
+	*out = s;
+	return DSQL_OK;
+}
+
+static int f_step(dsql_driver_stmt *s, dsql_error *err)
+{
+	if (inject(err))
+		return fail_code == DSQL_EUNKNOWN ? DSQL_EDB : fail_code;
+	return inner->step(s->s, err);
+}
+
+#define FWD(ret, name, params, args) \
+	static ret f_##name params { return inner->name args; }
+FWD(int, bind_null, (dsql_driver_stmt *s, int i, dsql_error *e), (s->s, i, e))
+FWD(int, bind_int64, (dsql_driver_stmt *s, int i, int64_t v, dsql_error *e), (s->s, i, v, e))
+FWD(int, bind_double, (dsql_driver_stmt *s, int i, double v, dsql_error *e), (s->s, i, v, e))
+FWD(int, bind_text, (dsql_driver_stmt *s, int i, const char *v, size_t n, dsql_error *e),
+    (s->s, i, v, n, e))
+FWD(int, bind_blob, (dsql_driver_stmt *s, int i, const void *v, size_t n, dsql_error *e),
+    (s->s, i, v, n, e))
+FWD(int64_t, changes, (dsql_driver_stmt *s), (s->s))
+FWD(int, column_count, (dsql_driver_stmt *s), (s->s))
+FWD(dsql_type, column_type, (dsql_driver_stmt *s, int c), (s->s, c))
+FWD(int64_t, column_int64, (dsql_driver_stmt *s, int c), (s->s, c))
+FWD(double, column_double, (dsql_driver_stmt *s, int c), (s->s, c))
+FWD(const char *, column_text, (dsql_driver_stmt *s, int c, size_t *n), (s->s, c, n))
+FWD(const void *, column_blob, (dsql_driver_stmt *s, int c, size_t *n), (s->s, c, n))
+FWD(int, reset, (dsql_driver_stmt *s, dsql_error *e), (s->s, e))
+
+static void f_finalize(dsql_driver_stmt *s)
+{
+	inner->finalize(s->s);
+	free(s);
+}
+
+static const char *const schemes[] = {"fault", NULL};
+static dsql_driver fault_driver = {
+	DSQL_DRIVER_ABI_VERSION, sizeof(dsql_driver), "fault", schemes, DSQL_CAP_MULTI_PROCESS,
+	f_connect, f_disconnect, f_begin, f_commit, f_rollback, f_prepare, f_bind_null,
+	f_bind_int64, f_bind_double, f_bind_text, f_bind_blob, f_step, f_changes, f_column_count,
+	f_column_type, f_column_int64, f_column_double, f_column_text, f_column_blob, f_reset,
+	f_finalize, NULL, NULL, NULL, NULL,
+};
+
+typedef struct seen {
+	const char *id;
+	int n, versions;
+} seen;
+
+static int seen_cb(const dsql_commit_info *c, void *payload)
+{
+	seen *s = payload;
+
+	ck_assert_int_eq(c->version, s->versions++); /* contiguous */
+	s->n += strcmp(c->txn_id, s->id) == 0;
+	return 0;
+}
+
+static int in_table(dsql_catalog *cat, const char *t, const char *id)
+{
+	seen s = {id, 0, 0};
+	dsql_error err;
+
+	ck_assert_int_eq(dsql_history(cat, t, seen_cb, &s, &err), DSQL_OK);
+	ck_assert_int_le(s.n, 1);
+	return s.n;
+}
+
+static long total_injected, total_ok, total_failed;
+
+static void sweep(const char *base_uri)
+{
+	static const int kinds[] = {DSQL_ERETRY, DSQL_ECONNECT, DSQL_EDB, DSQL_EUNKNOWN};
+	char uri[700], a[64], b[64];
+	dsql_retry_policy p = {6, 1, 5, 20000};
+	dsql_catalog *plain, *cat;
+	dsql_error err;
+	long n_calls;
+
+	snprintf(uri, sizeof(uri), "fault:%s", base_uri);
+	snprintf(a, sizeof(a), "fa_%d", (int)getpid());
+	snprintf(b, sizeof(b), "fb_%d", (int)getpid());
+	ck_assert_int_eq(dsql_catalog_open(&plain, base_uri, NULL, &err), DSQL_OK);
+	dsql_table_create(plain, a, NULL, &err);
+	dsql_table_create(plain, b, NULL, &err);
+	/* Count the calls of one whole commit (open, stage, commit, close). */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t k = 0; k < (pass ? sizeof(kinds) / sizeof(kinds[0]) : 1); k++)
+			for (long n = 1; n <= (pass ? n_calls : 1); n++)
+				for (int real = 0; real <= (kinds[k] == DSQL_EUNKNOWN && pass); real++) {
+					dsql_txn_options o = DSQL_TXN_OPTIONS_INIT;
+					char id[64];
+					dsql_txn *txn;
+					int rc, ina, inb;
+
+					calls = 0;
+					fail_at = pass ? n : -1;
+					fail_code = kinds[k];
+					unknown_commits_inner = real;
+					snprintf(id, sizeof(id), "f-%d-%d-%zu-%ld-%d", (int)getpid(), pass, k, n,
+					         real);
+					o.txn_id = id;
+					o.retry = &p;
+					rc = dsql_catalog_open(&cat, uri, NULL, &err);
+					if (rc != DSQL_OK) {
+						ck_assert_msg(pass && err.message[0], "open failed cleanly");
+						total_injected++;
+						continue;
+					}
+					rc = dsql_txn_begin(&txn, cat, &o, &err);
+					if (rc == DSQL_OK)
+						rc = dsql_txn_stage(txn, a, "{\"txn\":{\"appId\":\"x\",\"version\":1}}",
+						                    &err);
+					if (rc == DSQL_OK)
+						rc = dsql_txn_stage(txn, b, "{\"txn\":{\"appId\":\"x\",\"version\":1}}",
+						                    &err);
+					if (rc == DSQL_OK)
+						rc = dsql_txn_commit(txn, &err);
+					dsql_txn_free(txn);
+					dsql_catalog_free(cat);
+					if (!pass) {
+						ck_assert_msg(rc == DSQL_OK, "clean run: %s", err.message);
+						n_calls = calls;
+						continue;
+					}
+					total_injected++;
+					ina = in_table(plain, a, id);
+					inb = in_table(plain, b, id);
+					ck_assert_msg(ina == inb, "call %ld, kind %d: half a transaction", n,
+					              kinds[k]);
+					if (rc == DSQL_OK) {
+						total_ok++;
+						ck_assert_msg(ina == 1, "call %ld kind %d: success not in the log", n,
+						              kinds[k]);
+					} else {
+						total_failed++;
+						ck_assert_msg(err.message[0] != '\0', "an error without a message");
+						/* A failure leaves no trace, except an outcome-unknown
+						 * commit that did happen. */
+						ck_assert_msg(ina == 0 || rc == DSQL_EUNKNOWN,
+						              "call %ld kind %d: failed commit left a trace (%s)", n,
+						              kinds[k], err.message);
+					}
+				}
+	dsql_table_drop(plain, a, &err);
+	dsql_table_drop(plain, b, &err);
+	dsql_catalog_free(plain);
+}
+
+START_TEST(every_call_of_a_commit_can_fail)
+{
+	const char *pg = getenv("DELTASQL_TEST_PG_URI");
+	dsql_error err;
+
+	inner = dsql_driver_find("sqlite:");
+	ck_assert_int_eq(dsql_driver_register(&fault_driver, &err), DSQL_OK);
+	sweep(tu_sqlite_uri("faults"));
+	if (pg) {
+		inner = dsql_driver_find(pg);
+		sweep(pg);
+	}
+	fprintf(stderr, "fault injection: %ld injected faults, %ld commits recovered by retry, "
+	                "%ld failed cleanly\n",
+	        total_injected, total_ok, total_failed);
+	ck_assert_int_gt(total_injected, 50);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("faults");
+	TCase *tc = tcase_create("injected");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, every_call_of_a_commit_can_fail);
+	tcase_set_timeout(tc, 300);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -8,7 +8,7 @@ packages=(
 	libsqlite3-dev sqlite3 libjansson-dev
 	libpq-dev postgresql
 	unixodbc unixodbc-dev odbc-postgresql libsqliteodbc
-	valgrind
+	valgrind clang libclang-rt-14-dev
 )
 
 missing=()

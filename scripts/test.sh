@@ -41,6 +41,8 @@ else
 	echo "test: *** ODBC tests will be SKIPPED (outside CI only) ***" >&2
 fi
 export DELTASQL_FIXTURES=${DELTASQL_FIXTURES:-$top/../shared/fixtures/delta-acceptance}
+# The bank stress test runs this long per driver (a bigger run: raise it).
+export DELTASQL_STRESS_SECONDS=${DELTASQL_STRESS_SECONDS:-30}
 
 cd "$BUILD_DIR"
 status=0
@@ -49,6 +51,10 @@ make -j"$(nproc)" check >check.out 2>&1 || status=$?
 # valgrind on the command line (scripts/sanitize.sh); its summary follows.
 sanitize_status=0
 "$top/scripts/sanitize.sh" > sanitize.out 2>&1 || sanitize_status=$?
+# A short fuzzing run of each libFuzzer target (make fuzz for longer ones).
+fuzz_status=0
+FUZZ_SECONDS=${FUZZ_SECONDS:-40} FUZZ_DIR="$BUILD_DIR/fuzz-out" "$top/fuzz/run.sh" \
+	> fuzz.out 2>&1 || fuzz_status=$?
 grep -E '^(PASS|FAIL|SKIP|ERROR|XFAIL|XPASS):' check.out || true
 echo
 echo "=== Check summaries ==="
@@ -71,6 +77,10 @@ fi
 echo
 grep -vE '^  (pass|not supported) ' sanitize.out | tail -n 80
 [ "$sanitize_status" -eq 0 ] || { echo "sanitizers: FAILED"; status=1; }
+echo
+echo "=== fuzzing ==="
+cat fuzz.out
+[ "$fuzz_status" -eq 0 ] || { echo "fuzzing: FAILED"; status=1; }
 echo
 grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):' check.out || cat check.out
 # One closing line over every Check run: "N passed, N failed".

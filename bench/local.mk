@@ -8,4 +8,3 @@ CLEANFILES = bench/deltasql-bench
 
 bench: bench/deltasql-bench
 	./bench/deltasql-bench $(BENCH_ARGS)
-.PHONY: bench

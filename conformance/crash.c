@@ -60,6 +60,9 @@ static int prepared_cb(const char *gid, int64_t ms, int decided, void *payload)
 	return 0;
 }
 
+/* Set to leave the prepared transaction for a later recovery. */
+static int crash_prepared_only;
+
 static void crash_at(const point *p)
 {
 	dsql_catalog *cat = open_cat();
@@ -93,6 +96,10 @@ static void crash_at(const point *p)
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert_msg(WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) == 20),
 	              "%s: child status %d", p->name, status);
+	if (crash_prepared_only) {
+		dsql_catalog_free(cat);
+		return;
+	}
 	if (db_caps() & DSQL_CAP_TWO_PHASE) {
 		OK(dsql_prepared_recover(cat, 0, &committed, &rolled_back, &err));
 		OK(dsql_prepared_list(cat, prepared_cb, &left, &err));
@@ -115,6 +122,38 @@ static void crash_at(const point *p)
 	dsql_catalog_free(cat);
 }
 
+/* Recovery itself killed: the next recovery finishes the job. */
+static void crash_during_recovery(void)
+{
+	dsql_catalog *cat = open_cat();
+	const point after_decision = {"after_decision", 1};
+	unsigned int committed = 0, rolled_back = 0;
+	dsql_error err;
+	int status, left = 0;
+	pid_t pid;
+
+	/* Leave a decided, prepared transaction behind... */
+	crash_prepared_only = 1;
+	crash_at(&after_decision);
+	crash_prepared_only = 0;
+	/* ...and kill the first recovery as it starts. */
+	pid = fork();
+	if (pid == 0) {
+		dsql_catalog *c = NULL;
+
+		setenv("DELTASQL_FAULT", "recover_start", 1);
+		if (dsql_catalog_open(&c, scn_uri, NULL, &err))
+			_exit(10);
+		dsql_prepared_recover(c, 0, NULL, NULL, &err);
+		_exit(20);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	OK(dsql_prepared_recover(cat, 0, &committed, &rolled_back, &err));
+	OK(dsql_prepared_list(cat, prepared_cb, &left, &err));
+	ck_assert_int_eq(left, 0);
+	dsql_catalog_free(cat);
+}
+
 START_TEST(killed_at_each_fault_point)
 {
 	unsigned int caps = db_caps();
@@ -122,6 +161,8 @@ START_TEST(killed_at_each_fault_point)
 	for (size_t i = 0; i < sizeof(points) / sizeof(points[0]); i++)
 		if (!points[i].two_phase || (caps & DSQL_CAP_TWO_PHASE))
 			crash_at(&points[i]);
+	if (caps & DSQL_CAP_TWO_PHASE)
+		crash_during_recovery();
 }
 END_TEST
 

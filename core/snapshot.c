@@ -14,6 +14,9 @@ typedef struct str_pair {
 	char *key;
 	char *value;
 	int64_t version;
+	/* Typed views of a file, made on first use. */
+	json_t *parsed;
+	char *pv_text, *stats_text, *dv_text;
 } str_pair;
 
 typedef struct pair_list {
@@ -27,6 +30,8 @@ struct dsql_snapshot {
 	int64_t timestamp_ms;
 	char *protocol;
 	char *metadata;
+	json_t *protocol_json, *metadata_json; /* parsed on first use */
+	char *reader_features, *writer_features;
 	pair_list files;   /* key: add body */
 	pair_list app_txns; /* key: appId, version */
 	pair_list domains; /* key: domain, value: configuration */
@@ -47,6 +52,7 @@ static int push(pair_list *l, const char *key, const char *value, int64_t versio
 		l->cap = cap;
 	}
 	p = &l->items[l->n];
+	memset(p, 0, sizeof(*p));
 	p->key = strdup(key);
 	p->value = value ? strdup(value) : NULL;
 	p->version = version;
@@ -64,6 +70,10 @@ static void free_list(pair_list *l)
 	for (size_t i = 0; i < l->n; i++) {
 		free(l->items[i].key);
 		free(l->items[i].value);
+		json_decref(l->items[i].parsed);
+		free(l->items[i].pv_text);
+		free(l->items[i].stats_text);
+		free(l->items[i].dv_text);
 	}
 	free(l->items);
 }
@@ -75,6 +85,10 @@ void dsql_snapshot_free(dsql_snapshot *snap)
 	free(snap->table);
 	free(snap->protocol);
 	free(snap->metadata);
+	json_decref(snap->protocol_json);
+	json_decref(snap->metadata_json);
+	free(snap->reader_features);
+	free(snap->writer_features);
 	free_list(&snap->files);
 	free_list(&snap->app_txns);
 	free_list(&snap->domains);
@@ -382,4 +396,121 @@ const char *dsql_snapshot_domain(const dsql_snapshot *s, size_t i, const char **
 	if (configuration)
 		*configuration = s->domains.items[i].value;
 	return s->domains.items[i].key;
+}
+
+/* --- typed views --- */
+
+/* The snapshot is immutable to its users; the parsed forms are caches. */
+static json_t *protocol_of(const dsql_snapshot *s)
+{
+	dsql_snapshot *m = (dsql_snapshot *)s;
+
+	if (!m->protocol_json)
+		m->protocol_json = json_loads(s->protocol, 0, NULL);
+	return m->protocol_json;
+}
+
+static json_t *metadata_of(const dsql_snapshot *s)
+{
+	dsql_snapshot *m = (dsql_snapshot *)s;
+
+	if (!m->metadata_json)
+		m->metadata_json = json_loads(s->metadata, 0, NULL);
+	return m->metadata_json;
+}
+
+int dsql_snapshot_min_reader_version(const dsql_snapshot *s)
+{
+	return (int)json_integer_value(json_object_get(protocol_of(s), "minReaderVersion"));
+}
+
+int dsql_snapshot_min_writer_version(const dsql_snapshot *s)
+{
+	return (int)json_integer_value(json_object_get(protocol_of(s), "minWriterVersion"));
+}
+
+static const char *features(const dsql_snapshot *s, const char *key, char **cache)
+{
+	json_t *f = json_object_get(protocol_of(s), key);
+
+	if (!*cache)
+		*cache = f ? json_dumps(f, JSON_COMPACT | JSON_ENCODE_ANY) : strdup("[]");
+	return *cache;
+}
+
+const char *dsql_snapshot_reader_features(const dsql_snapshot *s)
+{
+	return features(s, "readerFeatures", &((dsql_snapshot *)s)->reader_features);
+}
+
+const char *dsql_snapshot_writer_features(const dsql_snapshot *s)
+{
+	return features(s, "writerFeatures", &((dsql_snapshot *)s)->writer_features);
+}
+
+const char *dsql_snapshot_metadata_id(const dsql_snapshot *s)
+{
+	return json_string_value(json_object_get(metadata_of(s), "id"));
+}
+
+const char *dsql_snapshot_schema_string(const dsql_snapshot *s)
+{
+	return json_string_value(json_object_get(metadata_of(s), "schemaString"));
+}
+
+size_t dsql_snapshot_partition_column_count(const dsql_snapshot *s)
+{
+	return json_array_size(json_object_get(metadata_of(s), "partitionColumns"));
+}
+
+const char *dsql_snapshot_partition_column(const dsql_snapshot *s, size_t i)
+{
+	return json_string_value(json_array_get(json_object_get(metadata_of(s), "partitionColumns"),
+	                                        i));
+}
+
+const char *dsql_snapshot_property(const dsql_snapshot *s, const char *key)
+{
+	return json_string_value(
+		json_object_get(json_object_get(metadata_of(s), "configuration"), key));
+}
+
+int dsql_snapshot_file(const dsql_snapshot *s, size_t i, dsql_file_info *out)
+{
+	str_pair *f;
+	json_t *b, *v, *dv, *stats = NULL;
+
+	if (i >= s->files.n)
+		return DSQL_ENOTFOUND;
+	f = &s->files.items[i];
+	if (!f->parsed) {
+		f->parsed = json_loads(f->key, 0, NULL);
+		if (!f->parsed)
+			return DSQL_ENOMEM;
+		v = json_object_get(f->parsed, "partitionValues");
+		f->pv_text = v ? json_dumps(v, JSON_COMPACT) : strdup("{}");
+		if ((dv = json_object_get(f->parsed, "deletionVector")) && json_is_object(dv))
+			f->dv_text = json_dumps(dv, JSON_COMPACT);
+		if (json_is_string(v = json_object_get(f->parsed, "stats")))
+			f->stats_text = strdup(json_string_value(v));
+	}
+	b = f->parsed;
+	memset(out, 0, sizeof(*out));
+	out->path = json_string_value(json_object_get(b, "path"));
+	out->size = json_integer_value(json_object_get(b, "size"));
+	v = json_object_get(b, "modificationTime");
+	out->modification_time = json_is_integer(v) ? json_integer_value(v) : -1;
+	out->data_change = !json_is_false(json_object_get(b, "dataChange"));
+	out->partition_values_json = f->pv_text;
+	out->stats_json = f->stats_text;
+	out->num_records = -1;
+	if (f->stats_text && (stats = json_loads(f->stats_text, 0, NULL)) &&
+	    json_is_integer(v = json_object_get(stats, "numRecords")))
+		out->num_records = json_integer_value(v);
+	json_decref(stats);
+	dv = json_object_get(b, "deletionVector");
+	out->has_deletion_vector = json_is_object(dv);
+	out->dv_cardinality = json_integer_value(json_object_get(dv, "cardinality"));
+	out->dv_json = f->dv_text;
+	return DSQL_OK;
 }

@@ -62,29 +62,31 @@ static json_t *field_names(json_t *meta)
 
 /* sum(numRecords) - sum(DV cardinality) over live files; -1 when a file
  * has no numRecords. */
+/* sum(numRecords) - sum(DV cardinality) over live files, through the typed
+ * file view; -1 when a file has no numRecords. */
 static json_int_t row_count(const dsql_snapshot *s, int *with_dv)
 {
 	json_int_t rows = 0;
+	int unknown = 0;
 
 	*with_dv = 0;
 	for (size_t i = 0; i < dsql_snapshot_file_count(s); i++) {
-		json_t *f = parse(dsql_snapshot_file_json(s, i));
-		json_t *stats = json_object_get(f, "stats"), *dv = json_object_get(f, "deletionVector");
-		json_t *st = json_is_string(stats) ? parse(json_string_value(stats)) : NULL;
-		json_t *n = json_object_get(st, "numRecords");
+		dsql_file_info f;
 
-		if (json_is_object(dv)) {
+		ck_assert_int_eq(dsql_snapshot_file(s, i, &f), DSQL_OK);
+		ck_assert_ptr_nonnull(f.path);
+		ck_assert_ptr_nonnull(f.partition_values_json);
+		if (f.has_deletion_vector) {
 			(*with_dv)++;
-			rows -= json_integer_value(json_object_get(dv, "cardinality"));
+			ck_assert_ptr_nonnull(f.dv_json);
+			rows -= f.dv_cardinality;
 		}
-		if (!json_is_integer(n))
-			rows = -1000000000000LL;
+		if (f.num_records < 0)
+			unknown = 1;
 		else
-			rows += json_integer_value(n);
-		json_decref(st);
-		json_decref(f);
+			rows += f.num_records;
 	}
-	return rows < 0 ? -1 : rows;
+	return unknown ? -1 : rows;
 }
 
 static void check_version(dsql_catalog *cat, const char *table, const char *name,
@@ -124,15 +126,33 @@ static void check_version(dsql_catalog *cat, const char *table, const char *name
 		ck_assert_msg(json_equal(json_object_get(meta, "configuration"), v),
 		              "%s v%lld: configuration differs", name, (long long)version);
 	if ((v = json_object_get(want, "metadata_id")))
-		ck_assert_str_eq(json_string_value(json_object_get(meta, "id")), json_string_value(v));
+		ck_assert_str_eq(dsql_snapshot_metadata_id(s), json_string_value(v));
 	if ((v = json_object_get(want, "protocol"))) {
-		json_t *p = parse(dsql_snapshot_protocol_json(s));
+		json_t *rf = json_object_get(v, "readerFeatures");
 
-		ck_assert_int_eq(json_integer_value(json_object_get(p, "minReaderVersion")),
+		ck_assert_int_eq(dsql_snapshot_min_reader_version(s),
 		                 json_integer_value(json_object_get(v, "minReaderVersion")));
-		ck_assert_int_eq(json_integer_value(json_object_get(p, "minWriterVersion")),
+		ck_assert_int_eq(dsql_snapshot_min_writer_version(s),
 		                 json_integer_value(json_object_get(v, "minWriterVersion")));
-		json_decref(p);
+		if (rf) {
+			json_t *got = parse(dsql_snapshot_reader_features(s));
+
+			ck_assert_msg(json_equal(got, rf), "%s: reader features differ", name);
+			json_decref(got);
+		}
+	}
+	if ((v = json_object_get(want, "partitionColumns"))) {
+		ck_assert_uint_eq(dsql_snapshot_partition_column_count(s), json_array_size(v));
+		for (size_t i = 0; i < json_array_size(v); i++)
+			ck_assert_str_eq(dsql_snapshot_partition_column(s, i),
+			                 json_string_value(json_array_get(v, i)));
+	}
+	if ((v = json_object_get(want, "configuration"))) {
+		const char *k;
+		json_t *val;
+
+		json_object_foreach(v, k, val)
+			ck_assert_str_eq(dsql_snapshot_property(s, k), json_string_value(val));
 	}
 	if ((v = json_object_get(want, "txns"))) {
 		const char *app;

@@ -55,6 +55,40 @@ DSQL_EXTERN const char *dsql_snapshot_metadata_json(const dsql_snapshot *snap);
 DSQL_EXTERN size_t dsql_snapshot_file_count(const dsql_snapshot *snap);
 DSQL_EXTERN const char *dsql_snapshot_file_json(const dsql_snapshot *snap, size_t i);
 
+/* Typed views of the same (all strings borrowed until dsql_snapshot_free). */
+
+/* Protocol versions; features as JSON arrays ("[]" when absent). */
+DSQL_EXTERN int dsql_snapshot_min_reader_version(const dsql_snapshot *snap);
+DSQL_EXTERN int dsql_snapshot_min_writer_version(const dsql_snapshot *snap);
+DSQL_EXTERN const char *dsql_snapshot_reader_features(const dsql_snapshot *snap);
+DSQL_EXTERN const char *dsql_snapshot_writer_features(const dsql_snapshot *snap);
+
+/* Metadata: id, schema string (NULL when the table has none), partition
+ * columns, and one configuration property (NULL when not set). */
+DSQL_EXTERN const char *dsql_snapshot_metadata_id(const dsql_snapshot *snap);
+DSQL_EXTERN const char *dsql_snapshot_schema_string(const dsql_snapshot *snap);
+DSQL_EXTERN size_t dsql_snapshot_partition_column_count(const dsql_snapshot *snap);
+DSQL_EXTERN const char *dsql_snapshot_partition_column(const dsql_snapshot *snap, size_t i);
+DSQL_EXTERN const char *dsql_snapshot_property(const dsql_snapshot *snap, const char *key);
+
+/* One live file. */
+typedef struct dsql_file_info {
+	const char *path;
+	int64_t size;
+	int64_t modification_time; /* -1 when absent */
+	int data_change;
+	const char *partition_values_json; /* "{}" when absent */
+	const char *stats_json;            /* NULL when absent */
+	int64_t num_records;               /* from stats; -1 when unknown */
+	int has_deletion_vector;
+	int64_t dv_cardinality;            /* rows the deletion vector removes */
+	const char *dv_json;               /* NULL when none */
+} dsql_file_info;
+
+/* Fills out for live file i. Codes: DSQL_OK, DSQL_ENOTFOUND (i out of
+ * range), DSQL_ENOMEM. */
+DSQL_EXTERN int dsql_snapshot_file(const dsql_snapshot *snap, size_t i, dsql_file_info *out);
+
 /* Application transactions (Delta txn actions): the latest version per
  * appId. Strings borrowed until dsql_snapshot_free. */
 DSQL_EXTERN size_t dsql_snapshot_app_txn_count(const dsql_snapshot *snap);

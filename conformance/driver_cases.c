@@ -145,6 +145,43 @@ START_TEST(binds_and_reads_every_type)
 }
 END_TEST
 
+/* Doubles and blobs (with NUL bytes) through a table: every database we
+ * reach knows DOUBLE PRECISION and BYTEA (SQLite accepts any type name). */
+START_TEST(binds_doubles_and_blobs)
+{
+	static const unsigned char blob[] = {0, 1, 2, 0, 255, 'x', 0};
+	dsql_driver_conn *c = conn();
+	const dsql_driver *d = drv();
+	char table[64], sql[200];
+	dsql_driver_stmt *s;
+	dsql_error err;
+	const unsigned char *got;
+	size_t len;
+
+	snprintf(table, sizeof(table), "%s", tname("blob"));
+	snprintf(sql, sizeof(sql), "CREATE TABLE %s (k BIGINT, d DOUBLE PRECISION, b BYTEA)", table);
+	must_exec(c, sql);
+	snprintf(sql, sizeof(sql), "INSERT INTO %s (k, d, b) VALUES (?, ?, ?)", table);
+	ck_assert_int_eq(d->prepare(&s, c, sql, &err), DSQL_OK);
+	ck_assert_int_eq(d->bind_int64(s, 1, 1, &err), DSQL_OK);
+	ck_assert_int_eq(d->bind_double(s, 2, -1234.5625, &err), DSQL_OK);
+	ck_assert_int_eq(d->bind_blob(s, 3, blob, sizeof(blob), &err), DSQL_OK);
+	ck_assert_msg(d->step(s, &err) == DSQL_DONE, "%s", err.message);
+	d->finalize(s);
+	snprintf(sql, sizeof(sql), "SELECT d, b FROM %s WHERE k = 1", table);
+	ck_assert_int_eq(d->prepare(&s, c, sql, &err), DSQL_OK);
+	ck_assert_int_eq(d->step(s, &err), DSQL_ROW);
+	ck_assert(d->column_double(s, 0) == -1234.5625);
+	ck_assert_int_eq(d->column_type(s, 1), DSQL_TYPE_BLOB);
+	got = d->column_blob(s, 1, &len);
+	ck_assert_uint_eq(len, sizeof(blob));
+	ck_assert(memcmp(got, blob, len) == 0);
+	d->finalize(s);
+	drop(c, table);
+	d->disconnect(c);
+}
+END_TEST
+
 START_TEST(counts_rows_and_rolls_back)
 {
 	dsql_driver_conn *c = conn();
@@ -285,6 +322,7 @@ void driver_cases(Suite *s)
 	TCase *tc = tcase_create("driver");
 
 	tcase_add_test(tc, binds_and_reads_every_type);
+	tcase_add_test(tc, binds_doubles_and_blobs);
 	tcase_add_test(tc, counts_rows_and_rolls_back);
 	tcase_add_test(tc, classifies_errors);
 	tcase_add_test(tc, two_writers_on_one_row);

@@ -531,8 +531,19 @@ static int execute(dsql_driver_stmt *s, dsql_error *err)
 		SQLSMALLINT nlen, type, digits, nullable;
 		SQLULEN size;
 
+		SQLCHAR type_name[64] = "";
+		SQLSMALLINT tlen = 0;
+
 		SQLDescribeCol(s->h, (SQLUSMALLINT)(i + 1), name, sizeof(name), &nlen, &type, &size,
 		               &digits, &nullable);
+		/* Some drivers (SQLite's) describe a column declared BYTEA or BLOB
+		 * by its affinity; the declared type name says it holds bytes. */
+		SQLColAttribute(s->h, (SQLUSMALLINT)(i + 1), SQL_DESC_TYPE_NAME, type_name,
+		                sizeof(type_name), &tlen, NULL);
+		if (strcasestr((const char *)type_name, "blob") ||
+		    strcasestr((const char *)type_name, "bytea") ||
+		    strcasestr((const char *)type_name, "binary"))
+			type = SQL_LONGVARBINARY;
 		s->col_types[i] = type;
 		s->cells[i].null = 1;
 	}

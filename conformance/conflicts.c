@@ -123,6 +123,12 @@ static void app_txn_other(dsql_txn *x, const char *t)
 	ok_stage(x, t, strdup("{\"txn\":{\"appId\":\"other\",\"version\":1}}"));
 }
 
+static void read_app_etl_append(dsql_txn *x, const char *t)
+{
+	ok_read(x, t, "{\"app_ids\": [\"etl\"]}");
+	ok_stage(x, t, add_json("p=a/idem", 1, "a"));
+}
+
 static void domain_x(dsql_txn *x, const char *t)
 {
 	ok_stage(x, t, strdup("{\"domainMetadata\":{\"domain\":\"x\",\"configuration\":\"{}\","
@@ -272,6 +278,8 @@ START_TEST(app_txn_and_domain_rules)
 	race(WS, app_txn_etl, app_txn_etl, "concurrent_transaction");
 	race(SI, app_txn_etl, app_txn_etl, "concurrent_transaction");
 	race(WS, app_txn_etl, app_txn_other, NULL);
+	race(SI, app_txn_etl, read_app_etl_append, "concurrent_transaction");
+	race(WS, app_txn_other, read_app_etl_append, NULL);
 	race(WS, domain_x, domain_x, "concurrent_domain_metadata");
 	race(WS, domain_x, domain_y, NULL);
 }

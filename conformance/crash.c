@@ -51,6 +51,46 @@ static int present(dsql_catalog *cat, const char *table, const char *id)
 	return x.n;
 }
 
+/* The application's own table, written by SQL in the same transaction. */
+static void app_table(dsql_catalog *cat, const char *lake)
+{
+	char sql[200];
+	dsql_txn *txn;
+	dsql_error err;
+
+	snprintf(sql, sizeof(sql), "CREATE TABLE app_%s (id VARCHAR(100) PRIMARY KEY)", lake);
+	OK(dsql_txn_begin(&txn, cat, NULL, &err));
+	OK(dsql_txn_add_sql(txn, NULL, sql, NULL, 0, &err));
+	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
+	dsql_txn_free(txn);
+}
+
+static int app_insert(dsql_txn *txn, const char *lake, const char *id, dsql_error *err)
+{
+	dsql_param p = {DSQL_TYPE_TEXT, 0, 0, id, strlen(id)};
+	char sql[200];
+
+	snprintf(sql, sizeof(sql), "INSERT INTO app_%s (id) VALUES (?)", lake);
+	return dsql_txn_add_sql(txn, NULL, sql, &p, 1, err);
+}
+
+static int app_rows(dsql_catalog *cat, const char *lake, const char *id)
+{
+	dsql_param p = {DSQL_TYPE_TEXT, 0, 0, id, strlen(id)};
+	char sql[200];
+	dsql_txn *txn;
+	dsql_error err;
+	int n;
+
+	snprintf(sql, sizeof(sql), "SELECT id FROM app_%s WHERE id = ?", lake);
+	OK(dsql_txn_begin(&txn, cat, NULL, &err));
+	OK(dsql_txn_add_sql(txn, NULL, sql, &p, 1, &err));
+	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
+	n = (int)dsql_txn_sql_row_count(txn, 0);
+	dsql_txn_free(txn);
+	return n;
+}
+
 static int prepared_cb(const char *gid, int64_t ms, int decided, void *payload)
 {
 	(void)gid;
@@ -77,6 +117,7 @@ static void crash_at(const point *p)
 	snprintf(id, sizeof(id), "crash-%s-%d", p->name, (int)getpid());
 	create(cat, a, 0);
 	create(cat, b, 0);
+	app_table(cat, a);
 	pid = fork();
 	if (pid == 0) {
 		dsql_txn_options o = DSQL_TXN_OPTIONS_INIT;
@@ -86,7 +127,7 @@ static void crash_at(const point *p)
 		o.txn_id = id;
 		if (dsql_catalog_open(&c, scn_uri, NULL, &err) || dsql_txn_begin(&txn, c, &o, &err) ||
 		    stage(txn, a, add_json("fa", 1, NULL), &err) ||
-		    stage(txn, b, add_json("fb", 1, NULL), &err))
+		    stage(txn, b, add_json("fb", 1, NULL), &err) || app_insert(txn, a, id, &err))
 			_exit(10);
 		setenv("DELTASQL_FAULT", p->name, 1);
 		if ((p->two_phase ? dsql_txn_commit_two_phase(txn, &err) : dsql_txn_commit(txn, &err)))
@@ -105,9 +146,11 @@ static void crash_at(const point *p)
 		OK(dsql_prepared_list(cat, prepared_cb, &left, &err));
 		ck_assert_msg(left == 0, "%s: %d prepared transactions left", p->name, left);
 	}
-	/* All or nothing, across both tables. */
+	/* All or nothing, across both tables and the application's row. */
 	ck_assert_msg(present(cat, a, id) == present(cat, b, id), "%s: half a transaction",
 	              p->name);
+	ck_assert_msg(app_rows(cat, a, id) == present(cat, a, id),
+	              "%s: the application's row and the lake tables disagree", p->name);
 	if (strcmp(p->name, "after_commit") == 0 || strcmp(p->name, "after_decision") == 0 ||
 	    (WIFEXITED(status) && WEXITSTATUS(status) == 20))
 		ck_assert_msg(present(cat, a, id) == 1, "%s: a decided commit was lost", p->name);

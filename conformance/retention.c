@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static void commit_actions(dsql_catalog *cat, const char *t, char *a1, char *a2)
@@ -263,6 +264,63 @@ START_TEST(expire_and_vacuum_race_commits)
 }
 END_TEST
 
+/* Deletion vectors and forgotten application ids. */
+START_TEST(expire_with_deletion_vectors_and_app_txn_retention)
+{
+	dsql_catalog *cat = open_cat();
+	const char *t = tname("dvret");
+	dsql_table_options o = DSQL_TABLE_OPTIONS_INIT;
+	const char *props[] = {"delta.setTransactionRetentionDuration", "interval 1 hour", NULL};
+	dsql_expire_options e = DSQL_EXPIRE_OPTIONS_INIT;
+	listing l = {.n = 0};
+	dsql_snapshot *s;
+	dsql_txn *txn;
+	dsql_error err;
+	char *before;
+	char txn_old[128], txn_new[128];
+	long long now_ms = (long long)time(NULL) * 1000;
+
+	o.properties = props;
+	OK(dsql_table_create(cat, t, &o, &err));
+	snprintf(txn_old, sizeof(txn_old), "{\"txn\":{\"appId\":\"old\",\"version\":1,\"lastUpdated\":1}}");
+	snprintf(txn_new, sizeof(txn_new), "{\"txn\":{\"appId\":\"new\",\"version\":1,\"lastUpdated\":%lld}}",
+	         now_ms);
+	/* v1: f with DV u1; v2: f moves to DV u2 (remove + add, same path). */
+	commit_actions(cat, t, strdup("{\"add\":{\"path\":\"f\",\"partitionValues\":{},\"size\":1,"
+	                              "\"modificationTime\":1,\"dataChange\":true,\"deletionVector\":"
+	                              "{\"storageType\":\"u\",\"pathOrInlineDv\":\"u1\",\"sizeInBytes\":1,"
+	                              "\"cardinality\":1}}}"),
+	               strdup(txn_old));
+	OK(dsql_txn_begin(&txn, cat, NULL, &err));
+	OK(dsql_txn_stage(txn, t, "{\"remove\":{\"path\":\"f\",\"dataChange\":true,\"deletionVector\":"
+	                          "{\"storageType\":\"u\",\"pathOrInlineDv\":\"u1\",\"sizeInBytes\":1,"
+	                          "\"cardinality\":1}}}", &err));
+	OK(dsql_txn_stage(txn, t, "{\"add\":{\"path\":\"f\",\"partitionValues\":{},\"size\":1,"
+	                          "\"modificationTime\":1,\"dataChange\":true,\"deletionVector\":"
+	                          "{\"storageType\":\"u\",\"pathOrInlineDv\":\"u2\",\"sizeInBytes\":1,"
+	                          "\"cardinality\":2}}}", &err));
+	OK(dsql_txn_stage(txn, t, txn_new, &err));
+	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
+	dsql_txn_free(txn);
+	before = paths_at(cat, t, 2);
+	e.keep_versions = 1;
+	OK(dsql_table_expire(cat, t, &e, NULL, &err));
+	assert_paths(cat, t, 2, before);
+	usleep(30000);
+	OK(dsql_table_vacuum(cat, t, 0, 0, vacuum_cb, &l, &err));
+	ck_assert_int_eq(l.n, 0); /* "f" is live (under its new DV): never listed */
+	OK(dsql_snapshot_open(&s, cat, t, DSQL_LATEST, &err));
+	ck_assert_uint_eq(dsql_snapshot_file_count(s), 1);
+	ck_assert(strstr(dsql_snapshot_file_json(s, 0), "u2"));
+	/* "old" was last updated long before the hour the table keeps app ids. */
+	ck_assert_uint_eq(dsql_snapshot_app_txn_count(s), 1);
+	ck_assert_str_eq(dsql_snapshot_app_txn(s, 0, NULL), "new");
+	dsql_snapshot_free(s);
+	free(before);
+	dsql_catalog_free(cat);
+}
+END_TEST
+
 void retention_cases(Suite *s)
 {
 	TCase *tc = tcase_create("retention");
@@ -270,6 +328,7 @@ void retention_cases(Suite *s)
 	tcase_add_test(tc, expire_keeps_retained_snapshots_identical);
 	tcase_add_test(tc, expired_read_version_is_rejected);
 	tcase_add_test(tc, expire_limits);
+	tcase_add_test(tc, expire_with_deletion_vectors_and_app_txn_retention);
 	tcase_add_test(tc, expire_and_vacuum_race_commits);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);

@@ -15,7 +15,7 @@
  *                           winner was a blind append, snapshot never;
  *   concurrent_delete_read  the winner removed a file matching our read set;
  *   concurrent_delete_delete the winner removed a file we remove;
- *   concurrent_transaction  the winner wrote a txn for an appId we write;
+ *   concurrent_transaction  the winner wrote a txn for an appId we read or write;
  *   concurrent_domain_metadata the winner wrote a domain we write.
  * A transaction whose file actions are all dataChange=false (compaction) is
  * checked as snapshot isolation.
@@ -335,9 +335,11 @@ static int check_winner_action(const check *c, const winner *w, const action *a,
 			                err);
 		return DSQL_OK;
 	case ACT_TXN:
-		if (our_action(t, ACT_TXN, a->app_id))
+		if (our_action(t, ACT_TXN, a->app_id) ||
+		    (t->read_app_ids && json_object_get(t->read_app_ids, a->app_id)))
 			return conflict(c, DSQL_RULE_CONCURRENT_TRANSACTION, w->version, a->app_id,
-			                "a concurrent transaction wrote the same application id", err);
+			                "a concurrent transaction wrote an application id the "
+			                "transaction read or writes", err);
 		return DSQL_OK;
 	case ACT_DOMAIN:
 		if (our_action(t, ACT_DOMAIN, a->domain))

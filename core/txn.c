@@ -329,6 +329,7 @@ void dsql_txn_free(dsql_txn *txn)
 		free(t->actions);
 		json_decref(t->read_predicates);
 		json_decref(t->read_files);
+		json_decref(t->read_app_ids);
 		free(t->name);
 		free(t->location);
 	}
@@ -458,6 +459,18 @@ int dsql_txn_read(dsql_txn *txn, const char *table, const char *read_json, dsql_
 					rc = add_predicate(t, item, err);
 		} else if (strcmp(key, "predicate") == 0) {
 			rc = add_predicate(t, v, err);
+		} else if (strcmp(key, "app_ids") == 0 && json_is_array(v)) {
+			json_array_foreach(v, i, item) {
+				if (!json_is_string(item)) {
+					rc = dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+					                    "invalid read set for table '%s': app_ids must be "
+					                    "strings", table);
+					break;
+				}
+				if (!t->read_app_ids)
+					t->read_app_ids = json_object();
+				json_object_set_new(t->read_app_ids, json_string_value(item), json_true());
+			}
 		} else if (strcmp(key, "files") == 0 && json_is_array(v)) {
 			json_array_foreach(v, i, item)
 				if (rc == DSQL_OK)
@@ -465,7 +478,7 @@ int dsql_txn_read(dsql_txn *txn, const char *table, const char *read_json, dsql_
 		} else {
 			rc = dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
 			                    "invalid read set for table '%s': unknown or malformed "
-			                    "'%.40s' (expected whole_table, predicate or files)",
+			                    "'%.40s' (expected whole_table, predicate, files or app_ids)",
 			                    table, key);
 		}
 	}

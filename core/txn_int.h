@@ -19,6 +19,7 @@ typedef struct txn_table {
 	int read_whole;
 	json_t *read_predicates;
 	json_t *read_files;
+	json_t *read_app_ids; /* appIds whose txn version was read (a set) */
 	/* Import: the commit time to record (-1: now). Never earlier than the
 	 * previous version's, which keeps time travel monotonic. */
 	int64_t commit_ms;

@@ -42,7 +42,7 @@ else
 fi
 export DELTASQL_FIXTURES=${DELTASQL_FIXTURES:-$top/../shared/fixtures/delta-acceptance}
 # The bank stress test runs this long per driver (a bigger run: raise it).
-export DELTASQL_STRESS_SECONDS=${DELTASQL_STRESS_SECONDS:-30}
+export DELTASQL_STRESS_SECONDS=${DELTASQL_STRESS_SECONDS:-60}
 
 cd "$BUILD_DIR"
 status=0

@@ -91,7 +91,8 @@ DSQL_EXTERN int dsql_txn_read_files(dsql_txn *txn, const char *table, const char
                                     size_t n_paths, dsql_error *err);
 
 /* The read set in the commit document's form: {"whole_table": true},
- * {"predicate": {...}} or {"files": ["path", ...]} (keys may be combined). */
+ * {"predicate": {...}}, {"files": ["path", ...]} or {"app_ids": ["id", ...]}
+ * (the application transaction versions read; keys may be combined). */
 DSQL_EXTERN int dsql_txn_read(dsql_txn *txn, const char *table, const char *read_json,
                               dsql_error *err);
 

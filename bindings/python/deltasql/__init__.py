@@ -384,9 +384,11 @@ class TableStage:
     def commit_info(self, info):
         return self.action({"commitInfo": dict(info)})
 
-    def read(self, whole_table=False, predicate=None, files=None):
+    def read(self, whole_table=False, predicate=None, files=None, app_ids=None):
         """Records what the transaction read (for the conflict rules)."""
         r = {}
+        if app_ids is not None:
+            r["app_ids"] = list(app_ids)
         if whole_table:
             r["whole_table"] = True
         if predicate is not None:

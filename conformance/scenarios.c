@@ -615,29 +615,24 @@ END_TEST
  * increment is lost. */
 typedef struct rmw {
 	const char *table;
+	dsql_catalog *reader; /* a second handle, only for the snapshot */
 } rmw;
 
 static int rmw_increment(dsql_txn *txn, void *payload)
 {
 	const rmw *job = payload;
-	dsql_catalog *cat = NULL;
 	dsql_snapshot *s;
 	dsql_error err;
 	char path[64], *add;
 	int value = -1, rc;
 
-	/* The snapshot comes from the same catalog as the transaction: open a
-	 * second handle only for the read. */
-	if ((rc = dsql_catalog_open(&cat, scn_uri, NULL, &err)) != DSQL_OK)
-		return rc;
-	rc = dsql_snapshot_open(&s, cat, job->table, DSQL_LATEST, &err);
+	rc = dsql_snapshot_open(&s, job->reader, job->table, DSQL_LATEST, &err);
 	if (rc == DSQL_OK) {
 		if (dsql_snapshot_file_count(s) == 1)
 			sscanf(strstr(dsql_snapshot_file_json(s, 0), "n-") + 2, "%d", &value);
 		rc = dsql_txn_open_table(txn, job->table, dsql_snapshot_version(s), &err);
 		dsql_snapshot_free(s);
 	}
-	dsql_catalog_free(cat);
 	if (rc != DSQL_OK || value < 0)
 		return rc != DSQL_OK ? rc : DSQL_ERROR;
 	snprintf(path, sizeof(path), "n-%d", value);
@@ -650,7 +645,7 @@ static int rmw_increment(dsql_txn *txn, void *payload)
 START_TEST(concurrent_read_modify_write_loses_nothing)
 {
 	dsql_catalog *cat = open_cat();
-	rmw job = {tname("rmw")};
+	rmw job = {tname("rmw"), NULL};
 	dsql_retry_policy p = {1000, 1, 50, 120000};
 	int status;
 
@@ -663,13 +658,15 @@ START_TEST(concurrent_read_modify_write_loses_nothing)
 			dsql_error err;
 
 			o.retry = &p;
-			if (dsql_catalog_open(&c, scn_uri, NULL, &err) != DSQL_OK)
+			if (dsql_catalog_open(&c, scn_uri, NULL, &err) != DSQL_OK ||
+			    dsql_catalog_open(&job.reader, scn_uri, NULL, &err) != DSQL_OK)
 				_exit(10);
 			for (int k = 0; k < COMMITS; k++)
 				if (dsql_txn_run(c, &o, rmw_increment, &job, &err) != DSQL_OK) {
 					fprintf(stderr, "increment failed: %s\n", err.message);
 					_exit(11);
 				}
+			dsql_catalog_free(job.reader);
 			dsql_catalog_free(c);
 			_exit(0);
 		}

@@ -454,7 +454,6 @@ int main(void)
 {
 	Suite *s = suite_create("cli");
 	TCase *tc = tcase_create("contract");
-	SRunner *sr;
 	int failed;
 
 	tcase_add_test(tc, init_create_list);
@@ -467,9 +466,6 @@ int main(void)
 	tcase_add_test(tc, hostile_input);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	failed = tu_run_suite(s);
+	return failed;
 }

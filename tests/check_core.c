@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "testutil.h"
+
 #include <deltasql/driver.h>
 #include <stddef.h>
 
@@ -190,7 +192,6 @@ int main(void)
 {
 	Suite *s = suite_create("core");
 	TCase *tc = tcase_create("units");
-	SRunner *sr;
 	int failed;
 
 	tcase_add_test(tc, parses_each_action_kind);
@@ -200,9 +201,6 @@ int main(void)
 	tcase_add_test(tc, names_and_levels);
 	tcase_add_test(tc, registry_validates_drivers);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	failed = tu_run_suite(s);
+	return failed;
 }

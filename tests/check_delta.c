@@ -202,30 +202,6 @@ static void check_dat(dsql_catalog *cat, const char *table, const char *name, in
 	}
 }
 
-static char *snapshot_key(dsql_catalog *cat, const char *table, int64_t v)
-{
-	dsql_snapshot *s;
-	dsql_error err;
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
-
-	ck_assert_msg(dsql_snapshot_open(&s, cat, table, v, &err) == DSQL_OK, "%s", err.message);
-	fprintf(f, "%s|%s|%lld", dsql_snapshot_protocol_json(s), dsql_snapshot_metadata_json(s),
-	        (long long)dsql_snapshot_timestamp(s));
-	for (size_t i = 0; i < dsql_snapshot_file_count(s); i++)
-		fprintf(f, "|%s", dsql_snapshot_file_json(s, i));
-	for (size_t i = 0; i < dsql_snapshot_app_txn_count(s); i++) {
-		int64_t ver;
-		const char *app = dsql_snapshot_app_txn(s, i, &ver);
-
-		fprintf(f, "|%s=%lld", app, (long long)ver);
-	}
-	dsql_snapshot_free(s);
-	fclose(f);
-	return out;
-}
-
 static void round_trip(dsql_catalog *cat, const char *table, int64_t latest)
 {
 	char dir[600], again[300];
@@ -243,8 +219,9 @@ static void round_trip(dsql_catalog *cat, const char *table, int64_t latest)
 	ck_assert_msg(dsql_delta_import(cat, again, dir, NULL, NULL, &err) == DSQL_OK,
 	              "re-import %s: %s", table, err.message);
 	for (int64_t v = 0; v <= latest; v++) {
-		char *a = snapshot_key(cat, table, v), *b = snapshot_key(cat, again, v);
+		char *a = tu_snapshot_text(cat, table, v, &err), *b = tu_snapshot_text(cat, again, v, &err);
 
+		ck_assert_msg(a && b, "%s", err.message);
 		ck_assert_msg(strcmp(a, b) == 0, "%s v%lld differs after export and re-import", table,
 		              (long long)v);
 		free(a);
@@ -351,7 +328,6 @@ int main(void)
 	Suite *s = suite_create("delta");
 	TCase *tc = tcase_create("fixtures");
 	char path[1100];
-	SRunner *sr;
 	int failed;
 
 	snprintf(fixtures, sizeof(fixtures), "%s",
@@ -372,10 +348,7 @@ int main(void)
 	tcase_add_test(tc, export_refuses_to_overwrite_and_expired_versions);
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	failed = tu_run_suite(s);
 	json_decref(expectations);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return failed;
 }

@@ -192,7 +192,7 @@ static void sweep(const char *base_uri)
 	dsql_retry_policy p = {6, 1, 5, 20000};
 	dsql_catalog *plain, *cat;
 	dsql_error err;
-	long n_calls;
+	long n_calls = 0;
 
 	snprintf(uri, sizeof(uri), "fault:%s", base_uri);
 	snprintf(a, sizeof(a), "fa_%d", (int)getpid());
@@ -287,15 +287,11 @@ int main(void)
 {
 	Suite *s = suite_create("faults");
 	TCase *tc = tcase_create("injected");
-	SRunner *sr;
 	int failed;
 
 	tcase_add_test(tc, every_call_of_a_commit_can_fail);
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	failed = tu_run_suite(s);
+	return failed;
 }

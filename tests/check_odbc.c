@@ -12,31 +12,6 @@
 
 #include "testutil.h"
 
-static char *snapshot_text(dsql_catalog *cat, const char *table, int64_t version)
-{
-	dsql_snapshot *s;
-	dsql_error err;
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
-
-	ck_assert_msg(dsql_snapshot_open(&s, cat, table, version, &err) == DSQL_OK, "%s",
-	              err.message);
-	fprintf(f, "%lld|%s|%s", (long long)dsql_snapshot_version(s), dsql_snapshot_protocol_json(s),
-	        dsql_snapshot_metadata_json(s));
-	for (size_t i = 0; i < dsql_snapshot_file_count(s); i++)
-		fprintf(f, "|%s", dsql_snapshot_file_json(s, i));
-	for (size_t i = 0; i < dsql_snapshot_app_txn_count(s); i++) {
-		int64_t v;
-		const char *app = dsql_snapshot_app_txn(s, i, &v);
-
-		fprintf(f, "|%s=%lld", app, (long long)v);
-	}
-	dsql_snapshot_free(s);
-	fclose(f);
-	return out;
-}
-
 static void write_some(const char *uri, const char *table)
 {
 	static const char *const actions[] = {
@@ -85,8 +60,9 @@ static void cross_check(const char *write_uri, const char *read_uri)
 	ck_assert_int_eq(dsql_catalog_open(&b, read_uri, NULL, &err), DSQL_OK);
 	ck_assert_str_eq(dsql_catalog_uuid(a), dsql_catalog_uuid(b));
 	for (int64_t v = 0; v <= 2; v++) {
-		char *x = snapshot_text(a, table, v), *y = snapshot_text(b, table, v);
+		char *x = tu_snapshot_text(a, table, v, &err), *y = tu_snapshot_text(b, table, v, &err);
 
+		ck_assert_msg(x && y, "%s", err.message);
 		ck_assert_str_eq(x, y);
 		free(x);
 		free(y);
@@ -169,7 +145,6 @@ int main(void)
 {
 	Suite *s = suite_create("odbc");
 	TCase *tc = tcase_create("odbc vs native");
-	SRunner *sr;
 	int failed;
 
 	tcase_add_test(tc, sqlite_odbc_and_native_agree);
@@ -177,9 +152,6 @@ int main(void)
 	tcase_add_test(tc, passwords_stay_out_of_messages);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	failed = tu_run_suite(s);
+	return failed;
 }

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "testutil.h"
 #include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -183,7 +185,6 @@ int main(void)
 {
 	Suite *s = suite_create("postgresql");
 	TCase *tc = tcase_create("server");
-	SRunner *sr;
 	int failed;
 
 	uri = getenv("DELTASQL_TEST_PG_URI");
@@ -202,9 +203,6 @@ int main(void)
 	tcase_add_test(tc, stuck_lock_times_out);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	failed = tu_run_suite(s);
+	return failed;
 }

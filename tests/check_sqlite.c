@@ -214,14 +214,10 @@ static Suite *sqlite_only_suite(void)
 
 int main(void)
 {
-	SRunner *sr;
 	int failed;
 
 	/* The shared scenarios run through deltasql-conformance
 	 * (tests/run-conformance.sh); these are SQLite's own. */
-	sr = srunner_create(sqlite_only_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	failed = tu_run_suite(sqlite_only_suite());
+	return failed;
 }

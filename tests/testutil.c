@@ -88,3 +88,40 @@ int tu_run(const char *cmd, const char *stdin_text, char **out)
 		free(buf);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+
+char *tu_snapshot_text(dsql_catalog *cat, const char *table, int64_t version, dsql_error *err)
+{
+	dsql_snapshot *s;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (dsql_snapshot_open(&s, cat, table, version, err) != DSQL_OK)
+		return NULL;
+	f = open_memstream(&out, &len);
+	fprintf(f, "%lld|%lld|%s|%s", (long long)dsql_snapshot_version(s),
+	        (long long)dsql_snapshot_timestamp(s), dsql_snapshot_protocol_json(s),
+	        dsql_snapshot_metadata_json(s));
+	for (size_t i = 0; i < dsql_snapshot_file_count(s); i++)
+		fprintf(f, "|%s", dsql_snapshot_file_json(s, i));
+	for (size_t i = 0; i < dsql_snapshot_app_txn_count(s); i++) {
+		int64_t v;
+		const char *app = dsql_snapshot_app_txn(s, i, &v);
+
+		fprintf(f, "|%s=%lld", app, (long long)v);
+	}
+	dsql_snapshot_free(s);
+	fclose(f);
+	return out;
+}
+
+int tu_run_suite(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

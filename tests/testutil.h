@@ -2,6 +2,8 @@
 #ifndef DSQL_TESTUTIL_H
 #define DSQL_TESTUTIL_H
 
+#include <check.h>
+#include <deltasql.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,5 +16,12 @@ const char *tu_sqlite_uri(const char *name);
  * and returning its exit status (or -1). stdin_text, when not NULL, is fed
  * to the command's standard input. */
 int tu_run(const char *cmd, const char *stdin_text, char **out);
+
+/* A table's snapshot at a version as one comparable string (version,
+ * timestamp, protocol, metadata, files, app txns); malloc'd, NULL when the
+ * snapshot cannot be opened (err filled). */
+char *tu_snapshot_text(dsql_catalog *cat, const char *table, int64_t version, dsql_error *err);
+/* Runs a suite with Check's normal output; returns the process exit code. */
+int tu_run_suite(Suite *s);
 
 #endif

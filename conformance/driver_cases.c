@@ -287,7 +287,12 @@ START_TEST(two_writers_on_one_row)
 		if (write(fds[1], "x", 1) != 1)
 			_exit(2);
 		usleep(300000); /* hold the lock a while */
-		_exit(d->commit(a, &err) == DSQL_OK ? 0 : 3);
+		if (d->commit(a, &err) != DSQL_OK) {
+			fprintf(stderr, "first writer: commit failed: %s (%s)\n", err.message,
+			        err.sqlstate);
+			_exit(3);
+		}
+		_exit(0);
 	}
 	ck_assert_int_eq(read(fds[0], &go, 1), 1);
 	for (int attempt = 0;; attempt++) {

@@ -64,7 +64,7 @@ START_TEST(connection_killed_before_commit_is_resolved)
 	char table[64], id[64];
 	dsql_catalog *cat;
 	dsql_error err;
-	int status, fds[2];
+	int status, fds[2], pids[2];
 	pid_t pid;
 
 	snprintf(table, sizeof(table), "killed_%d", (int)getpid());
@@ -72,6 +72,7 @@ START_TEST(connection_killed_before_commit_is_resolved)
 	ck_assert_int_eq(dsql_catalog_open(&cat, uri, NULL, &err), DSQL_OK);
 	ck_assert_int_eq(dsql_table_create(cat, table, NULL, &err), DSQL_OK);
 	ck_assert_int_eq(pipe(fds), 0);
+	ck_assert_int_eq(pipe(pids), 0);
 	pid = fork();
 	if (pid == 0) {
 		dsql_txn_options o = DSQL_TXN_OPTIONS_INIT;
@@ -79,10 +80,22 @@ START_TEST(connection_killed_before_commit_is_resolved)
 		dsql_txn *txn;
 		char line[32];
 
+		o.txn_id = id;
+		if (dsql_catalog_open(&c, uri, NULL, &err))
+			_exit(10);
+		/* Tell the parent which server process to terminate (this
+		 * connection's), so that tests running alongside are spared. */
+		if (dsql_txn_begin(&txn, c, NULL, &err) ||
+		    dsql_txn_add_sql(txn, NULL, "SELECT pg_backend_pid()", NULL, 0, &err) ||
+		    dsql_txn_commit(txn, &err))
+			_exit(13);
+		snprintf(line, sizeof(line), "%s\n", dsql_txn_sql_value(txn, 0, 0, 0));
+		dsql_txn_free(txn);
+		if (write(pids[1], line, strlen(line)) < 0)
+			_exit(14);
 		setenv("DELTASQL_PAUSE", "before_commit", 1);
 		setenv("DELTASQL_PAUSE_MS", "1500", 1);
-		o.txn_id = id;
-		if (dsql_catalog_open(&c, uri, NULL, &err) || dsql_txn_begin(&txn, c, &o, &err) ||
+		if (dsql_txn_begin(&txn, c, &o, &err) ||
 		    dsql_txn_stage(txn, table, "{\"txn\":{\"appId\":\"a\",\"version\":1}}", &err))
 			_exit(10);
 		if (dsql_txn_commit(txn, &err) != DSQL_OK) {
@@ -95,12 +108,16 @@ START_TEST(connection_killed_before_commit_is_resolved)
 		_exit(0);
 	}
 	close(fds[1]);
-	usleep(500000);
-	/* The child is idle in its transaction, paused before COMMIT. */
-	ck_assert_int_ge(admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-	                       " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-	                       " AND state = 'idle in transaction'"),
-	                 1);
+	close(pids[1]);
+	{
+		char buf[32] = {0}, sql[128];
+
+		ck_assert_int_gt(read(pids[0], buf, sizeof(buf) - 1), 0);
+		usleep(500000);
+		/* The child is idle in its transaction, paused before COMMIT. */
+		snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%d)", atoi(buf));
+		ck_assert_int_eq(admin(sql), 1);
+	}
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
 	{

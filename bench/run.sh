@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# make bench: runs deltasql-bench on every driver this build has.
+#
+#   bench/run.sh TOP_SRCDIR BENCH_BINARY [ARGS...]
+#
+# Without a PostgreSQL server given (DELTASQL_BENCH_PG_URI or
+# DELTASQL_TEST_PG_URI), a throwaway one is started with scripts/pg-server.sh
+# and removed afterwards; without ODBCSYSINI, private ODBC ini files come from
+# scripts/odbc-setup.sh. BENCH_PG=no and BENCH_ODBC=no leave them out. Set-up
+# messages go to stderr, so that --json output on stdout stays clean.
+set -euo pipefail
+[ $# -ge 2 ] || { echo "usage: $0 TOP_SRCDIR BENCH_BINARY [ARGS...]" >&2; exit 2; }
+top=$1
+bin=$2
+shift 2
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/deltasql-bench-env.XXXXXX")
+chmod 755 "$tmp"
+cleanup() {
+	if [ -f "$tmp/pg/env" ]; then
+		bash "$top/scripts/pg-server.sh" stop "$tmp/pg" >/dev/null 2>&1 || true
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+if [ "${BENCH_PG:-yes}" != no ] && [ -z "${DELTASQL_BENCH_PG_URI:-}${DELTASQL_TEST_PG_URI:-}" ]; then
+	if bash "$top/scripts/pg-server.sh" start "$tmp/pg" >&2; then
+		. "$tmp/pg/env"
+	else
+		echo "bench: could not start a PostgreSQL server; measuring without it" >&2
+	fi
+fi
+if [ "${BENCH_ODBC:-yes}" != no ] && [ -z "${ODBCSYSINI:-}" ]; then
+	if bash "$top/scripts/odbc-setup.sh" "$tmp/odbc" >&2; then
+		. "$tmp/odbc/env"
+	else
+		echo "bench: no ODBC drivers; measuring without ODBC" >&2
+	fi
+fi
+"$bin" "$@"

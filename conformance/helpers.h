@@ -54,6 +54,8 @@ unsigned int db_caps(void);
 void retention_cases(Suite *s);
 /* Native two-phase commit (twophase.c). */
 void twophase_cases(Suite *s);
+/* Commits built on a handle's stale hints (hints.c). */
+void hint_cases(Suite *s);
 /* What the core relies on from a driver, through the vtable (driver_cases.c). */
 void driver_cases(Suite *s);
 

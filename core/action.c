@@ -316,7 +316,52 @@ static int parse_body(action *a, dsql_error *err)
 	return DSQL_OK;
 }
 
-int action_parse_json(action *out, json_t *line, dsql_error *err)
+/* Whether text is exactly what json_dumps(JSON_COMPACT) writes for the
+ * value it holds: no white space between tokens, integers only (jansson
+ * rewrites reals and -0), and only the escapes jansson itself writes.
+ * Then the text can be stored as given: same bytes, no second rendering. */
+static int is_compact(const char *s)
+{
+	int in_string = 0;
+
+	for (const char *p = s; *p; p++) {
+		if (in_string) {
+			if (*p == '"') {
+				in_string = 0;
+			} else if (*p == '\\') {
+				p++;
+				if (!*p || !strchr("\"\\bfnrt", *p))
+					return 0; /* \u and \/ come out otherwise */
+			}
+		} else if (*p == '"') {
+			in_string = 1;
+		} else if (*p == '-' || (*p >= '0' && *p <= '9')) {
+			if (p[0] == '-' && p[1] == '0')
+				return 0;
+			while (p[1] >= '0' && p[1] <= '9')
+				p++;
+			if (p[1] == '.' || p[1] == 'e' || p[1] == 'E')
+				return 0;
+		} else if (!strchr("{}[],:", *p) && !(*p >= 'a' && *p <= 'z')) {
+			return 0; /* white space */
+		}
+	}
+	return 1;
+}
+
+static int keep_text(action *a, const char *text, dsql_error *err)
+{
+	if (text && is_compact(text))
+		a->text = strdup(text);
+	else
+		a->text = json_dumps(a->line, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (!a->text)
+		return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
+	a->text_len = strlen(a->text);
+	return DSQL_OK;
+}
+
+static int parse_line(action *out, json_t *line, const char *text, dsql_error *err)
 {
 	const char *key;
 	json_t *body;
@@ -346,9 +391,16 @@ int action_parse_json(action *out, json_t *line, dsql_error *err)
 	}
 	out->line = json_incref(line);
 	rc = parse_body(out, err);
+	if (rc == DSQL_OK)
+		rc = keep_text(out, text, err);
 	if (rc != DSQL_OK)
 		action_clear(out);
 	return rc;
+}
+
+int action_parse_json(action *out, json_t *line, dsql_error *err)
+{
+	return parse_line(out, line, NULL, err);
 }
 
 int action_parse_text(action *out, const char *text, dsql_error *err)
@@ -363,7 +415,7 @@ int action_parse_text(action *out, const char *text, dsql_error *err)
 		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
 		                      "malformed action JSON: %s (line %d, column %d)", jerr.text,
 		                      jerr.line, jerr.column);
-	rc = action_parse_json(out, line, err);
+	rc = parse_line(out, line, text, err);
 	json_decref(line);
 	return rc;
 }
@@ -373,15 +425,22 @@ void action_clear(action *a)
 	if (!a)
 		return;
 	json_decref(a->line);
+	free(a->text);
 	memset(a, 0, sizeof(*a));
 }
 
-char *action_line_text(const action *a)
+const char *action_line(const action *a, size_t *len)
 {
-	return json_dumps(a->line, JSON_COMPACT | JSON_ENCODE_ANY);
+	*len = a->text_len;
+	return a->text;
 }
 
-char *action_body_text(const action *a)
+/* The compact line is {"<kind>":<body>}: the body starts after the kind's
+ * name (which needs no escapes) and ends before the last brace. */
+const char *action_body(const action *a, size_t *len)
 {
-	return json_dumps(a->body, JSON_COMPACT | JSON_ENCODE_ANY);
+	size_t head = strlen(action_kind_name(a->kind)) + 4;
+
+	*len = a->text_len - head - 1;
+	return a->text + head;
 }

@@ -35,6 +35,10 @@ typedef struct action {
 	int64_t app_version;
 	const char *domain; /* domainMetadata */
 	int domain_removed;
+	/* The line as compact JSON (owned): the caller's own text when it was
+	 * already compact, else jansson's rendering of it. */
+	char *text;
+	size_t text_len;
 } action;
 
 /* The Delta name of a kind ("add", "metaData"...). */
@@ -47,9 +51,11 @@ int action_parse_text(action *out, const char *text, dsql_error *err);
 int action_parse_json(action *out, json_t *line, dsql_error *err);
 /* Releases what action_parse_* took. */
 void action_clear(action *a);
-/* Compact JSON text of the whole line / of the body; caller frees. */
-char *action_line_text(const action *a);
-char *action_body_text(const action *a);
+/* Compact JSON text of the whole line / of the body, borrowed from the
+ * action (valid until action_clear). The body is not NUL-terminated: *len
+ * says where it ends. */
+const char *action_line(const action *a, size_t *len);
+const char *action_body(const action *a, size_t *len);
 
 /* Checks a Delta schema string (a JSON struct type) and that every listed
  * partition column names a top-level field. Codes: DSQL_OK, DSQL_EINVALID. */

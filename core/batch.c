@@ -56,13 +56,11 @@ static const char *sql_for(dsql_catalog *cat, batch_kind kind, size_t rows)
 }
 
 int batch_run(dsql_catalog *cat, batch_kind kind, size_t n_rows, int64_t lead1, int64_t lead2,
-              batch_bind_fn bind, void *ctx, int64_t *changes, dsql_error *err)
+              batch_bind_fn bind, void *ctx, int one_each, dsql_error *err)
 {
 	size_t done = 0;
 	int rc = DSQL_OK;
 
-	if (changes)
-		*changes = 0;
 	while (done < n_rows && rc == DSQL_OK) {
 		size_t rows = n_rows - done < BATCH_MAX_ROWS ? n_rows - done : BATCH_MAX_ROWS;
 		const char *sql = sql_for(cat, kind, rows);
@@ -93,15 +91,7 @@ int batch_run(dsql_catalog *cat, batch_kind kind, size_t n_rows, int64_t lead1, 
 			}
 		}
 		if (rc == DSQL_OK)
-			rc = db_step(st, err);
-		if (rc == DSQL_DONE) {
-			rc = DSQL_OK;
-			if (changes)
-				*changes += db_changes(st);
-		} else if (rc == DSQL_ROW) {
-			rc = dsql_error_set(err, DSQL_ERROR, NULL, NULL, 0,
-			                    "internal: a batch statement returned rows");
-		}
+			rc = db_defer(st, one_each ? (int64_t)rows : -1, err);
 		done += rows;
 	}
 	return rc;

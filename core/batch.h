@@ -26,10 +26,12 @@ typedef enum batch_kind {
  * only the path at parameter -first; then with the (path, dv_id) pair. */
 typedef int (*batch_bind_fn)(db_stmt *st, int first, size_t row, void *ctx, dsql_error *err);
 
-/* Runs n_rows rows in chunks. lead1/lead2 are the leading parameters of
- * BATCH_UNLINK. *changes (may be NULL) receives the rows changed in all. */
+/* Runs n_rows rows in chunks, each a deferred statement (db_defer): errors
+ * may surface only at the commit. lead1/lead2 are the leading parameters of
+ * BATCH_UNLINK. one_each: every row must change exactly one row (a remove
+ * of a live file), or the statement fails with DSQL_ERETRY. */
 int batch_run(dsql_catalog *cat, batch_kind kind, size_t n_rows, int64_t lead1, int64_t lead2,
-              batch_bind_fn bind, void *ctx, int64_t *changes, dsql_error *err);
+              batch_bind_fn bind, void *ctx, int one_each, dsql_error *err);
 
 /* Frees the catalog's generated statement texts. */
 void batch_free(dsql_catalog *cat);

@@ -49,6 +49,7 @@ void dsql_catalog_free(dsql_catalog *cat)
 		return;
 	db_close(cat->db);
 	batch_free(cat);
+	hint_free_all(cat);
 	free(cat);
 }
 
@@ -90,18 +91,26 @@ int catalog_find_table(dsql_catalog *cat, const char *name, int64_t *id, int64_t
 	rc = util_check_name("table", name, err);
 	if (rc != DSQL_OK)
 		return rc;
-	rc = db_stmt_get(&st, cat->db, "SELECT id, version FROM dsql_table WHERE name = ?", err);
+	rc = db_stmt_get(&st, cat->db,
+	                 "SELECT id, version, last_commit_ms FROM dsql_table WHERE name = ?", err);
 	if (rc != DSQL_OK)
 		return rc;
 	rc = db_run(st, err, "t", name);
-	if (rc == DSQL_DONE)
+	if (rc == DSQL_DONE) {
+		table_hint *h = hint_find(cat, name);
+
+		if (h)
+			hint_forget(cat, h->id);
 		return dsql_error_set(err, DSQL_ENOTFOUND, NULL, NULL, 0, "no such table: '%s'", name);
+	}
 	if (rc != DSQL_ROW)
 		return rc;
 	if (id)
 		*id = db_column_int64(st, 0);
 	if (version)
 		*version = db_column_int64(st, 1);
+	hint_saw(cat, name, db_column_int64(st, 0), db_column_int64(st, 1), db_column_int64(st, 2),
+	         0);
 	db_stmt_done(st);
 	return DSQL_OK;
 }

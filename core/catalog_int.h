@@ -5,6 +5,7 @@
 #include "deltasql/catalog.h"
 #include "deltasql/metrics.h"
 #include "db.h"
+#include "table_hint.h"
 
 #include <jansson.h>
 
@@ -19,6 +20,9 @@ struct dsql_catalog {
 	dsql_metrics metrics;
 	/* Multi-row statement texts, by kind and row count (batch.c). */
 	char *batch_sql[3][BATCH_MAX_ROWS + 1];
+	/* What this handle last saw of each table it used (table_hint.c). */
+	table_hint *hints;
+	size_t n_hints, cap_hints;
 };
 
 /* Looks a table's id and current version up by name (outside any write

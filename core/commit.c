@@ -27,6 +27,11 @@
 
 #define ENGINE_INFO "deltasql/" DSQL_VERSION_STRING
 
+/* Internal: write_table's compare-and-swap found that the table moved
+ * (only where the driver runs statements at once: nothing of the table is
+ * written yet, and the attempt can go on reading under locks). */
+#define TABLE_MOVED 200
+
 /* What one table's commit looks like, from its staged actions. */
 typedef struct commit_shape {
 	int64_t adds, removes;
@@ -93,9 +98,8 @@ static int insert_journal(dsql_txn *txn, dsql_db *db, dsql_error *err)
 
 	if (rc != DSQL_OK)
 		return rc;
-	rc = db_run(st, err, "ttii", txn->id, dsql_isolation_name(txn->isolation),
-	            util_now_ms(), (int64_t)txn->n_tables);
-	return run_done(st, err, rc);
+	return db_run_deferred(st, -1, err, "ttii", txn->id, dsql_isolation_name(txn->isolation),
+	                       util_now_ms(), (int64_t)txn->n_tables);
 }
 
 /* Looks the transaction id up in the journal; when present, fills every
@@ -230,79 +234,57 @@ static int file_live_at(dsql_db *db, const txn_table *t, const action *a, int64_
 	return DSQL_OK;
 }
 
-/* The metaData body in force: staged in this commit, or the catalog's at
- * the version. Returns a new reference or NULL (*rc says whether that is an
- * error). */
-static json_t *metadata_at(dsql_db *db, const txn_table *t, int64_t version,
-                           dsql_error *err, int *rc)
+/* The rules a commit's actions are checked against: the metaData staged
+ * in this commit, or the one in force at the read version (from the
+ * handle's hint when it has it, else read and kept in the hint). */
+static int rules_for(dsql_catalog *cat, const txn_table *t, table_rules *out, dsql_error *err)
 {
+	table_hint *h;
 	json_t *body = NULL;
+	int rc;
 
-	*rc = DSQL_OK;
 	for (size_t i = 0; i < t->n_actions; i++)
 		if (t->actions[i].kind == ACT_METADATA)
-			return json_incref(t->actions[i].body);
+			return rules_from(out, t->actions[i].body, err);
 	if (t->creating)
-		return NULL;
-	*rc = catalog_metadata_at(db, t->id, version, &body, err);
-	return body;
+		return rules_from(out, NULL, err);
+	h = hint_by_id(cat, t->id);
+	if (h && h->version == t->read_version && h->metadata)
+		return rules_from(out, h->metadata, err);
+	rc = catalog_metadata_at(cat->db, t->id, t->read_version, &body, err);
+	if (rc == DSQL_OK && h && h->version == t->read_version && body)
+		hint_set_metadata(h, json_incref(body));
+	if (rc == DSQL_OK)
+		rc = rules_from(out, body, err);
+	json_decref(body);
+	return rc;
 }
 
-/* The key a partition column has in partitionValues: its name, or with
- * column mapping (delta.columnMapping.mode name or id) its physical name. */
-static const char *partition_key(json_t *metadata, json_t *schema, const char *column)
-{
-	json_t *mode = json_object_get(json_object_get(metadata, "configuration"),
-	                               "delta.columnMapping.mode");
-	json_t *f;
-	size_t i;
-
-	if (!json_is_string(mode) || strcmp(json_string_value(mode), "none") == 0)
-		return column;
-	json_array_foreach(json_object_get(schema, "fields"), i, f) {
-		json_t *phys = json_object_get(json_object_get(f, "metadata"),
-		                               "delta.columnMapping.physicalName");
-
-		if (json_is_string(json_object_get(f, "name")) &&
-		    strcmp(json_string_value(json_object_get(f, "name")), column) == 0 &&
-		    json_is_string(phys))
-			return json_string_value(phys);
-	}
-	return column;
-}
-
-static int check_partition_values(const txn_table *t, const action *a, json_t *metadata,
+static int check_partition_values(const txn_table *t, const action *a, const table_rules *r,
                                   dsql_error *err)
 {
-	json_t *cols = json_object_get(metadata, "partitionColumns");
-	json_t *values = json_object_get(a->body, "partitionValues"), *col, *schema;
-	size_t i, n_cols = json_is_array(cols) ? json_array_size(cols) : 0;
-	size_t n_values = json_is_object(values) ? json_object_size(values) : 0;
-	const char *text = json_string_value(json_object_get(metadata, "schemaString"));
-	int rc = DSQL_OK;
+	json_t *values = json_object_get(a->body, "partitionValues"), *key;
+	size_t i, n_values = json_is_object(values) ? json_object_size(values) : 0;
 
-	schema = text ? json_loads(text, 0, NULL) : NULL;
-	json_array_foreach(cols, i, col) {
-		const char *key = partition_key(metadata, schema, json_string_value(col));
-
-		if (rc == DSQL_OK && !json_object_get(values, key))
-			rc = dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
-			                    "table '%s': add of '%s' lacks a value for partition "
-			                    "column '%s'", t->name, a->path, json_string_value(col));
+	json_array_foreach(r->keys, i, key) {
+		if (!json_object_get(values, json_string_value(key)))
+			return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+			                      "table '%s': add of '%s' lacks a value for partition "
+			                      "column '%s'", t->name, a->path,
+			                      json_string_value(json_array_get(r->columns, i)));
 	}
-	json_decref(schema);
-	if (rc == DSQL_OK && n_values != n_cols)
-		rc = dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
-		                    "table '%s': add of '%s' has partition values for columns "
-		                    "the table is not partitioned by", t->name, a->path);
-	return rc;
+	if (n_values != json_array_size(r->keys))
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                      "table '%s': add of '%s' has partition values for columns "
+		                      "the table is not partitioned by", t->name, a->path);
+	return DSQL_OK;
 }
 
 /* Read predicates may only name partition columns: only those are known
  * for every file without reading it. */
-static int check_predicates(const txn_table *t, json_t *metadata, dsql_error *err)
+static int check_predicates(const txn_table *t, const table_rules *r, dsql_error *err)
 {
-	json_t *cols = json_object_get(metadata, "partitionColumns"), *pred, *v, *c;
+	json_t *pred, *v, *c;
 	const char *col;
 	size_t i, j;
 
@@ -310,7 +292,7 @@ static int check_predicates(const txn_table *t, json_t *metadata, dsql_error *er
 		json_object_foreach(pred, col, v) {
 			int found = 0;
 
-			json_array_foreach(cols, j, c)
+			json_array_foreach(r->columns, j, c)
 				found |= strcmp(json_string_value(c), col) == 0;
 			if (!found)
 				return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
@@ -321,24 +303,16 @@ static int check_predicates(const txn_table *t, json_t *metadata, dsql_error *er
 	return DSQL_OK;
 }
 
-static int is_append_only(json_t *metadata)
-{
-	json_t *v = json_object_get(json_object_get(metadata, "configuration"), "delta.appendOnly");
-
-	return json_is_string(v) && strcmp(json_string_value(v), "true") == 0;
-}
-
+/* Checks the staged actions against the table's rules at the read
+ * version. check_live: look each removed file up (without it, the commit
+ * asserts instead that every remove unlinks one live file). */
 static int validate_table(dsql_db *db, const dsql_txn *txn, const txn_table *t,
-                          dsql_error *err)
+                          const table_rules *rules, int check_live, dsql_error *err)
 {
-	json_t *metadata = NULL;
 	int rc = DSQL_OK, have_protocol = 0, live = 0;
 
-	if (t->read_predicates || !t->creating) {
-		metadata = metadata_at(db, t, t->read_version, err, &rc);
-		if (rc == DSQL_OK && t->read_predicates)
-			rc = check_predicates(t, metadata, err);
-	}
+	if (t->read_predicates)
+		rc = check_predicates(t, rules, err);
 	for (size_t i = 0; i < t->n_actions && rc == DSQL_OK; i++) {
 		const action *a = &t->actions[i];
 
@@ -349,32 +323,26 @@ static int validate_table(dsql_db *db, const dsql_txn *txn, const txn_table *t,
 		if (a->kind == ACT_REMOVE && txn->importing) {
 			continue;
 		} else if (a->kind == ACT_REMOVE) {
-			rc = t->creating ? DSQL_OK : file_live_at(db, t, a, t->read_version, &live, err);
-			if (rc == DSQL_OK && (t->creating || !live))
+			live = !t->creating;
+			if (!t->creating && check_live)
+				rc = file_live_at(db, t, a, t->read_version, &live, err);
+			if (rc == DSQL_OK && !live)
 				rc = dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
 				                    "table '%s': cannot remove '%s': it is not a live "
 				                    "file at version %lld", t->name, a->path,
 				                    (long long)t->read_version);
-			else if (rc == DSQL_OK && a->data_change && is_append_only(metadata))
+			else if (rc == DSQL_OK && a->data_change && rules->append_only)
 				rc = dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
 				                    "table '%s' is append-only (delta.appendOnly): cannot "
 				                    "remove '%s' with dataChange", t->name, a->path);
-		} else if (a->kind == ACT_ADD) {
-			if (!metadata)
-				metadata = metadata_at(db, t, t->read_version, err, &rc);
-			if (rc == DSQL_OK && metadata)
-				rc = check_partition_values(t, a, metadata, err);
+		} else if (a->kind == ACT_ADD && rules->metadata) {
+			rc = check_partition_values(t, a, rules, err);
 		}
 	}
-	if (rc == DSQL_OK && t->creating) {
-		if (!metadata)
-			metadata = metadata_at(db, t, 0, err, &rc);
-		if (rc == DSQL_OK && (!metadata || !have_protocol))
-			rc = dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
-			                    "table '%s': version 0 needs a protocol and a metaData "
-			                    "action", t->name);
-	}
-	json_decref(metadata);
+	if (rc == DSQL_OK && t->creating && (!rules->metadata || !have_protocol))
+		rc = dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                    "table '%s': version 0 needs a protocol and a metaData "
+		                    "action", t->name);
 	return rc;
 }
 
@@ -389,7 +357,7 @@ static char *commit_info_text(const dsql_txn *txn, const txn_table *t,
 	for (size_t i = 0; i < t->n_actions; i++)
 		if (t->actions[i].kind == ACT_COMMITINFO) {
 			if (txn->verbatim)
-				return action_line_text(&t->actions[i]);
+				return strdup(t->actions[i].text);
 			body = json_copy(t->actions[i].body);
 		}
 	if (!body) {
@@ -432,11 +400,10 @@ static int index_app_txn(dsql_db *db, const txn_table *t, const action *a, int64
 		if (rc != DSQL_OK)
 			return rc;
 		if (json_is_integer(lu))
-			rc = db_run(st, err, "itiii", t->id, a->app_id, version, a->app_version,
-			            (int64_t)json_integer_value(lu));
-		else
-			rc = db_run(st, err, "itiin", t->id, a->app_id, version, a->app_version);
-		return run_done(st, err, rc);
+			return db_run_deferred(st, -1, err, "itiii", t->id, a->app_id, version,
+			                       a->app_version, (int64_t)json_integer_value(lu));
+		return db_run_deferred(st, -1, err, "itiin", t->id, a->app_id, version,
+		                       a->app_version);
 	}
 	rc = db_stmt_get(&st, db,
 	                 "INSERT INTO dsql_domain (table_id, domain, commit_version, configuration,"
@@ -444,38 +411,41 @@ static int index_app_txn(dsql_db *db, const txn_table *t, const action *a, int64
 	                 err);
 	if (rc != DSQL_OK)
 		return rc;
-	rc = db_run(st, err, "ititi", t->id, a->domain, version,
-	            json_string_value(json_object_get(a->body, "configuration")),
-	            (int64_t)a->domain_removed);
-	return run_done(st, err, rc);
+	return db_run_deferred(st, -1, err, "ititi", t->id, a->domain, version,
+	                       json_string_value(json_object_get(a->body, "configuration")),
+	                       (int64_t)a->domain_removed);
 }
 
-/* The rows of one table's commit, for the batch binders. */
+/* The rows of one table's commit, for the batch binders. The texts are
+ * borrowed from the staged actions, except the generated commitInfo. */
 typedef struct rows {
 	const txn_table *t;
 	int64_t version;
 	size_t n;
 	const action **actions; /* NULL entry: the generated commitInfo */
-	char **texts;           /* the action line, or the add body for files */
+	const char **texts;     /* the action line, or the add body for files */
+	size_t *lens;
+	char *owned;            /* the generated commitInfo */
 } rows;
 
 static void rows_free(rows *r)
 {
-	for (size_t i = 0; i < r->n; i++)
-		free(r->texts[i]);
+	free(r->owned);
 	free(r->texts);
+	free(r->lens);
 	free(r->actions);
 }
 
 static int rows_alloc(rows *r, const txn_table *t, int64_t version, size_t cap,
                       dsql_error *err)
 {
+	memset(r, 0, sizeof(*r));
 	r->t = t;
 	r->version = version;
-	r->n = 0;
 	r->actions = calloc(cap ? cap : 1, sizeof(*r->actions));
 	r->texts = calloc(cap ? cap : 1, sizeof(*r->texts));
-	if (!r->actions || !r->texts) {
+	r->lens = calloc(cap ? cap : 1, sizeof(*r->lens));
+	if (!r->actions || !r->texts || !r->lens) {
 		rows_free(r);
 		return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
 	}
@@ -495,7 +465,7 @@ static int bind_action_row(db_stmt *st, int p, size_t i, void *ctx, dsql_error *
 	if (rc == DSQL_OK)
 		rc = db_bind(st, p + 3, DSQL_TYPE_TEXT, 0, 0, kind, strlen(kind), err);
 	if (rc == DSQL_OK)
-		rc = db_bind(st, p + 4, DSQL_TYPE_TEXT, 0, 0, r->texts[i], strlen(r->texts[i]), err);
+		rc = db_bind(st, p + 4, DSQL_TYPE_TEXT, 0, 0, r->texts[i], r->lens[i], err);
 	return rc;
 }
 
@@ -526,7 +496,7 @@ static int bind_file_row(db_stmt *st, int p, size_t i, void *ctx, dsql_error *er
 	if (rc == DSQL_OK)
 		rc = db_bind(st, p + 4, DSQL_TYPE_INT64, a->size, 0, NULL, 0, err);
 	if (rc == DSQL_OK)
-		rc = db_bind(st, p + 5, DSQL_TYPE_TEXT, 0, 0, r->texts[i], strlen(r->texts[i]), err);
+		rc = db_bind(st, p + 5, DSQL_TYPE_TEXT, 0, 0, r->texts[i], r->lens[i], err);
 	return rc;
 }
 
@@ -541,32 +511,34 @@ static int write_actions(dsql_txn *txn, const txn_table *t, const commit_shape *
 	if (rc != DSQL_OK)
 		return rc;
 	if (!txn->verbatim || s->has_commit_info) {
-		r.texts[r.n] = commit_info_text(txn, t, s, ts);
+		if (!(r.owned = commit_info_text(txn, t, s, ts)))
+			rc = dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
+		r.texts[r.n] = r.owned;
+		r.lens[r.n] = r.owned ? strlen(r.owned) : 0;
 		r.actions[r.n++] = NULL;
 	}
 	for (size_t i = 0; i < t->n_actions; i++) {
 		if (t->actions[i].kind == ACT_COMMITINFO)
 			continue;
 		r.actions[r.n] = &t->actions[i];
-		r.texts[r.n++] = action_line_text(&t->actions[i]);
+		r.texts[r.n] = action_line(&t->actions[i], &r.lens[r.n]);
+		r.n++;
 	}
-	for (size_t i = 0; i < r.n; i++)
-		if (!r.texts[i])
-			rc = dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
 	if (rc == DSQL_OK)
-		rc = batch_run(txn->cat, BATCH_ACTION, r.n, 0, 0, bind_action_row, &r, NULL, err);
+		rc = batch_run(txn->cat, BATCH_ACTION, r.n, 0, 0, bind_action_row, &r, 0, err);
 	rows_free(&r);
 	return rc;
 }
 
 /* The file index: removes first (so that remove(p) + add(p) leaves p live),
  * then adds, each replacing a live file of the same key (Delta's
- * reconciliation: the last action for a file wins). */
+ * reconciliation: the last action wins). Each remove must unlink exactly
+ * one live file: validation proved it, or (on a commit built on a hint)
+ * the assertion is the proof. */
 static int write_file_index(dsql_catalog *cat, const dsql_txn *txn, const txn_table *t,
                             int64_t version, dsql_error *err)
 {
 	rows removes, adds;
-	int64_t changed = 0;
 	int rc = rows_alloc(&removes, t, version, t->n_actions, err);
 
 	if (rc != DSQL_OK)
@@ -583,27 +555,26 @@ static int write_file_index(dsql_catalog *cat, const dsql_txn *txn, const txn_ta
 			removes.actions[removes.n++] = a;
 		} else if (a->kind == ACT_ADD) {
 			adds.actions[adds.n] = a;
-			if (!(adds.texts[adds.n++] = action_body_text(a)))
-				rc = dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
+			adds.texts[adds.n] = action_body(a, &adds.lens[adds.n]);
+			adds.n++;
 		}
 	}
+	rc = batch_run(cat, BATCH_UNLINK, removes.n, version, t->id, bind_file_key, &removes,
+	               !txn->importing, err);
 	if (rc == DSQL_OK)
-		rc = batch_run(cat, BATCH_UNLINK, removes.n, version, t->id, bind_file_key, &removes,
-		               &changed, err);
-	if (rc == DSQL_OK && changed != (int64_t)removes.n && !txn->importing)
-		rc = dsql_error_set(err, DSQL_ERROR, NULL, NULL, 0,
-		                    "table '%s': %lld of %zu removed files were not live", t->name,
-		                    (long long)((int64_t)removes.n - changed), removes.n);
-	if (rc == DSQL_OK)
-		rc = batch_run(cat, BATCH_UNLINK, adds.n, version, t->id, bind_file_key, &adds, NULL,
+		rc = batch_run(cat, BATCH_UNLINK, adds.n, version, t->id, bind_file_key, &adds, 0,
 		               err);
 	if (rc == DSQL_OK)
-		rc = batch_run(cat, BATCH_FILE, adds.n, 0, 0, bind_file_row, &adds, NULL, err);
+		rc = batch_run(cat, BATCH_FILE, adds.n, 0, 0, bind_file_row, &adds, 0, err);
 	rows_free(&removes);
 	rows_free(&adds);
 	return rc;
 }
 
+/* Writes version current + 1. Every statement is deferred (db_defer): on a
+ * driver that queues them, they travel with the COMMIT. The version
+ * compare-and-swap asserts one changed row, so a commit built on a stale
+ * hint fails instead of writing. */
 static int write_table(dsql_txn *txn, txn_table *t, int64_t current, int64_t last_ms,
                        dsql_error *err)
 {
@@ -621,12 +592,12 @@ static int write_table(dsql_txn *txn, txn_table *t, int64_t current, int64_t las
 	                 "UPDATE dsql_table SET version = ?, last_commit_ms = ? WHERE id = ?"
 	                 " AND version = ?",
 	                 err);
-	if (rc != DSQL_OK ||
-	    (rc = run_done(st, err, db_run(st, err, "iiii", version, ts, t->id, current))) != DSQL_OK)
+	if (rc == DSQL_OK)
+		rc = db_run_deferred(st, 1, err, "iiii", version, ts, t->id, current);
+	if (rc == DSQL_ERETRY && !(db_driver(db)->capabilities & DSQL_CAP_DEFERRED))
+		return TABLE_MOVED;
+	if (rc != DSQL_OK)
 		return rc;
-	if (db_changes(st) != 1)
-		return dsql_error_set(err, DSQL_ERETRY, NULL, NULL, 0,
-		                      "table '%s' moved during the commit", t->name);
 	rc = db_stmt_get(&st, db,
 	                 "INSERT INTO dsql_commit (table_id, version, txn_id, commit_ms, operation,"
 	                 " n_adds, n_removes, blind_append, data_change)"
@@ -634,10 +605,9 @@ static int write_table(dsql_txn *txn, txn_table *t, int64_t current, int64_t las
 	                 err);
 	if (rc != DSQL_OK)
 		return rc;
-	rc = run_done(st, err, db_run(st, err, "iititiiii", t->id,
-	                              version, txn->id, ts, s.operation, s.adds, s.removes,
-	                              (int64_t)shape_is_blind_append(&s, t),
-	                              (int64_t)s.data_change));
+	rc = db_run_deferred(st, -1, err, "iititiiii", t->id, version, txn->id, ts, s.operation,
+	                     s.adds, s.removes, (int64_t)shape_is_blind_append(&s, t),
+	                     (int64_t)s.data_change);
 	if (rc != DSQL_OK)
 		return rc;
 	rc = write_actions(txn, t, &s, version, ts, err);
@@ -646,8 +616,10 @@ static int write_table(dsql_txn *txn, txn_table *t, int64_t current, int64_t las
 	for (size_t i = 0; i < t->n_actions && rc == DSQL_OK; i++)
 		if (t->actions[i].kind == ACT_TXN || t->actions[i].kind == ACT_DOMAIN)
 			rc = index_app_txn(db, t, &t->actions[i], version, err);
-	if (rc == DSQL_OK)
+	if (rc == DSQL_OK) {
 		t->committed_version = version;
+		t->written_ms = ts;
+	}
 	return rc;
 }
 
@@ -664,7 +636,117 @@ static int cmp_table_id(const void *a, const void *b)
 	return (x->id > y->id) - (x->id < y->id);
 }
 
-static int attempt(dsql_txn *txn, dsql_error *err)
+/* Locks a table's row and reads its version (the table may have been
+ * dropped and created again since the transaction named it: a table it
+ * only appends to is then found again by name). */
+static int lock_and_read(dsql_txn *txn, txn_table *t, int64_t *current, int64_t *last_ms,
+                         int64_t *oldest, dsql_error *err)
+{
+	dsql_catalog *cat = txn->cat;
+	int rc = lock_table(cat->db, t, current, last_ms, oldest, err), contended;
+	table_hint *h;
+
+	if (rc == DSQL_ENOTFOUND) {
+		hint_forget(cat, t->id);
+		if (t->guessed && catalog_find_table(cat, t->name, &t->id, NULL, NULL) == DSQL_OK)
+			rc = lock_table(cat->db, t, current, last_ms, oldest, err);
+	}
+	if (rc != DSQL_OK)
+		return rc;
+	/* Another writer committed since this handle last looked: the next
+	 * commit goes under locks at once rather than try its hint first. */
+	h = hint_by_id(cat, t->id);
+	contended = h && h->version != *current;
+	hint_saw(cat, t->name, t->id, *current, *last_ms, 0);
+	if ((h = hint_by_id(cat, t->id)) != NULL)
+		h->contended = contended;
+	/* Staged adds alone read nothing: they read the version they commit on. */
+	if (t->guessed)
+		t->read_version = *current;
+	return DSQL_OK;
+}
+
+/* One table's part of an attempt: lock, read, validate, check conflicts
+ * with the winners since the read version, write. */
+static int commit_table_locked(dsql_txn *txn, txn_table *t, dsql_error *err)
+{
+	dsql_db *db = txn->cat->db;
+	int64_t current = -1, last_ms = 0, oldest = 0;
+	table_rules rules;
+	int rc;
+
+	if (t->creating)
+		rc = create_table_row(txn, t, err);
+	else
+		rc = lock_and_read(txn, t, &current, &last_ms, &oldest, err);
+	if (rc == DSQL_OK && !t->creating && t->read_version < oldest)
+		rc = conflict_expired(t, oldest, err);
+	if (rc != DSQL_OK || (rc = rules_for(txn->cat, t, &rules, err)) != DSQL_OK)
+		return rc;
+	rc = validate_table(db, txn, t, &rules, 1, err);
+	rules_clear(&rules);
+	if (rc == DSQL_OK && current != t->read_version)
+		rc = conflict_check(txn->cat, txn, t, current, err);
+	if (rc == DSQL_OK)
+		rc = write_table(txn, t, current, last_ms, err);
+	return rc;
+}
+
+/* A commit built on the handle's hints: when no other writer moved the
+ * tables since, the read version is the latest, there are no winners to
+ * check and nothing needs reading inside the transaction. The version
+ * compare-and-swap and the removes assert what the locked path would
+ * read; on a driver that defers statements the whole attempt is one round
+ * trip. */
+static int hinted_ready(dsql_txn *txn, dsql_error *err)
+{
+	size_t writes = 0;
+
+	if (txn->n_sql || txn->prepare_only)
+		return 0;
+	for (size_t i = 0; i < txn->n_tables; i++) {
+		txn_table *t = &txn->tables[i];
+		table_hint *h;
+
+		if (t->n_actions == 0 && !t->creating)
+			continue;
+		h = t->creating ? NULL : hint_by_id(txn->cat, t->id);
+		if (!h || h->version != t->read_version || h->last_ms < 0 || h->contended)
+			return 0;
+		if (!h->metadata) {
+			/* Outside the write transaction, once per version seen. */
+			json_t *body = NULL;
+
+			if (catalog_metadata_at(txn->cat->db, t->id, h->version, &body, err) != DSQL_OK ||
+			    !body)
+				return 0;
+			hint_set_metadata(h, body);
+		}
+		writes++;
+	}
+	return writes > 0;
+}
+
+static int commit_table_hinted(dsql_txn *txn, txn_table *t, dsql_error *err)
+{
+	table_hint *h = hint_by_id(txn->cat, t->id);
+	table_rules rules;
+	int rc;
+
+	if (!h)
+		return dsql_error_set(err, DSQL_ERETRY, NULL, NULL, 0, "table '%s' is not known",
+		                      t->name);
+	rc = rules_for(txn->cat, t, &rules, err);
+	if (rc != DSQL_OK)
+		return rc;
+	rc = validate_table(txn->cat->db, txn, t, &rules, 0, err);
+	rules_clear(&rules);
+	return rc == DSQL_OK ? write_table(txn, t, t->read_version, h->last_ms, err) : rc;
+}
+
+/* One attempt; *hinted: built on the hints (cleared when the attempt went on
+ * under locks after a table proved to have moved). */
+static int attempt(dsql_txn *txn, int *hinted, dsql_error *err)
 {
 	dsql_db *db = txn->cat->db;
 	int rc;
@@ -677,23 +759,20 @@ static int attempt(dsql_txn *txn, dsql_error *err)
 	rc = insert_journal(txn, db, err);
 	for (size_t i = 0; i < txn->n_tables && rc == DSQL_OK; i++) {
 		txn_table *t = &txn->tables[i];
-		int64_t current = -1, last_ms = 0, oldest = 0;
 
 		if (t->n_actions == 0 && !t->creating)
 			continue; /* read only: nothing to lock or write */
-		if (t->creating)
-			rc = create_table_row(txn, t, err);
-		else
-			rc = lock_table(db, t, &current, &last_ms, &oldest, err);
-		if (rc == DSQL_OK && !t->creating && t->read_version < oldest)
-			rc = conflict_expired(t, oldest, err);
-		if (rc == DSQL_OK)
-			rc = validate_table(db, txn, t, err);
-		if (rc == DSQL_OK && current != t->read_version)
-			rc = conflict_check(txn->cat, txn, t, current, err);
-		if (rc == DSQL_OK)
-			rc = write_table(txn, t, current, last_ms, err);
-		db_fault_point("after_table_write");
+		rc = *hinted ? commit_table_hinted(txn, t, err) : commit_table_locked(txn, t, err);
+		if (rc == TABLE_MOVED && *hinted) {
+			/* The tables before this one were as hinted; go on under locks. */
+			*hinted = 0;
+			txn->cat->metrics.hint_misses++;
+			rc = commit_table_locked(txn, t, err);
+		}
+		if (rc == TABLE_MOVED)
+			rc = dsql_error_set(err, DSQL_ERETRY, NULL, NULL, 0,
+			                    "table '%s' moved during the commit", t->name);
+		db_fault_point(db, "after_table_write");
 	}
 	if (rc == DSQL_OK && txn->n_sql)
 		rc = appsql_run(txn, err);
@@ -702,15 +781,50 @@ static int attempt(dsql_txn *txn, dsql_error *err)
 		return rc;
 	}
 	if (txn->prepare_only) {
-		db_fault_point("before_prepare");
+		db_fault_point(db, "before_prepare");
 		rc = db_prepare_transaction(db, txn->gid, err);
-		db_fault_point("after_prepare");
+		db_fault_point(db, "after_prepare");
 		return rc;
 	}
-	db_fault_point("before_commit");
+	db_fault_point(db, "before_commit");
 	rc = db_commit(db, err);
-	db_fault_point("after_commit");
+	db_fault_point(db, "after_commit");
 	return rc;
+}
+
+/* The hinted attempt first when the hints allow it; when it fails for any
+ * reason but a lost connection, the locked attempt decides (and reports
+ * errors with their detail). */
+static int attempt_best(dsql_txn *txn, dsql_error *err)
+{
+	int hinted = hinted_ready(txn, err), rc;
+
+	rc = attempt(txn, &hinted, err);
+	if (!hinted || rc == DSQL_OK || rc == DSQL_EUNKNOWN || rc == DSQL_ECONNECT)
+		return rc;
+	txn->cat->metrics.hint_misses++;
+	hinted = 0;
+	return attempt(txn, &hinted, err);
+}
+
+/* After a commit: what this handle now knows of the tables it wrote. */
+static void remember(dsql_txn *txn)
+{
+	for (size_t i = 0; i < txn->n_tables; i++) {
+		txn_table *t = &txn->tables[i];
+		table_hint *h = hint_by_id(txn->cat, t->id);
+		json_t *staged = NULL;
+
+		if (t->committed_version < 0)
+			continue;
+		for (size_t j = 0; j < t->n_actions; j++)
+			if (t->actions[j].kind == ACT_METADATA)
+				staged = t->actions[j].body;
+		hint_saw(txn->cat, t->name, t->id, t->committed_version, t->written_ms,
+		         !staged && h && h->version == t->committed_version - 1);
+		if (staged && (h = hint_by_id(txn->cat, t->id)) != NULL)
+			hint_set_metadata(h, json_incref(staged));
+	}
 }
 
 /* The connection died during COMMIT. Reconnect, then wait for the old
@@ -818,7 +932,7 @@ int dsql_txn_commit(dsql_txn *txn, dsql_error *err)
 	m = &txn->cat->metrics;
 	for (;;) {
 		txn->attempts++;
-		rc = attempt(txn, err);
+		rc = attempt_best(txn, err);
 		if (rc == DSQL_EUNKNOWN) {
 			rc = resolve_unknown(txn, &found, err);
 			if (rc == DSQL_OK && found)
@@ -866,6 +980,8 @@ int dsql_txn_commit(dsql_txn *txn, dsql_error *err)
 	if (rc == DSQL_OK) {
 		m->commits++;
 		m->replays += (uint64_t)txn->replayed;
+		if (!txn->replayed && !txn->prepare_only)
+			remember(txn);
 	} else {
 		m->failures++;
 	}

@@ -323,6 +323,39 @@ int db_step(db_stmt *st, dsql_error *err)
 	return st->db->drv->step(st->s, err);
 }
 
+int db_defer(db_stmt *st, int64_t expect, dsql_error *err)
+{
+	const dsql_driver *drv = st->db->drv;
+	int64_t n;
+	int rc;
+
+	if (drv->capabilities & DSQL_CAP_DEFERRED)
+		return drv->exec_deferred(st->s, expect, err);
+	rc = drv->step(st->s, err);
+	if (rc == DSQL_ROW)
+		return dsql_error_set(err, DSQL_ERROR, drv->name, NULL, 0,
+		                      "internal: a deferred statement returned rows");
+	if (rc != DSQL_DONE)
+		return rc;
+	n = drv->changes(st->s);
+	if (expect >= 0 && n != expect)
+		return dsql_error_set(err, DSQL_ERETRY, drv->name, NULL, 0,
+		                      "expected %lld changed rows, the statement changed %lld",
+		                      (long long)expect, (long long)n);
+	return DSQL_OK;
+}
+
+int db_run_deferred(db_stmt *st, int64_t expect, dsql_error *err, const char *types, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, types);
+	rc = bind_args(st, err, types, ap);
+	va_end(ap);
+	return rc == DSQL_OK ? db_defer(st, expect, err) : rc;
+}
+
 void db_stmt_done(db_stmt *st)
 {
 	dsql_error ignored;
@@ -381,12 +414,30 @@ int db_exec(dsql_db *db, const char *sql, dsql_error *err)
 	return rc == DSQL_DONE ? DSQL_OK : rc;
 }
 
-void db_fault_point(const char *name)
+#ifdef DSQL_FAULT_INJECTION
+/* Waits for the database: any call that does flushes deferred statements. */
+static void flush_deferred(dsql_db *db)
+{
+	dsql_error ignored;
+	db_stmt *st;
+
+	if (!db || !db->in_txn || !(db->drv->capabilities & DSQL_CAP_DEFERRED))
+		return;
+	if (db_stmt_get(&st, db, "SELECT 1", &ignored) == DSQL_OK) {
+		db_run(st, &ignored, "");
+		db_stmt_done(st);
+	}
+}
+#endif
+
+void db_fault_point(dsql_db *db, const char *name)
 {
 #ifdef DSQL_FAULT_INJECTION
 	const char *want = getenv("DELTASQL_FAULT");
 	const char *pause = getenv("DELTASQL_PAUSE");
 
+	if ((want && strcmp(want, name) == 0) || (pause && strcmp(pause, name) == 0))
+		flush_deferred(db);
 	if (want && strcmp(want, name) == 0)
 		kill(getpid(), SIGKILL);
 	/* Tests that interleave processes hold one here for a while. */
@@ -396,6 +447,7 @@ void db_fault_point(const char *name)
 		util_sleep_ms(ms ? atoi(ms) : 1000);
 	}
 #else
+	(void)db;
 	(void)name;
 #endif
 }

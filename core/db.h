@@ -56,6 +56,14 @@ const void *db_column_blob(db_stmt *st, int col, size_t *len);
  * error code. */
 int db_run(db_stmt *st, dsql_error *err, const char *types, ...);
 int db_step(db_stmt *st, dsql_error *err);
+/* Executes a bound statement that returns no rows without waiting for its
+ * outcome where the driver can queue it (DSQL_CAP_DEFERRED): its failure is
+ * then reported by the next call that waits for the database, at the
+ * latest db_commit. expect >= 0: it must change exactly that many rows, or
+ * it fails with DSQL_ERETRY (checked here for drivers that cannot defer). */
+int db_defer(db_stmt *st, int64_t expect, dsql_error *err);
+/* Binds like db_run, then db_defer. */
+int db_run_deferred(db_stmt *st, int64_t expect, dsql_error *err, const char *types, ...);
 /* Ends the use of a statement before its last row: releases its result (and
  * with it any read lock or snapshot the database holds for it). */
 void db_stmt_done(db_stmt *st);
@@ -73,7 +81,9 @@ int db_exec(dsql_db *db, const char *sql, dsql_error *err);
 /* Test builds (--enable-fault-injection): a named fault point. When the
  * environment variable DELTASQL_FAULT names this point, the process kills
  * itself (SIGKILL); when DELTASQL_PAUSE names it, it sleeps there for
- * DELTASQL_PAUSE_MS milliseconds (default 1000). */
-void db_fault_point(const char *name);
+ * DELTASQL_PAUSE_MS milliseconds (default 1000). Deferred statements of
+ * db's open transaction are executed first, so that the point means the
+ * same on every driver: what came before it has run (locks are held). */
+void db_fault_point(dsql_db *db, const char *name);
 
 #endif

@@ -126,6 +126,11 @@ static int register_locked(const dsql_driver *d, dsql_error *err)
 		copy.list_prepared = NULL;
 		copy.capabilities &= ~DSQL_CAP_TWO_PHASE;
 	}
+	/* An ABI 1 driver has no exec_deferred (struct_size ends before it). */
+	if (!copy.exec_deferred)
+		copy.capabilities &= ~DSQL_CAP_DEFERRED;
+	else if (!(copy.capabilities & DSQL_CAP_DEFERRED))
+		copy.exec_deferred = NULL;
 	drivers[n_drivers++] = copy;
 	rebuild_schemes_locked();
 	return DSQL_OK;

@@ -95,35 +95,64 @@ void dsql_snapshot_free(dsql_snapshot *snap)
 	free(snap);
 }
 
-/* The body of the latest action of a kind at or before the version. */
-static int load_latest_action(dsql_db *db, int64_t id, int64_t version, const char *kind,
-                              char **out, dsql_error *err)
+/* The body of a stored action line {"kind":body}: a substring when the line
+ * has the compact form the commit path writes, else parsed again. */
+static char *body_of(const char *line, size_t len, const char *kind)
 {
-	json_t *line;
+	size_t k = strlen(kind);
+	json_t *j;
+	char *out;
+
+	if (len > k + 5 && line[0] == '{' && line[1] == '"' && strncmp(line + 2, kind, k) == 0 &&
+	    line[k + 2] == '"' && line[k + 3] == ':' && line[len - 1] == '}') {
+		out = malloc(len - k - 4);
+		if (out) {
+			memcpy(out, line + k + 4, len - k - 5);
+			out[len - k - 5] = '\0';
+		}
+		return out;
+	}
+	j = json_loads(line, 0, NULL);
+	out = json_dumps(json_object_get(j, kind), JSON_COMPACT);
+	json_decref(j);
+	return out;
+}
+
+/* The protocol and metaData actions in force at the version, in one
+ * statement (one round trip on a server database). */
+static int load_protocol_metadata(dsql_db *db, dsql_snapshot *s, int64_t id, dsql_error *err)
+{
 	db_stmt *st;
 	int rc;
 
 	rc = db_stmt_get(&st, db,
-	                 "SELECT body FROM dsql_action WHERE table_id = ? AND kind = ?"
-	                 " AND version = (SELECT MAX(version) FROM dsql_action WHERE"
-	                 " table_id = ? AND kind = ? AND version <= ?)",
+	                 "SELECT a.kind, a.body FROM dsql_action a WHERE a.table_id = ?"
+	                 " AND a.kind IN ('protocol', 'metaData') AND a.version = (SELECT"
+	                 " MAX(b.version) FROM dsql_action b WHERE b.table_id = a.table_id"
+	                 " AND b.kind = a.kind AND b.version <= ?)",
 	                 err);
-	if (rc != DSQL_OK)
+	if (rc == DSQL_OK)
+		rc = db_run(st, err, "ii", id, s->version);
+	for (; rc == DSQL_ROW; rc = db_step(st, err)) {
+		const char *kind = db_column_text(st, 0, NULL);
+		size_t len;
+		const char *line = db_column_text(st, 1, &len);
+		char **slot = strcmp(kind, "protocol") == 0 ? &s->protocol : &s->metadata;
+
+		free(*slot);
+		if (!(*slot = body_of(line, len, kind))) {
+			db_stmt_done(st);
+			return dsql_error_set(err, DSQL_EDB, NULL, NULL, 0,
+			                      "catalog holds a malformed %s action", kind);
+		}
+	}
+	if (rc != DSQL_DONE)
 		return rc;
-	rc = db_run(st, err, "ititi", id, kind, id, kind, version);
-	if (rc == DSQL_DONE)
+	if (!s->protocol || !s->metadata)
 		return dsql_error_set(err, DSQL_EDB, NULL, NULL, 0,
 		                      "catalog has no %s action for table id %lld at version %lld",
-		                      kind, (long long)id, (long long)version);
-	if (rc != DSQL_ROW)
-		return rc;
-	line = json_loads(db_column_text(st, 0, NULL), 0, NULL);
-	db_stmt_done(st);
-	*out = json_dumps(json_object_get(line, kind), JSON_COMPACT);
-	json_decref(line);
-	if (!*out)
-		return dsql_error_set(err, DSQL_EDB, NULL, NULL, 0,
-		                      "catalog holds a malformed %s action", kind);
+		                      s->protocol ? "metaData" : "protocol", (long long)id,
+		                      (long long)s->version);
 	return DSQL_OK;
 }
 
@@ -159,41 +188,37 @@ static int load_files(dsql_db *db, dsql_snapshot *s, int64_t id, int64_t latest,
 	return rc == DSQL_DONE ? DSQL_OK : rc;
 }
 
+/* The applications' transaction versions and the live domains, in one
+ * statement (kind 0: appId and version; kind 1: domain and configuration). */
 static int load_app_txns(dsql_db *db, dsql_snapshot *s, int64_t id, dsql_error *err)
 {
 	db_stmt *st;
 	int rc;
 
 	rc = db_stmt_get(&st, db,
-	                 "SELECT a.app_id, a.version FROM dsql_app_txn a WHERE a.table_id = ?"
-	                 " AND a.commit_version = (SELECT MAX(b.commit_version) FROM dsql_app_txn b"
-	                 " WHERE b.table_id = a.table_id AND b.app_id = a.app_id"
-	                 " AND b.commit_version <= ?) ORDER BY a.app_id",
+	                 "SELECT 0, a.app_id, a.version, NULL FROM dsql_app_txn a"
+	                 " WHERE a.table_id = ? AND a.commit_version = (SELECT"
+	                 " MAX(b.commit_version) FROM dsql_app_txn b WHERE b.table_id = a.table_id"
+	                 " AND b.app_id = a.app_id AND b.commit_version <= ?)"
+	                 " UNION ALL SELECT 1, d.domain, 0, d.configuration FROM dsql_domain d"
+	                 " WHERE d.table_id = ? AND d.removed = 0 AND d.commit_version = (SELECT"
+	                 " MAX(e.commit_version) FROM dsql_domain e WHERE e.table_id = d.table_id"
+	                 " AND e.domain = d.domain AND e.commit_version <= ?) ORDER BY 1, 2",
 	                 err);
 	if (rc == DSQL_OK)
-		rc = db_run(st, err, "ii", id, s->version);
-	for (; rc == DSQL_ROW; rc = db_step(st, err))
-		if ((rc = push(&s->app_txns, db_column_text(st, 0, NULL), NULL,
-		               db_column_int64(st, 1), err)) != DSQL_OK) {
+		rc = db_run(st, err, "iiii", id, s->version, id, s->version);
+	for (; rc == DSQL_ROW; rc = db_step(st, err)) {
+		if (db_column_int64(st, 0) == 0)
+			rc = push(&s->app_txns, db_column_text(st, 1, NULL), NULL, db_column_int64(st, 2),
+			          err);
+		else
+			rc = push(&s->domains, db_column_text(st, 1, NULL), db_column_text(st, 3, NULL), 0,
+			          err);
+		if (rc != DSQL_OK) {
 			db_stmt_done(st);
 			return rc;
 		}
-	if (rc != DSQL_DONE)
-		return rc;
-	rc = db_stmt_get(&st, db,
-	                 "SELECT a.domain, a.configuration FROM dsql_domain a WHERE a.table_id = ?"
-	                 " AND a.removed = 0 AND a.commit_version = (SELECT MAX(b.commit_version)"
-	                 " FROM dsql_domain b WHERE b.table_id = a.table_id"
-	                 " AND b.domain = a.domain AND b.commit_version <= ?) ORDER BY a.domain",
-	                 err);
-	if (rc == DSQL_OK)
-		rc = db_run(st, err, "ii", id, s->version);
-	for (; rc == DSQL_ROW; rc = db_step(st, err))
-		if ((rc = push(&s->domains, db_column_text(st, 0, NULL), db_column_text(st, 1, NULL),
-		               0, err)) != DSQL_OK) {
-			db_stmt_done(st);
-			return rc;
-		}
+	}
 	return rc == DSQL_DONE ? DSQL_OK : rc;
 }
 
@@ -205,10 +230,14 @@ static int resolve_version(dsql_db *db, const char *name, int64_t *id, int64_t *
 	db_stmt *st;
 	int rc;
 
-	int64_t oldest;
+	int64_t oldest, latest_ms = -1;
 
+	/* The latest version's commit time comes with the table's row. */
 	rc = db_stmt_get(&st, db,
-	                 "SELECT id, version, oldest_version FROM dsql_table WHERE name = ?", err);
+	                 "SELECT t.id, t.version, t.oldest_version, c.commit_ms FROM dsql_table t"
+	                 " LEFT JOIN dsql_commit c ON c.table_id = t.id AND c.version = t.version"
+	                 " WHERE t.name = ?",
+	                 err);
 	if (rc != DSQL_OK)
 		return rc;
 	rc = db_run(st, err, "t", name);
@@ -219,6 +248,8 @@ static int resolve_version(dsql_db *db, const char *name, int64_t *id, int64_t *
 	*id = db_column_int64(st, 0);
 	*latest = db_column_int64(st, 1);
 	oldest = db_column_int64(st, 2);
+	if (!db_column_is_null(st, 3))
+		latest_ms = db_column_int64(st, 3);
 	db_stmt_done(st);
 	if (at_ms >= 0) {
 		rc = db_stmt_get(&st, db,
@@ -248,6 +279,10 @@ static int resolve_version(dsql_db *db, const char *name, int64_t *id, int64_t *
 		return dsql_error_set(err, DSQL_ENOTFOUND, NULL, NULL, 0,
 		                      "table '%s': version %lld has expired (the oldest version kept "
 		                      "is %lld)", name, (long long)*version, (long long)oldest);
+	if (*version == *latest && latest_ms >= 0) {
+		*ts = latest_ms;
+		return DSQL_OK;
+	}
 	rc = db_stmt_get(&st, db,
 	                 "SELECT commit_ms FROM dsql_commit WHERE table_id = ? AND version = ?", err);
 	if (rc == DSQL_OK)
@@ -286,9 +321,7 @@ static int load_in_txn(dsql_snapshot **out, dsql_catalog *cat, const char *table
 	rc = resolve_version(cat->db, table, &id, &s->version, &latest, at_ms, &s->timestamp_ms,
 	                     err);
 	if (rc == DSQL_OK)
-		rc = load_latest_action(cat->db, id, s->version, "protocol", &s->protocol, err);
-	if (rc == DSQL_OK)
-		rc = load_latest_action(cat->db, id, s->version, "metaData", &s->metadata, err);
+		rc = load_protocol_metadata(cat->db, s, id, err);
 	if (rc == DSQL_OK)
 		rc = load_files(cat->db, s, id, latest, err);
 	if (rc == DSQL_OK)

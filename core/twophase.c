@@ -149,7 +149,7 @@ int dsql_prepared_commit(dsql_catalog *cat, const char *gid, dsql_error *err)
 		                      "'%s' is not a prepared transaction of this catalog",
 		                      gid ? gid : "(null)");
 	rc = record_decision(cat, gid, err);
-	db_fault_point("after_decision");
+	db_fault_point(cat->db, "after_decision");
 	if (rc == DSQL_OK)
 		rc = db_commit_prepared(cat->db, gid, err);
 	if (rc == DSQL_ENOTFOUND && journal_has(cat, txn_id, &found, NULL) == DSQL_OK && found)
@@ -256,7 +256,7 @@ int dsql_prepared_recover(dsql_catalog *cat, int64_t older_than_ms, unsigned int
 
 	if ((rc = need_two_phase(cat, err)) != DSQL_OK || (rc = list_gids(cat, &l, err)) != DSQL_OK)
 		return rc;
-	db_fault_point("recover_start");
+	db_fault_point(cat->db, "recover_start");
 	for (size_t i = 0; i < l.n && rc == DSQL_OK; i++) {
 		int64_t ms = 0;
 		int decided = 0;
@@ -313,6 +313,6 @@ int dsql_txn_commit_two_phase(dsql_txn *txn, dsql_error *err)
 		return rc;
 	if (txn->replayed)
 		return DSQL_OK; /* an earlier commit of this id: nothing was prepared */
-	db_fault_point("between_phases");
+	db_fault_point(txn->cat->db, "between_phases");
 	return dsql_prepared_commit(txn->cat, txn->gid, err);
 }

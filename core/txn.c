@@ -161,6 +161,13 @@ int dsql_txn_open_table(dsql_txn *txn, const char *table, int64_t read_version,
 		                      "table '%s' has no version %lld (its latest is %lld)", table,
 		                      (long long)read_version, (long long)current);
 	t = txn_find(txn, table);
+	if (t && t->guessed) {
+		/* Staged adds alone, until now: the read starts here. */
+		t->guessed = 0;
+		t->id = id;
+		t->read_version = read_version;
+		return DSQL_OK;
+	}
 	if (t) {
 		if (t->read_version != read_version)
 			return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
@@ -212,37 +219,82 @@ int dsql_txn_read_version(const dsql_txn *txn, const char *table, int64_t *out,
 	return DSQL_OK;
 }
 
-/* Checks that hold within the staged actions alone. */
-static int check_staged(const txn_table *t, const action *a, dsql_error *err)
+/* The key under which an action is unique within one table's commit:
+ * kind, then what identifies it (NUL-separated; paths hold no NUL), in buf
+ * or, when longer, in *big (malloc'd). Its length; 0 when any number of
+ * such actions may be staged. */
+static size_t staged_key(const action *a, char *buf, size_t cap, char **big)
 {
-	for (size_t i = 0; i < t->n_actions; i++) {
-		const action *b = &t->actions[i];
+	const char *id = "", *id2 = "";
+	size_t n1, n2, n;
+	char *k = buf;
 
-		if (a->kind == ACT_ADD && b->kind == ACT_ADD && strcmp(a->path, b->path) == 0 &&
-		    strcmp(a->dv_id, b->dv_id) == 0)
-			return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
-			                      "table '%s': file '%s' is added twice in one commit",
-			                      t->name, a->path);
-		if (a->kind == ACT_REMOVE && b->kind == ACT_REMOVE &&
-		    strcmp(a->path, b->path) == 0 && strcmp(a->dv_id, b->dv_id) == 0)
-			return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
-			                      "table '%s': file '%s' is removed twice in one commit",
-			                      t->name, a->path);
-		if (a->kind == b->kind &&
-		    (a->kind == ACT_METADATA || a->kind == ACT_PROTOCOL || a->kind == ACT_COMMITINFO))
-			return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
-			                      "table '%s': more than one %s action in one commit",
-			                      t->name, action_kind_name(a->kind));
-		if (a->kind == ACT_TXN && b->kind == ACT_TXN && strcmp(a->app_id, b->app_id) == 0)
-			return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
-			                      "table '%s': two txn actions for appId '%s'", t->name,
-			                      a->app_id);
-		if (a->kind == ACT_DOMAIN && b->kind == ACT_DOMAIN && strcmp(a->domain, b->domain) == 0)
-			return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
-			                      "table '%s': two domainMetadata actions for domain '%s'",
-			                      t->name, a->domain);
+	*big = NULL;
+	switch (a->kind) {
+	case ACT_ADD: case ACT_REMOVE: id = a->path; id2 = a->dv_id; break;
+	case ACT_TXN: id = a->app_id; break;
+	case ACT_DOMAIN: id = a->domain; break;
+	case ACT_METADATA: case ACT_PROTOCOL: case ACT_COMMITINFO: break;
+	default: return 0;
 	}
-	return DSQL_OK;
+	n1 = strlen(id);
+	n2 = strlen(id2);
+	n = 1 + n1 + 1 + n2;
+	if (n > cap && !(k = *big = malloc(n)))
+		return 0;
+	k[0] = (char)('a' + (int)a->kind);
+	memcpy(k + 1, id, n1);
+	k[1 + n1] = '\0';
+	memcpy(k + 2 + n1, id2, n2);
+	return n;
+}
+
+/* Checks that hold within the staged actions alone: a file added or
+ * removed twice, two metaData, protocol or commitInfo actions, two txn
+ * actions of one appId, two domainMetadata of one domain. A hash set of
+ * keys keeps this linear in the number of actions. */
+static int check_staged(txn_table *t, const action *a, dsql_error *err)
+{
+	char buf[1024], *big;
+	size_t n = staged_key(a, buf, sizeof(buf), &big);
+	const char *key = big ? big : buf;
+	int dup, added = 0;
+
+	if (n == 0 && a->kind != ACT_CDC)
+		return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
+	if (n == 0)
+		return DSQL_OK;
+	if (!t->staged_keys)
+		t->staged_keys = json_object();
+	dup = t->staged_keys && json_object_getn(t->staged_keys, key, n) != NULL;
+	if (t->staged_keys && !dup)
+		added = json_object_setn_new_nocheck(t->staged_keys, key, n, json_true()) == 0;
+	free(big);
+	if (!dup)
+		return added ? DSQL_OK
+		             : dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
+	switch (a->kind) {
+	case ACT_ADD:
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                      "table '%s': file '%s' is added twice in one commit", t->name,
+		                      a->path);
+	case ACT_REMOVE:
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                      "table '%s': file '%s' is removed twice in one commit",
+		                      t->name, a->path);
+	case ACT_TXN:
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                      "table '%s': two txn actions for appId '%s'", t->name,
+		                      a->app_id);
+	case ACT_DOMAIN:
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                      "table '%s': two domainMetadata actions for domain '%s'",
+		                      t->name, a->domain);
+	default:
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                      "table '%s': more than one %s action in one commit", t->name,
+		                      action_kind_name(a->kind));
+	}
 }
 
 int txn_stage_parsed(dsql_txn *txn, txn_table *t, action *a, dsql_error *err)
@@ -269,6 +321,31 @@ int txn_stage_parsed(dsql_txn *txn, txn_table *t, action *a, dsql_error *err)
 	return DSQL_OK;
 }
 
+/* A table first named by a staged action: a table this handle knows is
+ * taken from its hint, without a look-up; the commit checks the hint. */
+static int open_for_staging(dsql_txn *txn, const char *table, txn_table **out,
+                            dsql_error *err)
+{
+	table_hint *h = hint_find(txn->cat, table);
+	int rc;
+
+	if (!h) {
+		rc = dsql_txn_open_table(txn, table, DSQL_LATEST, err);
+		if (rc == DSQL_OK)
+			*out = txn_find(txn, table);
+		if (rc == DSQL_OK && (h = hint_find(txn->cat, table)) != NULL)
+			(*out)->guessed = 1;
+		return rc;
+	}
+	rc = append_table(txn, table, out, err);
+	if (rc != DSQL_OK)
+		return rc;
+	(*out)->id = h->id;
+	(*out)->read_version = h->version;
+	(*out)->guessed = 1;
+	return DSQL_OK;
+}
+
 int dsql_txn_stage(dsql_txn *txn, const char *table, const char *action_json, dsql_error *err)
 {
 	txn_table *t;
@@ -281,14 +358,18 @@ int dsql_txn_stage(dsql_txn *txn, const char *table, const char *action_json, ds
 		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0, "action is NULL");
 	t = txn_find(txn, table);
 	if (!t) {
-		rc = dsql_txn_open_table(txn, table, DSQL_LATEST, err);
+		rc = open_for_staging(txn, table, &t, err);
 		if (rc != DSQL_OK)
 			return rc;
-		t = txn_find(txn, table);
 	}
 	rc = action_parse_text(&a, action_json, err);
 	if (rc != DSQL_OK)
 		return rc;
+	if (t->guessed && a.kind != ACT_ADD &&
+	    (rc = dsql_txn_open_table(txn, table, DSQL_LATEST, err)) != DSQL_OK) {
+		action_clear(&a);
+		return rc;
+	}
 	return txn_stage_parsed(txn, t, &a, err);
 }
 
@@ -330,6 +411,7 @@ void dsql_txn_free(dsql_txn *txn)
 		json_decref(t->read_predicates);
 		json_decref(t->read_files);
 		json_decref(t->read_app_ids);
+		json_decref(t->staged_keys);
 		free(t->name);
 		free(t->location);
 	}

@@ -25,6 +25,14 @@ typedef struct txn_table {
 	int64_t commit_ms;
 	/* Set when this transaction creates the table (version 0). */
 	int creating;
+	/* Opened implicitly by staging adds alone: the transaction read
+	 * nothing of the table, so it reads the version it commits on
+	 * (read_version is the handle's hint of it until then). */
+	int guessed;
+	/* What is staged, as a set (txn.c check_staged). */
+	json_t *staged_keys;
+	/* The commit time written (commit.c). */
+	int64_t written_ms;
 	char *location;
 	char uuid[37];
 } txn_table;

@@ -81,6 +81,14 @@ echo
 echo "=== fuzzing ==="
 cat fuzz.out
 [ "$fuzz_status" -eq 0 ] || { echo "fuzzing: FAILED"; status=1; }
+if [ "$status" -ne 0 ] || [ "$sanitize_status" -ne 0 ]; then
+	# What the database server said about deadlocks, lock timeouts and
+	# serialization failures, for whoever reads a failed run.
+	echo
+	echo "=== PostgreSQL server log (errors) ==="
+	grep -E -A4 'deadlock|lock timeout|could not serialize' "$work/pg/server.log" 2>/dev/null |
+		tail -n 60 || true
+fi
 echo
 grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):' check.out || cat check.out
 # One closing line over every Check run: "N passed, N failed".

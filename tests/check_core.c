@@ -49,7 +49,8 @@ START_TEST(extracts_file_identity)
 {
 	dsql_error err;
 	action a;
-	char *text;
+	const char *text;
+	size_t len;
 
 	ck_assert_int_eq(action_parse_text(&a,
 	                                   "{\"remove\":{\"path\":\"f\",\"dataChange\":true,"
@@ -62,10 +63,59 @@ START_TEST(extracts_file_identity)
 	ck_assert_str_eq(a.dv_id, "uab@4");
 	ck_assert_int_eq(a.data_change, 1);
 	/* The action is kept verbatim. */
-	text = action_line_text(&a);
+	text = action_line(&a, &len);
+	ck_assert_uint_eq(len, strlen(text));
 	ck_assert(strstr(text, "\"sizeInBytes\":1"));
-	free(text);
 	action_clear(&a);
+}
+END_TEST
+
+/* The stored text of an action is jansson's compact rendering of it,
+ * byte for byte, whether the caller's text was kept as it came (already
+ * compact) or rendered again (anything else). */
+START_TEST(stored_text_is_the_compact_rendering)
+{
+	static const char *const lines[] = {
+		"{\"add\":{\"path\":\"a\",\"size\":1,\"dataChange\":true,\"partitionValues\":{}}}",
+		"{ \"add\" : {\"path\":\"a\",\"size\":1,\"dataChange\":true,"
+		"\"partitionValues\":{\"p\":null}} }",
+		"{\"add\":{\"path\":\"a\\/b\",\"size\":-0,\"dataChange\":false,"
+		"\"partitionValues\":{},\"x\":1.50,\"y\":1e3,\"z\":[]}}",
+		"{\"add\":{\"path\":\"\\u00e9\\u0001\\\"q\\\\\\n\\t\",\"size\":12,"
+		"\"partitionValues\":{},\"stats\":\"{\\\"numRecords\\\":3}\",\"tags\":{\"k\":\"v\"}}}",
+		"{\"add\":{\"path\":\"\xc3\xa9 \x7f\",\"size\":0,\"partitionValues\":{},"
+		"\"modificationTime\":-5}}",
+		"{\"remove\":{\"path\":\"r\",\"deletionTimestamp\":5,\"dataChange\":true}}",
+		"{\"commitInfo\":{\"operation\":\"WRITE\",\"n\":[1,-2,{\"a\":true,\"b\":false}]}}",
+		"{\"txn\":{\"appId\":\"etl\",\"version\":3}}",
+		"{\n\"txn\":{\"appId\":\"etl\",\"version\":3,\"lastUpdated\":1}\n}",
+	};
+
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		dsql_error err;
+		action a;
+		json_t *j = json_loads(lines[i], 0, NULL);
+		char *want = json_dumps(j, JSON_COMPACT), *body;
+		const char *got, *b;
+		size_t len, blen;
+		int rc = action_parse_text(&a, lines[i], &err);
+
+		ck_assert_msg(rc == DSQL_OK || rc == DSQL_EINVALID, "line %zu: %d", i, rc);
+		if (rc == DSQL_OK) {
+			got = action_line(&a, &len);
+			ck_assert_msg(strcmp(got, want) == 0, "line %zu: stored %s, jansson %s", i, got,
+			              want);
+			ck_assert_uint_eq(len, strlen(want));
+			b = action_body(&a, &blen);
+			body = json_dumps(json_object_get(j, action_kind_name(a.kind)), JSON_COMPACT);
+			ck_assert_uint_eq(blen, strlen(body));
+			ck_assert(memcmp(b, body, blen) == 0);
+			free(body);
+			action_clear(&a);
+		}
+		free(want);
+		json_decref(j);
+	}
 }
 END_TEST
 
@@ -197,6 +247,7 @@ int main(void)
 	tcase_add_test(tc, parses_each_action_kind);
 	tcase_add_test(tc, extracts_file_identity);
 	tcase_add_test(tc, rejects_malformed_actions);
+	tcase_add_test(tc, stored_text_is_the_compact_rendering);
 	tcase_add_test(tc, uuid7_is_time_ordered_and_well_formed);
 	tcase_add_test(tc, names_and_levels);
 	tcase_add_test(tc, registry_validates_drivers);

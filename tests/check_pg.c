@@ -132,41 +132,38 @@ START_TEST(connection_killed_before_commit_is_resolved)
 }
 END_TEST
 
-/* A lock nobody releases (a prepared transaction whose coordinator died)
- * does not hang a commit forever: it fails within the retry policy's time
- * limit, and nothing is written. */
+/* A lock nobody releases (a stuck session, or a prepared transaction whose
+ * coordinator died) does not hang a commit forever: it fails within the
+ * retry policy's time limit, and nothing is written. The lock is held by a
+ * driver connection of this test (a prepared transaction would be rolled
+ * back by the recovery of the conformance suite running alongside on the
+ * same catalog). */
 START_TEST(stuck_lock_times_out)
 {
 	char table[64];
 	dsql_retry_policy p = {3, 10, 100, 1000};
 	dsql_txn_options o = DSQL_TXN_OPTIONS_INIT;
+	const dsql_driver *d = dsql_driver_find(uri);
+	dsql_driver_conn *holder;
+	dsql_driver_stmt *lock;
 	dsql_catalog *cat;
 	dsql_txn *txn;
 	dsql_error err;
-	char gid[256] = "";
 	time_t t0;
-	int rc, fds[2], status;
-	pid_t pid;
+	int64_t v = -1;
+	int rc;
 
 	snprintf(table, sizeof(table), "stuck_%d", (int)getpid());
 	ck_assert_int_eq(dsql_catalog_open(&cat, uri, NULL, &err), DSQL_OK);
 	ck_assert_int_eq(dsql_table_create(cat, table, NULL, &err), DSQL_OK);
-	ck_assert_int_eq(pipe(fds), 0);
-	pid = fork();
-	if (pid == 0) {
-		dsql_catalog *c = NULL;
-
-		if (dsql_catalog_open(&c, uri, NULL, &err) || dsql_txn_begin(&txn, c, NULL, &err) ||
-		    dsql_txn_stage(txn, table, "{\"txn\":{\"appId\":\"a\",\"version\":1}}", &err) ||
-		    dsql_txn_prepare(txn, &err))
-			_exit(10);
-		if (write(fds[1], dsql_txn_gid(txn), strlen(dsql_txn_gid(txn))) < 0)
-			_exit(11);
-		_exit(0); /* dies holding the prepared transaction's locks */
-	}
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_int_eq(WEXITSTATUS(status), 0);
-	ck_assert_int_gt(read(fds[0], gid, sizeof(gid) - 1), 0);
+	ck_assert_int_eq(d->connect(&holder, uri, &err), DSQL_OK);
+	ck_assert_int_eq(d->begin(holder, DSQL_BEGIN_WRITE, &err), DSQL_OK);
+	ck_assert_int_eq(d->prepare(&lock, holder,
+	                            "UPDATE dsql_table SET version = version WHERE name = ?", &err),
+	                 DSQL_OK);
+	ck_assert_int_eq(d->bind_text(lock, 1, table, strlen(table), &err), DSQL_OK);
+	ck_assert_int_eq(d->step(lock, &err), DSQL_DONE);
+	ck_assert_int_eq(d->changes(lock), 1); /* held until the rollback below */
 	o.retry = &p;
 	ck_assert_int_eq(dsql_txn_begin(&txn, cat, &o, &err), DSQL_OK);
 	ck_assert_int_eq(dsql_txn_stage(txn, table, "{\"txn\":{\"appId\":\"b\",\"version\":1}}",
@@ -174,10 +171,14 @@ START_TEST(stuck_lock_times_out)
 	t0 = time(NULL);
 	rc = dsql_txn_commit(txn, &err);
 	ck_assert_msg(rc == DSQL_ETIMEOUT || rc == DSQL_ERETRY, "commit returned %d: %s", rc,
-	              err.message);
+	              rc ? err.message : "committed");
 	ck_assert_int_lt(time(NULL) - t0, 30);
 	dsql_txn_free(txn);
-	ck_assert_int_eq(dsql_prepared_rollback(cat, gid, &err), DSQL_OK);
+	d->finalize(lock);
+	ck_assert_int_eq(d->rollback(holder, &err), DSQL_OK);
+	d->disconnect(holder);
+	ck_assert_int_eq(dsql_table_version(cat, table, &v, &err), DSQL_OK);
+	ck_assert_int_eq(v, 0);
 	ck_assert_int_eq(dsql_table_drop(cat, table, &err), DSQL_OK);
 	dsql_catalog_free(cat);
 }
@@ -195,6 +196,333 @@ START_TEST(schema_has_its_indexes)
 	                       " 'dsql_action_kind', 'dsql_file_live')"),
 	                 3);
 	dsql_catalog_free(cat);
+}
+END_TEST
+
+/* --- exec_deferred (pipeline mode), through the driver's vtable --- */
+
+typedef struct pipe_fixture {
+	const dsql_driver *d;
+	dsql_driver_conn *c;
+	dsql_driver_stmt *ins; /* INSERT INTO table (k, v) VALUES (?, ?) */
+	char table[64];
+} pipe_fixture;
+
+static void pipe_open(pipe_fixture *f, const char *name)
+{
+	char sql[160];
+	dsql_error err;
+
+	f->d = dsql_driver_find(uri);
+	ck_assert_ptr_nonnull(f->d);
+	ck_assert(f->d->capabilities & DSQL_CAP_DEFERRED);
+	ck_assert_ptr_nonnull(f->d->exec_deferred);
+	snprintf(f->table, sizeof(f->table), "%s_%d", name, (int)getpid());
+	snprintf(sql, sizeof(sql), "CREATE TABLE %s (k bigint PRIMARY KEY, v text)", f->table);
+	admin(sql);
+	ck_assert_int_eq(f->d->connect(&f->c, uri, &err), DSQL_OK);
+	f->ins = NULL;
+}
+
+static void pipe_close(pipe_fixture *f)
+{
+	char sql[128];
+
+	f->d->finalize(f->ins);
+	f->d->disconnect(f->c);
+	snprintf(sql, sizeof(sql), "DROP TABLE %s", f->table);
+	admin(sql);
+}
+
+/* Rows of the table matching a condition, seen from another connection. */
+static int64_t pipe_count(pipe_fixture *f, const char *where)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql), "SELECT 1 FROM %s WHERE %s", f->table, where);
+	return admin(sql);
+}
+
+static dsql_driver_stmt *pipe_prepare(pipe_fixture *f, const char *fmt)
+{
+	dsql_driver_stmt *s;
+	dsql_error err;
+	char sql[256];
+
+	snprintf(sql, sizeof(sql), fmt, f->table);
+	ck_assert_msg(f->d->prepare(&s, f->c, sql, &err) == DSQL_OK, "%s", err.message);
+	return s;
+}
+
+/* One deferred insert through the fixture's one statement, re-bound. */
+static void pipe_insert(pipe_fixture *f, int64_t k, const char *v)
+{
+	dsql_error err;
+
+	if (!f->ins)
+		f->ins = pipe_prepare(f, "INSERT INTO %s (k, v) VALUES (?, ?)");
+	ck_assert_int_eq(f->d->reset(f->ins, &err), DSQL_OK);
+	ck_assert_int_eq(f->d->bind_int64(f->ins, 1, k, &err), DSQL_OK);
+	ck_assert_int_eq(f->d->bind_text(f->ins, 2, v, strlen(v), &err), DSQL_OK);
+	ck_assert_msg(f->d->exec_deferred(f->ins, -1, &err) == DSQL_OK, "%s", err.message);
+}
+
+/* A deferred UPDATE of one key's value, expecting `expect` changed rows. */
+static void pipe_update(pipe_fixture *f, dsql_driver_stmt *upd, int64_t k, int64_t expect)
+{
+	dsql_error err;
+
+	ck_assert_int_eq(f->d->reset(upd, &err), DSQL_OK);
+	ck_assert_int_eq(f->d->bind_text(upd, 1, "updated", 7, &err), DSQL_OK);
+	ck_assert_int_eq(f->d->bind_int64(upd, 2, k, &err), DSQL_OK);
+	ck_assert_msg(f->d->exec_deferred(upd, expect, &err) == DSQL_OK, "%s", err.message);
+}
+
+/* One plain write transaction: the connection is usable. */
+static void pipe_commit_one(pipe_fixture *f, int64_t k)
+{
+	dsql_error err;
+
+	ck_assert_int_eq(f->d->begin(f->c, DSQL_BEGIN_WRITE, &err), DSQL_OK);
+	pipe_insert(f, k, "after");
+	ck_assert_msg(f->d->commit(f->c, &err) == DSQL_OK, "%s", err.message);
+}
+
+/* BEGIN, the deferred inserts (one statement, prepared inside the pipeline,
+ * re-bound each time) and COMMIT: every row is there with its values. */
+START_TEST(deferred_inserts_commit)
+{
+	pipe_fixture f;
+	dsql_error err;
+	char v[32];
+
+	pipe_open(&f, "dfr_ins");
+	ck_assert_int_eq(f.d->begin(f.c, DSQL_BEGIN_WRITE, &err), DSQL_OK);
+	for (int k = 1; k <= 50; k++) {
+		snprintf(v, sizeof(v), "v%d", k);
+		pipe_insert(&f, k, v);
+	}
+	ck_assert_msg(f.d->commit(f.c, &err) == DSQL_OK, "%s", err.message);
+	ck_assert_int_eq(pipe_count(&f, "v = 'v' || k"), 50);
+	pipe_commit_one(&f, 51); /* again, the statement now prepared */
+	ck_assert_int_eq(pipe_count(&f, "true"), 51);
+	pipe_close(&f);
+}
+END_TEST
+
+/* An UPDATE expected to change 1 row changes 0: the server aborts, COMMIT
+ * queued behind it cannot commit, commit() says retry, nothing is written
+ * and the connection works afterwards. With the count right, it commits. */
+START_TEST(deferred_expectation_aborts_commit)
+{
+	pipe_fixture f;
+	dsql_driver_stmt *upd;
+	dsql_error err;
+
+	pipe_open(&f, "dfr_exp");
+	pipe_commit_one(&f, 1);
+	upd = pipe_prepare(&f, "UPDATE %s SET v = ? WHERE k = ?");
+	ck_assert_int_eq(f.d->begin(f.c, DSQL_BEGIN_WRITE, &err), DSQL_OK);
+	pipe_insert(&f, 10, "a");
+	pipe_update(&f, upd, 99, 1); /* matches no row */
+	pipe_insert(&f, 11, "b");
+	pipe_insert(&f, 12, "c");
+	ck_assert_int_eq(f.d->commit(f.c, &err), DSQL_ERETRY);
+	ck_assert_str_eq(err.sqlstate, "22012");
+	ck_assert_ptr_nonnull(strstr(err.message, "expected 1 changed rows"));
+	ck_assert_int_eq(pipe_count(&f, "k >= 10"), 0);
+	/* The same checked statement, count right this time. */
+	ck_assert_int_eq(f.d->begin(f.c, DSQL_BEGIN_WRITE, &err), DSQL_OK);
+	pipe_update(&f, upd, 1, 1);
+	pipe_insert(&f, 13, "d");
+	ck_assert_msg(f.d->commit(f.c, &err) == DSQL_OK, "%s", err.message);
+	ck_assert_int_eq(pipe_count(&f, "k = 1 AND v = 'updated'"), 1);
+	ck_assert_int_eq(pipe_count(&f, "k = 13"), 1);
+	/* expect 0 is an expectation too. */
+	ck_assert_int_eq(f.d->begin(f.c, DSQL_BEGIN_WRITE, &err), DSQL_OK);
+	pipe_update(&f, upd, 13, 0);
+	ck_assert_int_eq(f.d->commit(f.c, &err), DSQL_ERETRY);
+	pipe_commit_one(&f, 14);
+	ck_assert_int_eq(pipe_count(&f, "true"), 3);
+	f.d->finalize(upd);
+	pipe_close(&f);
+}
+END_TEST
+
+/* A deferred duplicate key: commit() fails with the insert's own error
+ * (SQLSTATE 23505), nothing of the transaction is committed, and the
+ * connection is idle and usable. */
+START_TEST(deferred_unique_violation)
+{
+	pipe_fixture f;
+	dsql_error err;
+
+	pipe_open(&f, "dfr_dup");
+	pipe_commit_one(&f, 1);
+	ck_assert_int_eq(f.d->begin(f.c, DSQL_BEGIN_WRITE, &err), DSQL_OK);
+	pipe_insert(&f, 2, "a");
+	pipe_insert(&f, 1, "duplicate");
+	pipe_insert(&f, 3, "b");
+	ck_assert_int_eq(f.d->commit(f.c, &err), DSQL_EEXISTS);
+	ck_assert_str_eq(err.sqlstate, "23505");
+	ck_assert_int_eq(pipe_count(&f, "true"), 1);
+	pipe_commit_one(&f, 4);
+	ck_assert_int_eq(pipe_count(&f, "true"), 2);
+	pipe_close(&f);
+}
+END_TEST
+
+/* A SELECT stepped after deferred inserts joins the pipeline and sees them;
+ * its rows arrive intact. */
+START_TEST(deferred_then_select_sees_rows)
+{
+	pipe_fixture f;
+	dsql_driver_stmt *sel;
+	dsql_error err;
+	size_t len;
+	int n = 0;
+
+	pipe_open(&f, "dfr_sel");
+	ck_assert_int_eq(f.d->begin(f.c, DSQL_BEGIN_WRITE, &err), DSQL_OK);
+	pipe_insert(&f, 1, "one");
+	pipe_insert(&f, 2, "two");
+	pipe_insert(&f, 3, "three");
+	sel = pipe_prepare(&f, "SELECT k, v FROM %s WHERE k >= ? ORDER BY k");
+	ck_assert_int_eq(f.d->bind_int64(sel, 1, 2, &err), DSQL_OK);
+	for (int rc; (rc = f.d->step(sel, &err)) != DSQL_DONE; n++) {
+		ck_assert_msg(rc == DSQL_ROW, "step: %s", err.message);
+		ck_assert_int_eq(f.d->column_int64(sel, 0), n + 2);
+		ck_assert_str_eq(f.d->column_text(sel, 1, &len), n == 0 ? "two" : "three");
+	}
+	ck_assert_int_eq(n, 2);
+	pipe_insert(&f, 4, "four"); /* deferred again after the step */
+	ck_assert_msg(f.d->commit(f.c, &err) == DSQL_OK, "%s", err.message);
+	ck_assert_int_eq(pipe_count(&f, "true"), 4);
+	f.d->finalize(sel);
+	pipe_close(&f);
+}
+END_TEST
+
+/* A step after a failed deferred statement fails with that statement's
+ * error; rollback then leaves the connection usable. */
+START_TEST(deferred_error_reported_by_step)
+{
+	pipe_fixture f;
+	dsql_driver_stmt *sel;
+	dsql_error err;
+
+	pipe_open(&f, "dfr_stp");
+	pipe_commit_one(&f, 1);
+	ck_assert_int_eq(f.d->begin(f.c, DSQL_BEGIN_WRITE, &err), DSQL_OK);
+	pipe_insert(&f, 1, "duplicate");
+	sel = pipe_prepare(&f, "SELECT k FROM %s");
+	ck_assert_int_eq(f.d->step(sel, &err), DSQL_EEXISTS);
+	ck_assert_str_eq(err.sqlstate, "23505");
+	ck_assert_int_eq(f.d->rollback(f.c, &err), DSQL_OK);
+	pipe_commit_one(&f, 2);
+	ck_assert_int_eq(pipe_count(&f, "true"), 2);
+	f.d->finalize(sel);
+	pipe_close(&f);
+}
+END_TEST
+
+/* rollback() discards what is queued: nothing is visible, and the
+ * connection is usable, also after a queued failure. */
+START_TEST(deferred_then_rollback)
+{
+	pipe_fixture f;
+	dsql_error err;
+
+	pipe_open(&f, "dfr_rbk");
+	ck_assert_int_eq(f.d->begin(f.c, DSQL_BEGIN_WRITE, &err), DSQL_OK);
+	pipe_insert(&f, 1, "a");
+	pipe_insert(&f, 2, "b");
+	ck_assert_int_eq(f.d->rollback(f.c, &err), DSQL_OK);
+	ck_assert_int_eq(pipe_count(&f, "true"), 0);
+	pipe_commit_one(&f, 3);
+	ck_assert_int_eq(f.d->begin(f.c, DSQL_BEGIN_WRITE, &err), DSQL_OK);
+	pipe_insert(&f, 3, "duplicate");
+	pipe_insert(&f, 4, "c");
+	ck_assert_int_eq(f.d->rollback(f.c, &err), DSQL_OK);
+	pipe_commit_one(&f, 5);
+	ck_assert_int_eq(pipe_count(&f, "true"), 2);
+	pipe_close(&f);
+}
+END_TEST
+
+/* Deferred statements then PREPARE TRANSACTION and COMMIT PREPARED from
+ * another connection; a deferred failure wins over PREPARE TRANSACTION and
+ * leaves nothing prepared. */
+static int gid_seen(const char *gid, void *payload)
+{
+	(void)gid;
+	++*(int *)payload;
+	return 0;
+}
+
+START_TEST(deferred_then_two_phase)
+{
+	pipe_fixture f;
+	dsql_driver_conn *other;
+	dsql_error err;
+	char gid[64];
+	int seen = 0;
+
+	pipe_open(&f, "dfr_2pc");
+	snprintf(gid, sizeof(gid), "dfr-2pc-%d", (int)getpid());
+	ck_assert_int_eq(f.d->begin(f.c, DSQL_BEGIN_WRITE, &err), DSQL_OK);
+	pipe_insert(&f, 1, "a");
+	pipe_insert(&f, 2, "b");
+	ck_assert_msg(f.d->prepare_transaction(f.c, gid, &err) == DSQL_OK, "%s", err.message);
+	ck_assert_int_eq(pipe_count(&f, "true"), 0);
+	ck_assert_int_eq(f.d->connect(&other, uri, &err), DSQL_OK);
+	ck_assert_msg(f.d->commit_prepared(other, gid, &err) == DSQL_OK, "%s", err.message);
+	f.d->disconnect(other);
+	ck_assert_int_eq(pipe_count(&f, "true"), 2);
+	ck_assert_int_eq(f.d->begin(f.c, DSQL_BEGIN_WRITE, &err), DSQL_OK);
+	pipe_insert(&f, 1, "duplicate");
+	ck_assert_int_eq(f.d->prepare_transaction(f.c, gid, &err), DSQL_EEXISTS);
+	ck_assert_str_eq(err.sqlstate, "23505");
+	ck_assert_int_eq(f.d->list_prepared(f.c, gid, gid_seen, &seen, &err), DSQL_OK);
+	ck_assert_int_eq(seen, 0);
+	pipe_commit_one(&f, 3);
+	ck_assert_int_eq(pipe_count(&f, "true"), 3);
+	pipe_close(&f);
+}
+END_TEST
+
+/* finalize and disconnect with statements still queued: no crash, no
+ * leak into the next transaction; a failure finalize found is reported by
+ * the next step. */
+START_TEST(deferred_finalize_and_disconnect)
+{
+	pipe_fixture f;
+	dsql_driver_stmt *sel;
+	dsql_error err;
+
+	pipe_open(&f, "dfr_fin");
+	pipe_commit_one(&f, 1);
+	sel = pipe_prepare(&f, "SELECT k FROM %s");
+	ck_assert_int_eq(f.d->begin(f.c, DSQL_BEGIN_WRITE, &err), DSQL_OK);
+	pipe_insert(&f, 1, "duplicate");
+	f.d->finalize(f.ins);
+	f.ins = NULL;
+	ck_assert_int_eq(f.d->step(sel, &err), DSQL_EEXISTS);
+	ck_assert_int_eq(f.d->rollback(f.c, &err), DSQL_OK);
+	f.d->finalize(sel);
+	/* Statements go before their connection; the open transaction
+	 * (finalize sent it) and a queued BEGIN stay. */
+	ck_assert_int_eq(f.d->begin(f.c, DSQL_BEGIN_WRITE, &err), DSQL_OK);
+	pipe_insert(&f, 2, "never committed");
+	f.d->finalize(f.ins);
+	f.ins = NULL;
+	ck_assert_int_eq(f.d->rollback(f.c, &err), DSQL_OK);
+	ck_assert_int_eq(f.d->begin(f.c, DSQL_BEGIN_WRITE, &err), DSQL_OK);
+	f.d->disconnect(f.c);
+	ck_assert_int_eq(f.d->connect(&f.c, uri, &err), DSQL_OK);
+	pipe_commit_one(&f, 3);
+	ck_assert_int_eq(pipe_count(&f, "true"), 2);
+	pipe_close(&f);
 }
 END_TEST
 
@@ -218,6 +546,14 @@ int main(void)
 	tcase_add_test(tc, connection_killed_before_commit_is_resolved);
 	tcase_add_test(tc, schema_has_its_indexes);
 	tcase_add_test(tc, stuck_lock_times_out);
+	tcase_add_test(tc, deferred_inserts_commit);
+	tcase_add_test(tc, deferred_expectation_aborts_commit);
+	tcase_add_test(tc, deferred_unique_violation);
+	tcase_add_test(tc, deferred_then_select_sees_rows);
+	tcase_add_test(tc, deferred_error_reported_by_step);
+	tcase_add_test(tc, deferred_then_rollback);
+	tcase_add_test(tc, deferred_then_two_phase);
+	tcase_add_test(tc, deferred_finalize_and_disconnect);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	failed = tu_run_suite(s);

@@ -22,12 +22,12 @@ static json_t *metrics_json(const dsql_metrics *m)
 		json_object_set_new(bucket, "le_ms", bounds[b] ? json_integer(bounds[b]) : json_null());
 		json_array_append_new(hist, bucket);
 	}
-	return json_pack("{s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:o}}",
+	return json_pack("{s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:o}}",
 	                 "commits", (json_int_t)m->commits, "failures", (json_int_t)m->failures,
 	                 "replays", (json_int_t)m->replays, "conflicts", (json_int_t)m->conflicts,
 	                 "conflicts_by_rule", rules, "rebases", (json_int_t)m->rebases, "retries",
 	                 (json_int_t)m->retries, "backoff_ms", (json_int_t)m->backoff_ms,
-	                 "latency", "count", (json_int_t)m->latency_count, "sum_us",
+	                 "hint_misses", (json_int_t)m->hint_misses, "latency", "count", (json_int_t)m->latency_count, "sum_us",
 	                 (json_int_t)m->latency_sum_us, "max_us", (json_int_t)m->latency_max_us,
 	                 "histogram", hist);
 }

@@ -39,6 +39,16 @@ static const struct dialect {
 	 "timeout="},
 };
 
+/* Session settings run once at connect, by DBMS (SQL_DBMS_NAME prefix);
+ * a failure is ignored (an older server without the setting). PostgreSQL:
+ * one generic plan per statement; custom plans read every file of a table
+ * created since the last ANALYZE on each commit (drivers/postgresql/). */
+static const struct session_setting {
+	const char *dbms, *sql;
+} session_settings[] = {
+	{"PostgreSQL", "SET plan_cache_mode = force_generic_plan"},
+};
+
 struct dsql_driver_conn {
 	SQLHENV env;
 	SQLHDBC dbc;
@@ -160,6 +170,10 @@ static int od_connect(dsql_driver_conn **out, const char *uri, dsql_error *err)
 	SQLGetInfo(c->dbc, SQL_TXN_ISOLATION_OPTION, &c->isolation_options,
 	           sizeof(c->isolation_options), NULL);
 	c->dialect = find_dialect((const char *)dbms);
+	for (size_t i = 0; i < sizeof(session_settings) / sizeof(session_settings[0]); i++)
+		if (strncasecmp((const char *)dbms, session_settings[i].dbms,
+		                strlen(session_settings[i].dbms)) == 0)
+			direct(c, session_settings[i].sql, "session setting", NULL);
 	free(cs);
 	*out = c;
 	return DSQL_OK;

@@ -11,6 +11,13 @@
  * transactions run at REPEATABLE READ READ ONLY: one snapshot for all of a
  * snapshot's queries. Statements are server-side prepared statements with
  * text parameters ($n); blobs are sent in binary.
+ *
+ * Deferred statements (exec_deferred) use libpq's pipeline mode: a write
+ * transaction's BEGIN, its deferred writes and its COMMIT go out together
+ * and are answered together, one round trip. Every call that must wait for
+ * the server appends its own command to the pipeline, syncs and reads all
+ * queued results in order (drain), then leaves pipeline mode, so that the
+ * synchronous code below works unchanged between pipelines.
  */
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -21,20 +28,49 @@
 #include "errors.h"
 
 #define BYTEAOID 17
+#define DRIVER "postgresql"
+
+/* What a command sent in pipeline mode is: how to read its answer, and what
+ * to undo when it did not run. */
+enum queued_kind {
+	Q_CONTROL,       /* BEGIN and the like */
+	Q_PREPARE,       /* a statement's server-side preparation */
+	Q_PREPARE_CHECK, /* the same for its row-count-checking variant */
+	Q_WRITE,         /* a deferred statement */
+	Q_OWN            /* the waiting call's own command: always the last one */
+};
+
+typedef struct queued {
+	enum queued_kind kind;
+	dsql_driver_stmt *stmt; /* Q_PREPARE*: whose "prepared" flag to clear */
+	int64_t expect;         /* Q_WRITE: the expected row count, or -1 */
+	const char *context;    /* for the error message */
+} queued;
 
 struct dsql_driver_conn {
 	PGconn *pg;
 	unsigned int next_stmt;
-	/* The error that aborted the open transaction, if any: COMMIT then
-	 * reports it instead of the server's bare "ROLLBACK". */
-	int failed_code;
-	char failed_state[6];
+	/* The error that aborted the open transaction, if any (code 0: none):
+	 * COMMIT then reports it instead of the server's bare "ROLLBACK". */
+	dsql_error failed;
+	/* failed was found by a call that could not return it (finalize): the
+	 * next step reports it. */
+	int unreported;
+	/* Commands sent in pipeline mode whose results are still unread; the
+	 * connection is in pipeline mode exactly when n_queued > 0. */
+	queued *queue;
+	size_t n_queued, cap;
 };
 
 struct dsql_driver_stmt {
 	dsql_driver_conn *conn;
 	char name[32];
+	char check_name[34];
+	char *sql; /* the rewritten text ($n), for the row-count-checking variant */
+	int prepared, check_prepared; /* on the server (or queued to be) */
 	int n_params;
+	/* n_params + 1 slots: the last one carries the expected row count of
+	 * the checking variant while it is sent. */
 	char **values;
 	int *lengths;
 	int *formats;
@@ -51,6 +87,232 @@ static void silence(void *arg, const char *message)
 	(void)message;
 }
 
+static int no_memory(dsql_error *err)
+{
+	return dsql_error_set(err, DSQL_ENOMEM, DRIVER, NULL, 0, "out of memory");
+}
+
+/* Hands an error to the caller (err may be NULL) and, when it aborted the
+ * open transaction, remembers it for COMMIT. */
+static int fail(dsql_driver_conn *c, const dsql_error *e, dsql_error *err)
+{
+	if (!c->failed.code && PQtransactionStatus(c->pg) == PQTRANS_INERROR)
+		c->failed = *e;
+	if (err)
+		*err = *e;
+	return e->code;
+}
+
+/* --- the pipeline --- */
+
+/* Makes room for one more queued command, entering pipeline mode first. */
+static int queue_slot(dsql_driver_conn *c, dsql_error *err)
+{
+	if (c->n_queued == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		queued *q = realloc(c->queue, cap * sizeof(*q));
+
+		if (!q)
+			return no_memory(err);
+		c->queue = q;
+		c->cap = cap;
+	}
+	if (c->n_queued == 0 && PQpipelineStatus(c->pg) == PQ_PIPELINE_OFF &&
+	    PQenterPipelineMode(c->pg) != 1)
+		return dsql_pg_error(err, c->pg, NULL, "cannot enter pipeline mode");
+	return DSQL_OK;
+}
+
+/* Records a command the caller just sent (sent: the PQsend* result). */
+static int queued_sent(dsql_driver_conn *c, int sent, enum queued_kind kind,
+                       dsql_driver_stmt *s, int64_t expect, const char *context, dsql_error *err)
+{
+	if (!sent) {
+		int rc = dsql_pg_error(err, c->pg, NULL, context);
+
+		if (c->n_queued == 0)
+			PQexitPipelineMode(c->pg);
+		return rc;
+	}
+	c->queue[c->n_queued].kind = kind;
+	c->queue[c->n_queued].stmt = s;
+	c->queue[c->n_queued].expect = expect;
+	c->queue[c->n_queued].context = context;
+	c->n_queued++;
+	return DSQL_OK;
+}
+
+/* Queues a command without parameters (transaction control). */
+static int queue_command(dsql_driver_conn *c, const char *sql, enum queued_kind kind,
+                         const char *context, dsql_error *err)
+{
+	int rc = queue_slot(c, err);
+
+	if (rc != DSQL_OK)
+		return rc;
+	return queued_sent(c, PQsendQueryParams(c->pg, sql, 0, NULL, NULL, NULL, NULL, 0), kind,
+	                   NULL, -1, context, err);
+}
+
+/* Queues the server-side preparation of a statement (check: its
+ * row-count-checking variant) unless it is prepared or queued already. A
+ * failure is reported when the pipeline is read, and clears the flag. */
+static int queue_prepare(dsql_driver_stmt *s, int check, dsql_error *err);
+
+/* Names the error of a queued command that failed. */
+static int queued_error(dsql_driver_conn *c, const queued *q, const PGresult *r, dsql_error *e)
+{
+	int rc = dsql_pg_error(e, c->pg, r, q->context);
+
+	/* The checking variant divides by zero when the count is wrong. */
+	if (q->kind == Q_WRITE && q->expect >= 0 && strcmp(e->sqlstate, "22012") == 0)
+		return dsql_error_set(e, DSQL_ERETRY, DRIVER, "22012", 0,
+		                      "%s: expected %lld changed rows, the statement changed another "
+		                      "number",
+		                      q->context, (long long)q->expect);
+	/* Queued into a transaction that had failed already: its first error
+	 * is the one that matters. */
+	if (strcmp(e->sqlstate, "25P02") == 0 && c->failed.code) {
+		*e = c->failed;
+		return e->code;
+	}
+	return rc;
+}
+
+/* Judges one queued command's result (and frees it, unless it is the
+ * successful result of the caller's own command, handed back in *own).
+ * Returns the first error so far; *first holds it. */
+static int judge(dsql_driver_conn *c, const queued *q, PGresult *r, PGresult **own, int rc,
+                 dsql_error *first)
+{
+	ExecStatusType st = PQresultStatus(r);
+	int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+
+	if (!ok && q->kind == Q_PREPARE)
+		q->stmt->prepared = 0;
+	if (!ok && q->kind == Q_PREPARE_CHECK)
+		q->stmt->check_prepared = 0;
+	if (ok && own && q->kind == Q_OWN) {
+		*own = r;
+		return rc;
+	}
+	if (!ok && rc == DSQL_OK) {
+		/* PGRES_PIPELINE_ABORTED before any error: cannot happen, but
+		 * must not pass for success. */
+		rc = st == PGRES_PIPELINE_ABORTED
+		             ? dsql_error_set(first, DSQL_EDB, DRIVER, "25P02", 0,
+		                              "%s: skipped by the server", q->context)
+		             : queued_error(c, q, r, first);
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* Reads the rest of one command's answer up to its closing NULL; 1 when
+ * the sync point came instead (the stream is out of step: a lost
+ * connection). */
+static int end_of_command(PGconn *pg)
+{
+	PGresult *r;
+
+	while ((r = PQgetResult(pg)) != NULL) {
+		int sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+
+		PQclear(r);
+		if (sync)
+			return 1;
+	}
+	return 0;
+}
+
+/* Waits for the sync point's result after the last command's answer. */
+static void await_sync(PGconn *pg)
+{
+	for (int tries = 0; tries < 3 && PQstatus(pg) == CONNECTION_OK; tries++) {
+		PGresult *r = PQgetResult(pg);
+		int sync = r && PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+
+		PQclear(r);
+		if (sync)
+			return;
+	}
+}
+
+/* Sends the sync point, reads every queued command's answer in order and
+ * leaves pipeline mode. Returns the first error (in err), which the
+ * server's pipeline semantics make the only one: every later command was
+ * skipped. *own (may be NULL) receives the successful result of a last
+ * Q_OWN command; the caller frees it. */
+static int drain(dsql_driver_conn *c, PGresult **own, dsql_error *err)
+{
+	dsql_error first;
+	size_t n = c->n_queued;
+	int rc = DSQL_OK, synced = 0;
+
+	if (own)
+		*own = NULL;
+	if (n == 0)
+		return DSQL_OK;
+	c->n_queued = 0;
+	if (PQpipelineSync(c->pg) != 1) {
+		rc = dsql_pg_error(&first, c->pg, NULL, "cannot send the queued statements");
+		synced = 1;
+	}
+	for (size_t i = 0; i < n && !synced; i++) {
+		PGresult *r = PQgetResult(c->pg);
+
+		if (!r) {
+			if (rc == DSQL_OK)
+				rc = dsql_pg_error(&first, c->pg, NULL, c->queue[i].context);
+			break;
+		}
+		if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+			PQclear(r);
+			synced = 1;
+			break;
+		}
+		rc = judge(c, &c->queue[i], r, own, rc, &first);
+		synced = end_of_command(c->pg);
+	}
+	if (!synced)
+		await_sync(c->pg);
+	PQexitPipelineMode(c->pg);
+	if (rc != DSQL_OK) {
+		if (own) {
+			PQclear(*own);
+			*own = NULL;
+		}
+		return fail(c, &first, err);
+	}
+	return DSQL_OK;
+}
+
+/* Reads and forgets whatever is queued. */
+static void discard(dsql_driver_conn *c)
+{
+	dsql_error ignored;
+
+	drain(c, NULL, &ignored);
+}
+
+/* Ends a transaction block the server still holds after a failure. */
+static void end_failed_block(dsql_driver_conn *c)
+{
+	if (PQstatus(c->pg) == CONNECTION_OK && PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+		PQclear(PQexec(c->pg, "ROLLBACK"));
+}
+
+/* The error a finalize found in the pipeline, once. */
+static int unreported_error(dsql_driver_conn *c, dsql_error *err)
+{
+	if (!c->unreported)
+		return DSQL_OK;
+	c->unreported = 0;
+	if (err)
+		*err = c->failed;
+	return c->failed.code ? c->failed.code : DSQL_EDB;
+}
+
 /* --- connections --- */
 
 static int pg_connect(dsql_driver_conn **out, const char *uri, dsql_error *err)
@@ -62,7 +324,7 @@ static int pg_connect(dsql_driver_conn **out, const char *uri, dsql_error *err)
 	*out = NULL;
 	c = calloc(1, sizeof(*c));
 	if (!c)
-		return dsql_error_set(err, DSQL_ENOMEM, "postgresql", NULL, 0, "out of memory");
+		return no_memory(err);
 	c->pg = PQconnectdb(conninfo);
 	if (!c->pg || PQstatus(c->pg) != CONNECTION_OK) {
 		/* libpq's message names host and reason, never the password. */
@@ -81,6 +343,14 @@ static int pg_connect(dsql_driver_conn **out, const char *uri, dsql_error *err)
 	 * set their own through the URI's options (-c lock_timeout=...). */
 	if (!strstr(conninfo, "lock_timeout"))
 		PQclear(PQexec(c->pg, "SET lock_timeout = '5s'"));
+	/* The core's statements are the same few shapes with different keys:
+	 * one generic plan each, made from the statement alone. Custom plans
+	 * are made from the values, and a table id the statistics have not
+	 * seen yet (a new table) looks rare: the planner then walks the file
+	 * index by (table_id, dv_id) and reads every file of the table on each
+	 * commit, where the generic plan probes (table_id, path). */
+	if (!strstr(conninfo, "plan_cache_mode"))
+		PQclear(PQexec(c->pg, "SET plan_cache_mode = force_generic_plan"));
 	*out = c;
 	return DSQL_OK;
 }
@@ -89,40 +359,100 @@ static void pg_disconnect(dsql_driver_conn *c)
 {
 	if (!c)
 		return;
+	/* Whatever is queued dies with the session (and its transaction). */
 	PQfinish(c->pg);
+	free(c->queue);
 	free(c);
 }
 
-/* Runs a statement without parameters or rows (transaction control). */
+/* Runs a statement without parameters or rows (transaction control); in
+ * the pipeline when one is open, so that it costs no extra round trip. */
 static int simple(dsql_driver_conn *c, const char *sql, const char *context, dsql_error *err)
 {
-	PGresult *r = PQexec(c->pg, sql);
+	PGresult *r;
+	dsql_error e;
 	int rc = DSQL_OK;
 
-	if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
-		rc = dsql_pg_error(err, c->pg, r, context);
+	if (c->n_queued) {
+		rc = queue_command(c, sql, Q_OWN, context, err);
+		return rc == DSQL_OK ? drain(c, NULL, err) : rc;
+	}
+	r = PQexec(c->pg, sql);
+	if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+		dsql_pg_error(&e, c->pg, r, context);
+		rc = fail(c, &e, err);
+	}
 	PQclear(r);
 	return rc;
 }
 
 static int pg_begin(dsql_driver_conn *c, dsql_begin_mode mode, dsql_error *err)
 {
-	c->failed_code = 0;
-	c->failed_state[0] = '\0';
-	return simple(c,
-	              mode == DSQL_BEGIN_WRITE ? "BEGIN ISOLATION LEVEL READ COMMITTED"
-	                                       : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-	              "cannot begin a transaction", err);
+	if (c->n_queued)
+		discard(c); /* left over from a transaction never ended */
+	memset(&c->failed, 0, sizeof(c->failed));
+	c->unreported = 0;
+	/* Sent with whatever the transaction's first waiting call sends: a
+	 * write transaction of deferred statements is one round trip, and a
+	 * read transaction's BEGIN travels with its first query. */
+	return queue_command(c,
+	                     mode == DSQL_BEGIN_WRITE
+	                             ? "BEGIN ISOLATION LEVEL READ COMMITTED"
+	                             : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+	                     Q_CONTROL, "cannot begin a transaction", err);
+}
+
+/* COMMIT answered "ROLLBACK": the transaction had failed before. */
+static int rolled_back(dsql_driver_conn *c, dsql_error *err)
+{
+	if (c->failed.code)
+		return dsql_error_set(err, c->failed.code, DRIVER,
+		                      c->failed.sqlstate[0] ? c->failed.sqlstate : "25P02", 0,
+		                      "commit failed: the transaction had been aborted by an "
+		                      "earlier error and was rolled back (%s)",
+		                      c->failed.message);
+	return dsql_error_set(err, DSQL_EDB, DRIVER, "25P02", 0,
+	                      "commit failed: the transaction had been aborted by an "
+	                      "earlier error and was rolled back");
+}
+
+/* COMMIT as the last command of the pipeline. A deferred statement's error
+ * wins (the server skipped COMMIT); the block it left aborted is ended. */
+static int commit_queued(dsql_driver_conn *c, dsql_error *err)
+{
+	PGresult *r = NULL;
+	int rc = queue_command(c, "COMMIT", Q_OWN, "commit failed", err);
+
+	if (rc != DSQL_OK) {
+		/* COMMIT was never sent: nothing committed. */
+		discard(c);
+		end_failed_block(c);
+		return rc;
+	}
+	rc = drain(c, &r, err);
+	if (rc == DSQL_ECONNECT)
+		/* COMMIT may have been sent and run: nobody can say here. */
+		rc = err ? (err->code = DSQL_EUNKNOWN) : DSQL_EUNKNOWN;
+	else if (rc == DSQL_OK && strcmp(PQcmdStatus(r), "ROLLBACK") == 0)
+		rc = rolled_back(c, err);
+	PQclear(r);
+	if (rc != DSQL_OK && rc != DSQL_EUNKNOWN)
+		end_failed_block(c);
+	return rc;
 }
 
 static int pg_commit(dsql_driver_conn *c, dsql_error *err)
 {
-	PGresult *r = PQexec(c->pg, "COMMIT");
+	PGresult *r;
 	int rc = DSQL_OK;
 
+	c->unreported = 0; /* the server's "ROLLBACK" below reports it */
+	if (c->n_queued)
+		return commit_queued(c, err);
+	r = PQexec(c->pg, "COMMIT");
 	if (!r || PQstatus(c->pg) == CONNECTION_BAD) {
 		/* Sent or not, answered or not: nobody can say here. */
-		rc = dsql_error_set(err, DSQL_EUNKNOWN, "postgresql", "08006", 0,
+		rc = dsql_error_set(err, DSQL_EUNKNOWN, DRIVER, "08006", 0,
 		                    "the connection was lost during COMMIT: %s",
 		                    PQerrorMessage(c->pg));
 	} else if (PQresultStatus(r) != PGRES_COMMAND_OK) {
@@ -130,11 +460,7 @@ static int pg_commit(dsql_driver_conn *c, dsql_error *err)
 		if (rc == DSQL_ECONNECT)
 			rc = err ? (err->code = DSQL_EUNKNOWN) : DSQL_EUNKNOWN;
 	} else if (strcmp(PQcmdStatus(r), "ROLLBACK") == 0) {
-		/* The transaction had failed: the server rolled it back. */
-		rc = dsql_error_set(err, c->failed_code ? c->failed_code : DSQL_EDB, "postgresql",
-		                    c->failed_state[0] ? c->failed_state : "25P02", 0,
-		                    "commit failed: the transaction had been aborted by an "
-		                    "earlier error and was rolled back");
+		rc = rolled_back(c, err);
 	}
 	PQclear(r);
 	return rc;
@@ -142,6 +468,16 @@ static int pg_commit(dsql_driver_conn *c, dsql_error *err)
 
 static int pg_rollback(dsql_driver_conn *c, dsql_error *err)
 {
+	c->unreported = 0;
+	if (c->n_queued) {
+		/* One round trip when nothing failed; after a failure the
+		 * server skipped this ROLLBACK, and end_failed_block sends one. */
+		(void)queue_command(c, "ROLLBACK", Q_OWN, "rollback failed", NULL);
+		discard(c);
+		if (PQstatus(c->pg) == CONNECTION_BAD ||
+		    PQtransactionStatus(c->pg) == PQTRANS_IDLE)
+			return DSQL_OK;
+	}
 	if (PQstatus(c->pg) == CONNECTION_BAD)
 		return DSQL_OK; /* nothing left to roll back */
 	return simple(c, "ROLLBACK", "rollback failed", err);
@@ -219,44 +555,104 @@ static void free_stmt(dsql_driver_stmt *s)
 	free(s->values);
 	free(s->lengths);
 	free(s->formats);
+	free(s->sql);
 	free(s);
+}
+
+/* Prepares a statement on the server now (no pipeline open). */
+static int prepare_now(dsql_driver_stmt *s, dsql_error *err)
+{
+	dsql_driver_conn *c = s->conn;
+	PGresult *r = PQprepare(c->pg, s->name, s->sql, s->n_params, NULL);
+	dsql_error e;
+	int rc = DSQL_OK;
+
+	if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+		dsql_pg_error(&e, c->pg, r, "cannot prepare a statement");
+		rc = fail(c, &e, err);
+	}
+	PQclear(r);
+	s->prepared = rc == DSQL_OK;
+	return rc;
+}
+
+/* The row-count-checking variant of a statement: it divides by zero (and
+ * so aborts the transaction on the server, before any COMMIT queued behind
+ * it) unless the statement changed exactly $K rows. */
+static char *check_sql(const dsql_driver_stmt *s)
+{
+	static const char head[] = "WITH dsql_w AS (";
+	static const char tail[] = " RETURNING 1) SELECT 1 / (CASE WHEN COUNT(*) = $%d THEN 1"
+	                           " ELSE 0 END) FROM dsql_w";
+	size_t n = strlen(s->sql);
+	char *out;
+
+	while (n > 0 && strchr(" \t\r\n;", s->sql[n - 1]))
+		n--;
+	out = malloc(sizeof(head) + n + sizeof(tail) + 16);
+	if (out)
+		sprintf(out, "%s%.*s", head, (int)n, s->sql);
+	if (out)
+		sprintf(out + strlen(out), tail, s->n_params + 1);
+	return out;
+}
+
+static int queue_prepare(dsql_driver_stmt *s, int check, dsql_error *err)
+{
+	dsql_driver_conn *c = s->conn;
+	char *sql = NULL;
+	int rc, sent;
+
+	if (check ? s->check_prepared : s->prepared)
+		return DSQL_OK;
+	if (check && !(sql = check_sql(s)))
+		return no_memory(err);
+	rc = queue_slot(c, err);
+	if (rc == DSQL_OK) {
+		sent = check ? PQsendPrepare(c->pg, s->check_name, sql, s->n_params + 1, NULL)
+		             : PQsendPrepare(c->pg, s->name, s->sql, s->n_params, NULL);
+		rc = queued_sent(c, sent, check ? Q_PREPARE_CHECK : Q_PREPARE, s, -1,
+		                 "cannot prepare a statement", err);
+	}
+	free(sql);
+	if (rc == DSQL_OK && check)
+		s->check_prepared = 1;
+	else if (rc == DSQL_OK)
+		s->prepared = 1;
+	return rc;
 }
 
 static int pg_prepare(dsql_driver_stmt **out, dsql_driver_conn *c, const char *sql,
                       dsql_error *err)
 {
 	dsql_driver_stmt *s = calloc(1, sizeof(*s));
-	char *text;
-	PGresult *r;
-	int n = 0, rc = DSQL_OK;
+	int n = 0, rc;
 
 	*out = NULL;
-	text = s ? rewrite(sql, &n) : NULL;
-	if (!text) {
+	if (s)
+		s->sql = rewrite(sql, &n);
+	if (!s || !s->sql) {
 		free(s);
-		return dsql_error_set(err, DSQL_ENOMEM, "postgresql", NULL, 0, "out of memory");
+		return no_memory(err);
 	}
 	s->conn = c;
 	s->n_params = n;
 	s->values = calloc((size_t)n + 1, sizeof(*s->values));
 	s->lengths = calloc((size_t)n + 1, sizeof(*s->lengths));
 	s->formats = calloc((size_t)n + 1, sizeof(*s->formats));
-	snprintf(s->name, sizeof(s->name), "dsql_s%u", ++c->next_stmt);
-	r = PQprepare(c->pg, s->name, text, n, NULL);
-	if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
-		rc = dsql_pg_error(err, c->pg, r, "cannot prepare a statement");
-		if (r && !c->failed_code && PQtransactionStatus(c->pg) == PQTRANS_INERROR) {
-			c->failed_code = rc;
-			snprintf(c->failed_state, sizeof(c->failed_state), "%s", err ? err->sqlstate : "");
-		}
-	}
-	PQclear(r);
-	free(text);
-	if (rc != DSQL_OK || !s->values || !s->lengths || !s->formats) {
+	if (!s->values || !s->lengths || !s->formats) {
 		free_stmt(s);
-		return rc != DSQL_OK ? rc
-		                     : dsql_error_set(err, DSQL_ENOMEM, "postgresql", NULL, 0,
-		                                      "out of memory");
+		return no_memory(err);
+	}
+	snprintf(s->name, sizeof(s->name), "dsql_s%u", ++c->next_stmt);
+	snprintf(s->check_name, sizeof(s->check_name), "%s_n", s->name);
+	/* With a pipeline open (a write transaction's queued BEGIN), the
+	 * preparation joins it: a failure is then reported by the next call
+	 * that waits. */
+	rc = c->n_queued ? queue_prepare(s, 0, err) : prepare_now(s, err);
+	if (rc != DSQL_OK) {
+		free_stmt(s);
+		return rc;
 	}
 	*out = s;
 	return DSQL_OK;
@@ -276,7 +672,7 @@ static int set_param(dsql_driver_stmt *s, int idx, const void *data, size_t len,
 		return DSQL_OK;
 	copy = malloc(len + 1);
 	if (!copy)
-		return dsql_error_set(err, DSQL_ENOMEM, "postgresql", NULL, 0, "out of memory");
+		return no_memory(err);
 	memcpy(copy, data, len);
 	copy[len] = '\0';
 	s->values[idx - 1] = copy;
@@ -321,21 +717,12 @@ static int pg_bind_blob(dsql_driver_stmt *s, int idx, const void *v, size_t len,
 	return set_param(s, idx, v ? v : "", len, 1, err);
 }
 
-static int pg_step(dsql_driver_stmt *s, dsql_error *err)
+/* Takes a statement's executed result in s->res. */
+static int take_result(dsql_driver_stmt *s, dsql_error *err)
 {
-	dsql_driver_conn *c = s->conn;
-	ExecStatusType st;
+	ExecStatusType st = s->res ? PQresultStatus(s->res) : PGRES_FATAL_ERROR;
+	dsql_error e;
 
-	if (s->executed) {
-		if (++s->row < s->n_rows)
-			return DSQL_ROW;
-		return DSQL_DONE;
-	}
-	PQclear(s->res);
-	s->res = PQexecPrepared(c->pg, s->name, s->n_params, (const char *const *)s->values,
-	                        s->lengths, s->formats, 0);
-	s->executed = 1;
-	st = s->res ? PQresultStatus(s->res) : PGRES_FATAL_ERROR;
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
 		const char *tuples = PQcmdTuples(s->res);
 
@@ -344,16 +731,96 @@ static int pg_step(dsql_driver_stmt *s, dsql_error *err)
 		s->row = 0;
 		return s->n_rows > 0 ? DSQL_ROW : DSQL_DONE;
 	}
-	{
-		int rc = dsql_pg_error(err, c->pg, s->res, "statement failed");
+	dsql_pg_error(&e, s->conn->pg, s->res, "statement failed");
+	return fail(s->conn, &e, err);
+}
 
-		if (!c->failed_code && PQtransactionStatus(c->pg) == PQTRANS_INERROR) {
-			c->failed_code = rc;
-			snprintf(c->failed_state, sizeof(c->failed_state), "%s",
-			         err ? err->sqlstate : "");
-		}
-		return rc;
+/* Executes a statement as the last command of the open pipeline: one round
+ * trip for it and everything queued before it. */
+static int step_queued(dsql_driver_stmt *s, dsql_error *err)
+{
+	dsql_driver_conn *c = s->conn;
+	int rc = queue_prepare(s, 0, err);
+
+	if (rc == DSQL_OK)
+		rc = queue_slot(c, err);
+	if (rc == DSQL_OK)
+		rc = queued_sent(c,
+		                 PQsendQueryPrepared(c->pg, s->name, s->n_params,
+		                                     (const char *const *)s->values, s->lengths,
+		                                     s->formats, 0),
+		                 Q_OWN, s, -1, "statement failed", err);
+	if (rc != DSQL_OK)
+		return rc; /* the queue is read by the next waiting call */
+	rc = drain(c, &s->res, err);
+	return rc == DSQL_OK ? take_result(s, err) : rc;
+}
+
+static int pg_step(dsql_driver_stmt *s, dsql_error *err)
+{
+	dsql_driver_conn *c = s->conn;
+	int rc;
+
+	if (s->executed) {
+		if (++s->row < s->n_rows)
+			return DSQL_ROW;
+		return DSQL_DONE;
 	}
+	PQclear(s->res);
+	s->res = NULL;
+	s->executed = 1;
+	if ((rc = unreported_error(c, err)) != DSQL_OK)
+		return rc;
+	if (c->n_queued)
+		return step_queued(s, err);
+	if (!s->prepared && (rc = prepare_now(s, err)) != DSQL_OK)
+		return rc;
+	s->res = PQexecPrepared(c->pg, s->name, s->n_params, (const char *const *)s->values,
+	                        s->lengths, s->formats, 0);
+	return take_result(s, err);
+}
+
+/* Queues the row-count-checking variant with the expected count bound as
+ * its last parameter. */
+static int defer_checked(dsql_driver_stmt *s, int64_t expect, dsql_error *err)
+{
+	dsql_driver_conn *c = s->conn;
+	char count[32];
+	int rc = queue_prepare(s, 1, err), sent;
+
+	if (rc == DSQL_OK)
+		rc = queue_slot(c, err);
+	if (rc != DSQL_OK)
+		return rc;
+	s->lengths[s->n_params] = snprintf(count, sizeof(count), "%lld", (long long)expect);
+	s->formats[s->n_params] = 0;
+	s->values[s->n_params] = count;
+	/* libpq copies the values into its buffer here. */
+	sent = PQsendQueryPrepared(c->pg, s->check_name, s->n_params + 1,
+	                           (const char *const *)s->values, s->lengths, s->formats, 0);
+	s->values[s->n_params] = NULL;
+	return queued_sent(c, sent, Q_WRITE, NULL, expect, "deferred statement failed", err);
+}
+
+static int pg_exec_deferred(dsql_driver_stmt *s, int64_t expect_changes, dsql_error *err)
+{
+	dsql_driver_conn *c = s->conn;
+	int rc;
+
+	clear_result(s);
+	s->changes = 0;
+	if (expect_changes >= 0)
+		return defer_checked(s, expect_changes, err);
+	rc = queue_prepare(s, 0, err);
+	if (rc == DSQL_OK)
+		rc = queue_slot(c, err);
+	if (rc != DSQL_OK)
+		return rc;
+	return queued_sent(c,
+	                   PQsendQueryPrepared(c->pg, s->name, s->n_params,
+	                                       (const char *const *)s->values, s->lengths,
+	                                       s->formats, 0),
+	                   Q_WRITE, NULL, -1, "deferred statement failed", err);
 }
 
 static int64_t pg_changes(dsql_driver_stmt *s)
@@ -450,21 +917,36 @@ static int pg_reset(dsql_driver_stmt *s, dsql_error *err)
 	return DSQL_OK;
 }
 
+/* DEALLOCATE for each of the statement's server-side statements. */
+static void deallocate(dsql_driver_stmt *s)
+{
+	char sql[128] = "";
+
+	if (s->prepared)
+		snprintf(sql, sizeof(sql), "DEALLOCATE %s;", s->name);
+	if (s->check_prepared)
+		snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql), "DEALLOCATE %s;",
+		         s->check_name);
+	if (sql[0])
+		PQclear(PQexec(s->conn->pg, sql));
+}
+
 static void pg_finalize(dsql_driver_stmt *s)
 {
 	dsql_driver_conn *c;
+	dsql_error e;
 
 	if (!s)
 		return;
 	c = s->conn;
+	/* The queue may name this statement: read it first. An error in it
+	 * cannot be returned from here; the next step reports it. */
+	if (c->n_queued && drain(c, NULL, &e) != DSQL_OK)
+		c->unreported = 1;
 	/* Free the server-side statement unless the session is gone or in a
 	 * failed transaction (where it would fail; the session's end frees it). */
-	if (PQstatus(c->pg) == CONNECTION_OK && PQtransactionStatus(c->pg) != PQTRANS_INERROR) {
-		char sql[64];
-
-		snprintf(sql, sizeof(sql), "DEALLOCATE %s", s->name);
-		PQclear(PQexec(c->pg, sql));
-	}
+	if (PQstatus(c->pg) == CONNECTION_OK && PQtransactionStatus(c->pg) != PQTRANS_INERROR)
+		deallocate(s);
 	free_stmt(s);
 }
 
@@ -497,7 +979,7 @@ static int gid_command(dsql_driver_conn *c, const char *verb, const char *gid,
 	sql = malloc(strlen(verb) + strlen(lit) + 2);
 	if (!sql) {
 		PQfreemem(lit);
-		return dsql_error_set(err, DSQL_ENOMEM, "postgresql", NULL, 0, "out of memory");
+		return no_memory(err);
 	}
 	sprintf(sql, "%s %s", verb, lit);
 	rc = simple(c, sql, context, err);
@@ -508,13 +990,24 @@ static int gid_command(dsql_driver_conn *c, const char *verb, const char *gid,
 
 static int pg_prepare_transaction(dsql_driver_conn *c, const char *gid, dsql_error *err)
 {
-	int rc = gid_command(c, "PREPARE TRANSACTION", gid, "cannot prepare the transaction", err);
+	int rc;
 
+	c->unreported = 0;
+	if (!c->n_queued && c->failed.code && PQtransactionStatus(c->pg) == PQTRANS_INERROR) {
+		/* Aborted by an earlier error: that error, not the server's. */
+		rc = c->failed.code;
+		if (err)
+			*err = c->failed;
+		end_failed_block(c);
+		return rc;
+	}
+	/* In the pipeline when one is open: a deferred error wins, and the
+	 * server skips PREPARE TRANSACTION. */
+	rc = gid_command(c, "PREPARE TRANSACTION", gid, "cannot prepare the transaction", err);
 	if (rc == DSQL_ECONNECT)
 		rc = err ? (err->code = DSQL_EUNKNOWN) : DSQL_EUNKNOWN;
-	if (rc != DSQL_OK && PQtransactionStatus(c->pg) != PQTRANS_IDLE &&
-	    PQstatus(c->pg) == CONNECTION_OK)
-		PQclear(PQexec(c->pg, "ROLLBACK"));
+	if (rc != DSQL_OK)
+		end_failed_block(c);
 	return rc;
 }
 
@@ -534,12 +1027,15 @@ static int pg_list_prepared(dsql_driver_conn *c, const char *prefix, dsql_prepar
                             void *payload, dsql_error *err)
 {
 	const char *params[1] = {prefix ? prefix : ""};
-	PGresult *r = PQexecParams(c->pg,
-	                           "SELECT gid FROM pg_prepared_xacts WHERE database ="
-	                           " current_database() AND starts_with(gid, $1) ORDER BY prepared",
-	                           1, NULL, params, NULL, NULL, 0);
-	int rc = DSQL_OK;
+	PGresult *r;
+	int rc = drain(c, NULL, err);
 
+	if (rc != DSQL_OK)
+		return rc;
+	r = PQexecParams(c->pg,
+	                 "SELECT gid FROM pg_prepared_xacts WHERE database ="
+	                 " current_database() AND starts_with(gid, $1) ORDER BY prepared",
+	                 1, NULL, params, NULL, NULL, 0);
 	if (!r || PQresultStatus(r) != PGRES_TUPLES_OK)
 		rc = dsql_pg_error(err, c->pg, r, "cannot list prepared transactions");
 	for (int i = 0; rc == DSQL_OK && i < PQntuples(r); i++)
@@ -553,10 +1049,10 @@ static const char *const schemes[] = {"postgresql", "postgres", NULL};
 const dsql_driver dsql_postgresql_driver = {
 	.abi_version = DSQL_DRIVER_ABI_VERSION,
 	.struct_size = sizeof(dsql_driver),
-	.name = "postgresql",
+	.name = DRIVER,
 	.uri_schemes = schemes,
 	.capabilities = DSQL_CAP_TWO_PHASE | DSQL_CAP_ROW_LOCKS | DSQL_CAP_MULTI_PROCESS |
-	                DSQL_CAP_RETURNING,
+	                DSQL_CAP_RETURNING | DSQL_CAP_DEFERRED,
 	.connect = pg_connect,
 	.disconnect = pg_disconnect,
 	.begin = pg_begin,
@@ -582,4 +1078,5 @@ const dsql_driver dsql_postgresql_driver = {
 	.commit_prepared = pg_commit_prepared,
 	.rollback_prepared = pg_rollback_prepared,
 	.list_prepared = pg_list_prepared,
+	.exec_deferred = pg_exec_deferred,
 };

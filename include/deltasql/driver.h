@@ -29,7 +29,8 @@
 extern "C" {
 #endif
 
-#define DSQL_DRIVER_ABI_VERSION 1
+/* 1: the first ABI. 2: exec_deferred (DSQL_CAP_DEFERRED) appended. */
+#define DSQL_DRIVER_ABI_VERSION 2
 
 /* Capability bits (dsql_driver.capabilities). */
 /* Native two-phase commit: prepare_transaction and friends work. */
@@ -42,6 +43,11 @@ extern "C" {
 /* UPDATE ... RETURNING works: the core then locks and reads a row in one
  * statement (one round trip fewer per table on a server database). */
 #define DSQL_CAP_RETURNING (1u << 3)
+/* exec_deferred works (ABI 2): the driver queues statements and sends them
+ * together, so that a commit's writes and its COMMIT cost one round trip
+ * on a server database (PostgreSQL: libpq pipeline mode). Without it the
+ * core executes each statement at once and checks its row count itself. */
+#define DSQL_CAP_DEFERRED (1u << 4)
 
 /* begin() modes. */
 typedef enum dsql_begin_mode {
@@ -136,6 +142,26 @@ typedef struct dsql_driver {
 	 * non-zero. */
 	int (*list_prepared)(dsql_driver_conn *conn, const char *prefix, dsql_prepared_cb cb,
 	                     void *payload, dsql_error *err);
+
+	/* --- optional method, ABI 2 (DSQL_CAP_DEFERRED); NULL when absent --- */
+
+	/* Executes a prepared and bound INSERT, UPDATE or DELETE (no RETURNING,
+	 * no result rows) without waiting for its outcome: the driver may queue
+	 * it and send it together with later statements. The outcome is
+	 * reported by the next call on the connection that waits for the
+	 * database (step of any statement, commit, rollback, prepare,
+	 * prepare_transaction, list_prepared): when a deferred statement failed,
+	 * that call fails with the deferred statement's error and the
+	 * transaction is aborted. The statement may be reset and bound again as
+	 * soon as this returns.
+	 *
+	 * expect_changes >= 0: the statement must change exactly that many
+	 * rows, or it fails with DSQL_ERETRY; the database itself must then
+	 * abort the transaction, so that a COMMIT queued behind the statement
+	 * cannot commit. -1: any count. changes() is undefined after a deferred
+	 * execution. Codes: DSQL_OK (queued or done), DSQL_ENOMEM,
+	 * DSQL_ECONNECT, or the statement's own error when it ran at once. */
+	int (*exec_deferred)(dsql_driver_stmt *stmt, int64_t expect_changes, dsql_error *err);
 } dsql_driver;
 
 /* The one symbol a loadable driver (.so) exports. host_abi is the library's

@@ -45,6 +45,10 @@ typedef struct dsql_metrics {
 	uint64_t latency_sum_us;
 	uint64_t latency_max_us;
 	uint64_t latency_buckets[DSQL_LATENCY_BUCKETS];
+	/* commits whose first try, built on what the handle knew of its tables,
+	 * found a table moved by another writer and was redone reading under
+	 * locks (a cheap try lost, no error) */
+	uint64_t hint_misses;
 } dsql_metrics;
 
 /* Copies the catalog handle's counters into out; size is sizeof(*out) as

@@ -64,8 +64,11 @@ DSQL_EXTERN int dsql_txn_read_version(const dsql_txn *txn, const char *table, in
 
 /* Stages one Delta action, given as one _delta_log line of JSON
  * ({"add": {...}}), for a table; the table is opened at its latest
- * version when it was not opened before. The action's structure is checked
- * now. Codes: DSQL_OK, DSQL_EINVALID, DSQL_ENOTFOUND. */
+ * version when it was not opened before. A table the transaction only adds
+ * files to, without opening or reading it, reads no version: it is written
+ * on top of the latest version when the transaction commits (and the
+ * handle's knowledge of the table saves looking it up now). The action's
+ * structure is checked now. Codes: DSQL_OK, DSQL_EINVALID, DSQL_ENOTFOUND. */
 DSQL_EXTERN int dsql_txn_stage(dsql_txn *txn, const char *table, const char *action_json,
                                dsql_error *err);
 

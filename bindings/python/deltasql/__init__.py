@@ -121,7 +121,8 @@ class _Metrics(ctypes.Structure):
                 ("conflicts_by_rule", ctypes.c_uint64 * 7), ("rebases", ctypes.c_uint64),
                 ("retries", ctypes.c_uint64), ("backoff_ms", ctypes.c_uint64),
                 ("latency_count", ctypes.c_uint64), ("latency_sum_us", ctypes.c_uint64),
-                ("latency_max_us", ctypes.c_uint64), ("latency_buckets", ctypes.c_uint64 * 10)]
+                ("latency_max_us", ctypes.c_uint64), ("latency_buckets", ctypes.c_uint64 * 10),
+                ("hint_misses", ctypes.c_uint64)]
 
 
 class _ExpireOptions(ctypes.Structure):
@@ -729,7 +730,7 @@ class Catalog:
                 "conflicts_by_rule": dict(zip(RULES, list(m.conflicts_by_rule))),
                 "rebases": m.rebases, "retries": m.retries, "backoff_ms": m.backoff_ms,
                 "latency_count": m.latency_count, "latency_sum_us": m.latency_sum_us,
-                "latency_max_us": m.latency_max_us}
+                "latency_max_us": m.latency_max_us, "hint_misses": m.hint_misses}
 
 
 class _TrackedTransaction(Transaction):

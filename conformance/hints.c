@@ -1,0 +1,212 @@
+/*
+ * Commits built on what a catalog handle remembers of its tables (its
+ * hints): the handle skips the look-ups a commit would otherwise make and
+ * asserts them instead. These cases make the hints wrong on purpose, with a
+ * second handle (another writer), and check that every commit still lands
+ * on the right version, or fails as it would have without hints.
+ */
+#include "helpers.h"
+
+#include <string.h>
+
+static uint64_t hint_misses(dsql_catalog *cat)
+{
+	dsql_metrics m;
+
+	dsql_catalog_metrics(cat, &m, sizeof(m));
+	return m.hint_misses;
+}
+
+/* A writer whose hint is stale appends on top of the other's commit. */
+START_TEST(stale_hint_append_lands_on_the_latest_version)
+{
+	dsql_catalog *a = open_cat(), *b = open_cat();
+	const char *t = tname("hint");
+	dsql_txn *txn;
+	dsql_error err;
+	int64_t v;
+
+	create(a, t, 0);
+	ck_assert_int_eq(commit_add(a, t, "a1"), 1);  /* a's hint: version 1 */
+	ck_assert_int_eq(commit_add(b, t, "b1"), 2);
+	ck_assert_int_eq(commit_add(b, t, "b2"), 3);
+	OK(dsql_txn_begin(&txn, a, NULL, &err));
+	OK(stage(txn, t, add_json("a2", 1, NULL), &err));
+	OK(dsql_txn_commit(txn, &err));
+	OK(dsql_txn_committed_version(txn, t, &v));
+	ck_assert_int_eq(v, 4);
+	ck_assert_uint_eq(dsql_txn_attempts(txn), 1);
+	ck_assert_uint_eq(hint_misses(a), 1);
+	dsql_txn_free(txn);
+	/* The hint is right again: the next commit needs no second try. */
+	ck_assert_int_eq(commit_add(a, t, "a3"), 5);
+	ck_assert_uint_eq(hint_misses(a), 1);
+	assert_paths(b, t, DSQL_LATEST, "a1,a2,a3,b1,b2");
+	ck_assert_int_eq(history_len(b, t), 6);
+	dsql_catalog_free(a);
+	dsql_catalog_free(b);
+}
+END_TEST
+
+/* A remove is staged against the latest version, not against the hint: a
+ * file added by another writer since can be removed. */
+START_TEST(remove_reads_the_latest_version_not_the_hint)
+{
+	dsql_catalog *a = open_cat(), *b = open_cat();
+	const char *t = tname("hintrm");
+	dsql_txn *txn;
+	dsql_error err;
+	int64_t v;
+
+	create(a, t, 0);
+	commit_add(a, t, "a1");
+	commit_add(b, t, "b1");
+	OK(dsql_txn_begin(&txn, a, NULL, &err));
+	OK(stage(txn, t, add_json("a2", 1, NULL), &err));
+	OK(stage(txn, t, remove_json("b1"), &err));
+	OK(dsql_txn_read_version(txn, t, &v, &err));
+	ck_assert_int_eq(v, 2);
+	OK(dsql_txn_commit(txn, &err));
+	assert_paths(b, t, DSQL_LATEST, "a1,a2");
+	dsql_txn_free(txn);
+	dsql_catalog_free(a);
+	dsql_catalog_free(b);
+}
+END_TEST
+
+/* A true conflict found after the hinted try failed is reported as such,
+ * and leaves nothing of either try behind. */
+START_TEST(conflict_behind_a_hint_is_reported)
+{
+	dsql_catalog *a = open_cat(), *b = open_cat();
+	const char *t = tname("hintcf");
+	dsql_txn *txn, *w;
+	dsql_error err;
+
+	create(a, t, 0);
+	commit_add(a, t, "f");
+	OK(dsql_txn_begin(&txn, a, NULL, &err));
+	OK(stage(txn, t, remove_json("f"), &err));
+	OK(dsql_txn_begin(&w, b, NULL, &err));
+	OK(stage(w, t, remove_json("f"), &err));
+	OK(dsql_txn_commit(w, &err));
+	dsql_txn_free(w);
+	ck_assert_int_eq(dsql_txn_commit(txn, &err), DSQL_ECONFLICT);
+	ck_assert_str_eq(err.conflict.rule, "concurrent_delete_delete");
+	ck_assert_int_eq(err.conflict.winning_version, 2);
+	ck_assert_int_eq(version_of(a, t), 2);
+	ck_assert_int_eq(history_len(a, t), 3);
+	dsql_txn_free(txn);
+	dsql_catalog_free(a);
+	dsql_catalog_free(b);
+}
+END_TEST
+
+/* One stale table in a multi-table commit: the hinted try fails as a whole
+ * (nothing of it is visible), the locked try commits every table. */
+START_TEST(multi_table_commit_with_one_stale_hint)
+{
+	dsql_catalog *a = open_cat(), *b = open_cat();
+	const char *t1 = tname("hintm1"), *t2 = tname("hintm2");
+	dsql_txn *txn;
+	dsql_error err;
+	int64_t v1, v2;
+
+	create(a, t1, 0);
+	create(a, t2, 0);
+	commit_add(a, t1, "x");
+	commit_add(a, t2, "y");
+	commit_add(b, t2, "z");
+	OK(dsql_txn_begin(&txn, a, NULL, &err));
+	OK(stage(txn, t1, add_json("x2", 1, NULL), &err));
+	OK(stage(txn, t2, add_json("y2", 1, NULL), &err));
+	OK(dsql_txn_commit(txn, &err));
+	OK(dsql_txn_committed_version(txn, t1, &v1));
+	OK(dsql_txn_committed_version(txn, t2, &v2));
+	ck_assert_int_eq(v1, 2);
+	ck_assert_int_eq(v2, 3);
+	ck_assert_uint_eq(hint_misses(a), 1);
+	assert_paths(b, t1, DSQL_LATEST, "x,x2");
+	assert_paths(b, t2, DSQL_LATEST, "y,y2,z");
+	ck_assert_int_eq(history_len(b, t1), 3);
+	ck_assert_int_eq(history_len(b, t2), 4);
+	dsql_txn_free(txn);
+	dsql_catalog_free(a);
+	dsql_catalog_free(b);
+}
+END_TEST
+
+/* The table was dropped and created again under the same name by another
+ * writer: an append goes to the new table; an explicit read of the old one
+ * finds it gone. */
+START_TEST(append_after_drop_and_create_finds_the_new_table)
+{
+	dsql_catalog *a = open_cat(), *b = open_cat();
+	const char *t = tname("hintdc");
+	dsql_txn *txn;
+	dsql_error err;
+	int64_t v;
+
+	create(a, t, 0);
+	commit_add(a, t, "old");
+	OK(dsql_table_drop(b, t, &err));
+	create(b, t, 0);
+	OK(dsql_txn_begin(&txn, a, NULL, &err));
+	OK(stage(txn, t, add_json("new", 1, NULL), &err));
+	OK(dsql_txn_commit(txn, &err));
+	OK(dsql_txn_committed_version(txn, t, &v));
+	ck_assert_int_eq(v, 1);
+	dsql_txn_free(txn);
+	assert_paths(b, t, DSQL_LATEST, "new");
+	/* Dropped for good: the hint does not make it live again. */
+	OK(dsql_table_drop(b, t, &err));
+	OK(dsql_txn_begin(&txn, a, NULL, &err));
+	OK(stage(txn, t, add_json("ghost", 1, NULL), &err));
+	ck_assert_int_eq(dsql_txn_commit(txn, &err), DSQL_ENOTFOUND);
+	ck_assert_msg(strstr(err.message, t), "%s", err.message);
+	dsql_txn_free(txn);
+	OK(dsql_txn_begin(&txn, a, NULL, &err));
+	ck_assert_int_eq(stage(txn, t, add_json("ghost", 1, NULL), &err), DSQL_ENOTFOUND);
+	dsql_txn_free(txn);
+	dsql_catalog_free(a);
+	dsql_catalog_free(b);
+}
+END_TEST
+
+/* The metadata a hint holds follows metadata changes made elsewhere: an
+ * add is checked against the partitioning in force when it commits. */
+START_TEST(partition_check_follows_a_metadata_change_elsewhere)
+{
+	dsql_catalog *a = open_cat(), *b = open_cat();
+	const char *t = tname("hintmd");
+	dsql_txn *txn;
+	dsql_error err;
+
+	create(a, t, 1); /* partitioned by p */
+	commit_add_in(a, t, "p=1/a", "1");
+	OK(dsql_table_drop(b, t, &err));
+	create(b, t, 0); /* same name, not partitioned */
+	OK(dsql_txn_begin(&txn, a, NULL, &err));
+	OK(stage(txn, t, add_json("p=2/b", 1, "2"), &err));
+	ck_assert_int_eq(dsql_txn_commit(txn, &err), DSQL_EINVALID);
+	ck_assert_msg(strstr(err.message, "not partitioned by"), "%s", err.message);
+	dsql_txn_free(txn);
+	ck_assert_int_eq(version_of(b, t), 0);
+	dsql_catalog_free(a);
+	dsql_catalog_free(b);
+}
+END_TEST
+
+void hint_cases(Suite *s)
+{
+	TCase *tc = tcase_create("hints");
+
+	tcase_add_test(tc, stale_hint_append_lands_on_the_latest_version);
+	tcase_add_test(tc, remove_reads_the_latest_version_not_the_hint);
+	tcase_add_test(tc, conflict_behind_a_hint_is_reported);
+	tcase_add_test(tc, multi_table_commit_with_one_stale_hint);
+	tcase_add_test(tc, append_after_drop_and_create_finds_the_new_table);
+	tcase_add_test(tc, partition_check_follows_a_metadata_change_elsewhere);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+}

@@ -197,6 +197,43 @@ START_TEST(partition_check_follows_a_metadata_change_elsewhere)
 }
 END_TEST
 
+/* Another writer changes the table's metaData (drops the partitioning):
+ * the stale hint's metadata is not used; the add is checked against the
+ * metadata in force when it commits. */
+START_TEST(stale_hint_does_not_keep_changed_metadata)
+{
+	dsql_catalog *a = open_cat(), *b = open_cat();
+	const char *t = tname("hintm2");
+	const char *unpartitioned =
+		"{\"metaData\":{\"id\":\"m\",\"format\":{\"provider\":\"parquet\",\"options\":{}},"
+		"\"schemaString\":\"{\\\"type\\\":\\\"struct\\\",\\\"fields\\\":[{\\\"name\\\":"
+		"\\\"x\\\",\\\"type\\\":\\\"long\\\",\\\"nullable\\\":true,\\\"metadata\\\":{}}]}\","
+		"\"partitionColumns\":[],\"configuration\":{}}}";
+	dsql_txn *txn;
+	dsql_error err;
+
+	create(a, t, 1);
+	commit_add_in(a, t, "p=1/a", "1"); /* a's hint holds the partitioned metadata */
+	OK(dsql_txn_begin(&txn, b, NULL, &err));
+	OK(dsql_txn_stage(txn, t, unpartitioned, &err));
+	OK(dsql_txn_commit(txn, &err));
+	dsql_txn_free(txn);
+	OK(dsql_txn_begin(&txn, a, NULL, &err));
+	OK(stage(txn, t, add_json("p=2/b", 1, "2"), &err));
+	ck_assert_int_eq(dsql_txn_commit(txn, &err), DSQL_EINVALID);
+	ck_assert_msg(strstr(err.message, "not partitioned by"), "%s", err.message);
+	dsql_txn_free(txn);
+	OK(dsql_txn_begin(&txn, a, NULL, &err));
+	OK(stage(txn, t, add_json("c", 1, NULL), &err));
+	OK(dsql_txn_commit(txn, &err));
+	dsql_txn_free(txn);
+	ck_assert_int_eq(version_of(b, t), 3);
+	assert_paths(b, t, DSQL_LATEST, "c,p=1/a");
+	dsql_catalog_free(a);
+	dsql_catalog_free(b);
+}
+END_TEST
+
 void hint_cases(Suite *s)
 {
 	TCase *tc = tcase_create("hints");
@@ -207,6 +244,7 @@ void hint_cases(Suite *s)
 	tcase_add_test(tc, multi_table_commit_with_one_stale_hint);
 	tcase_add_test(tc, append_after_drop_and_create_finds_the_new_table);
 	tcase_add_test(tc, partition_check_follows_a_metadata_change_elsewhere);
+	tcase_add_test(tc, stale_hint_does_not_keep_changed_metadata);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 }

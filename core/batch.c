@@ -61,8 +61,18 @@ int batch_run(dsql_catalog *cat, batch_kind kind, size_t n_rows, int64_t lead1, 
 	size_t done = 0;
 	int rc = DSQL_OK;
 
+	/* Where statements are queued (no round trip each), a file is unlinked
+	 * by its own statement: an exact probe of (table_id, path, dv_id) that
+	 * every planner gets right. An IN list is planned from statistics, and
+	 * PostgreSQL without them (a catalog not analyzed yet) walks every live
+	 * file of the table instead. */
+	size_t chunk = kind == BATCH_UNLINK &&
+	                       (db_driver(cat->db)->capabilities & DSQL_CAP_DEFERRED)
+	                       ? 1
+	                       : BATCH_MAX_ROWS;
+
 	while (done < n_rows && rc == DSQL_OK) {
-		size_t rows = n_rows - done < BATCH_MAX_ROWS ? n_rows - done : BATCH_MAX_ROWS;
+		size_t rows = n_rows - done < chunk ? n_rows - done : chunk;
 		const char *sql = sql_for(cat, kind, rows);
 		db_stmt *st;
 		int param = 1;

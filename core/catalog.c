@@ -110,21 +110,23 @@ int catalog_find_table(dsql_catalog *cat, const char *name, int64_t *id, int64_t
 	if (version)
 		*version = db_column_int64(st, 1);
 	hint_saw(cat, name, db_column_int64(st, 0), db_column_int64(st, 1), db_column_int64(st, 2),
-	         0);
+	         -1);
 	db_stmt_done(st);
 	return DSQL_OK;
 }
 
 int catalog_metadata_at(dsql_db *db, int64_t table_id, int64_t version, json_t **out,
-                        dsql_error *err)
+                        int64_t *set_at, dsql_error *err)
 {
 	json_t *line;
 	db_stmt *st;
 	int rc;
 
 	*out = NULL;
+	if (set_at)
+		*set_at = -1;
 	rc = db_stmt_get(&st, db,
-	                 "SELECT body FROM dsql_action WHERE table_id = ? AND kind = 'metaData'"
+	                 "SELECT body, version FROM dsql_action WHERE table_id = ? AND kind = 'metaData'"
 	                 " AND version = (SELECT MAX(version) FROM dsql_action WHERE"
 	                 " table_id = ? AND kind = 'metaData' AND version <= ?)",
 	                 err);
@@ -134,6 +136,8 @@ int catalog_metadata_at(dsql_db *db, int64_t table_id, int64_t version, json_t *
 	if (rc != DSQL_ROW)
 		return rc == DSQL_DONE ? DSQL_OK : rc;
 	line = json_loads(db_column_text(st, 0, NULL), 0, NULL);
+	if (set_at)
+		*set_at = db_column_int64(st, 1);
 	db_stmt_done(st);
 	*out = json_incref(json_object_get(line, "metaData"));
 	json_decref(line);

@@ -31,8 +31,9 @@ int catalog_find_table(dsql_catalog *cat, const char *name, int64_t *id, int64_t
                        dsql_error *err);
 
 /* The body of the metaData action in force at a table's version (a new
- * reference in *out, NULL when the table has none). */
+ * reference in *out, NULL when the table has none); *set_at (may be NULL)
+ * receives the version that committed it (-1: none). */
 int catalog_metadata_at(dsql_db *db, int64_t table_id, int64_t version, json_t **out,
-                        dsql_error *err);
+                        int64_t *set_at, dsql_error *err);
 
 #endif

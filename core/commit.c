@@ -171,8 +171,15 @@ static int create_table_row(dsql_txn *txn, txn_table *t, dsql_error *err)
 	return run_done(st, err, rc);
 }
 
+/* The version of the table's latest metaData action, read with the lock
+ * (an index probe): a hint's metadata stays valid across versions that did
+ * not change it. */
+#define METADATA_AT                                                                       \
+	", (SELECT MAX(a.version) FROM dsql_action a WHERE a.table_id = dsql_table.id"     \
+	" AND a.kind = 'metaData')"
+
 static int lock_table(dsql_db *db, txn_table *t, int64_t *version, int64_t *last_ms,
-                      int64_t *oldest, dsql_error *err)
+                      int64_t *oldest, int64_t *metadata_at, dsql_error *err)
 {
 	db_stmt *st;
 	int rc;
@@ -183,7 +190,7 @@ static int lock_table(dsql_db *db, txn_table *t, int64_t *version, int64_t *last
 	if (db_driver(db)->capabilities & DSQL_CAP_RETURNING) {
 		rc = db_stmt_get(&st, db,
 		                 "UPDATE dsql_table SET version = version WHERE id = ?"
-		                 " RETURNING version, last_commit_ms, oldest_version",
+		                 " RETURNING version, last_commit_ms, oldest_version" METADATA_AT,
 		                 err);
 		if (rc == DSQL_OK)
 			rc = db_run(st, err, "i", t->id);
@@ -195,8 +202,8 @@ static int lock_table(dsql_db *db, txn_table *t, int64_t *version, int64_t *last
 			rc = DSQL_DONE;
 		if (rc == DSQL_OK)
 			rc = db_stmt_get(&st, db,
-			                 "SELECT version, last_commit_ms, oldest_version FROM dsql_table"
-			                 " WHERE id = ?",
+			                 "SELECT version, last_commit_ms, oldest_version" METADATA_AT
+			                 " FROM dsql_table WHERE id = ?",
 			                 err);
 		if (rc == DSQL_OK)
 			rc = db_run(st, err, "i", t->id);
@@ -208,6 +215,7 @@ static int lock_table(dsql_db *db, txn_table *t, int64_t *version, int64_t *last
 	*version = db_column_int64(st, 0);
 	*last_ms = db_column_int64(st, 1);
 	*oldest = db_column_int64(st, 2);
+	*metadata_at = db_column_is_null(st, 3) ? -1 : db_column_int64(st, 3);
 	db_stmt_done(st);
 	return DSQL_OK;
 }
@@ -241,6 +249,7 @@ static int rules_for(dsql_catalog *cat, const txn_table *t, table_rules *out, ds
 {
 	table_hint *h;
 	json_t *body = NULL;
+	int64_t set_at;
 	int rc;
 
 	for (size_t i = 0; i < t->n_actions; i++)
@@ -251,9 +260,9 @@ static int rules_for(dsql_catalog *cat, const txn_table *t, table_rules *out, ds
 	h = hint_by_id(cat, t->id);
 	if (h && h->version == t->read_version && h->metadata)
 		return rules_from(out, h->metadata, err);
-	rc = catalog_metadata_at(cat->db, t->id, t->read_version, &body, err);
+	rc = catalog_metadata_at(cat->db, t->id, t->read_version, &body, &set_at, err);
 	if (rc == DSQL_OK && h && h->version == t->read_version && body)
-		hint_set_metadata(h, json_incref(body));
+		hint_set_metadata(h, json_incref(body), set_at);
 	if (rc == DSQL_OK)
 		rc = rules_from(out, body, err);
 	json_decref(body);
@@ -643,13 +652,14 @@ static int lock_and_read(dsql_txn *txn, txn_table *t, int64_t *current, int64_t 
                          int64_t *oldest, dsql_error *err)
 {
 	dsql_catalog *cat = txn->cat;
-	int rc = lock_table(cat->db, t, current, last_ms, oldest, err), contended;
+	int64_t metadata_at = -1;
+	int rc = lock_table(cat->db, t, current, last_ms, oldest, &metadata_at, err), contended;
 	table_hint *h;
 
 	if (rc == DSQL_ENOTFOUND) {
 		hint_forget(cat, t->id);
 		if (t->guessed && catalog_find_table(cat, t->name, &t->id, NULL, NULL) == DSQL_OK)
-			rc = lock_table(cat->db, t, current, last_ms, oldest, err);
+			rc = lock_table(cat->db, t, current, last_ms, oldest, &metadata_at, err);
 	}
 	if (rc != DSQL_OK)
 		return rc;
@@ -657,7 +667,7 @@ static int lock_and_read(dsql_txn *txn, txn_table *t, int64_t *current, int64_t 
 	 * commit goes under locks at once rather than try its hint first. */
 	h = hint_by_id(cat, t->id);
 	contended = h && h->version != *current;
-	hint_saw(cat, t->name, t->id, *current, *last_ms, 0);
+	hint_saw(cat, t->name, t->id, *current, *last_ms, metadata_at);
 	if ((h = hint_by_id(cat, t->id)) != NULL)
 		h->contended = contended;
 	/* Staged adds alone read nothing: they read the version they commit on. */
@@ -716,11 +726,13 @@ static int hinted_ready(dsql_txn *txn, dsql_error *err)
 		if (!h->metadata) {
 			/* Outside the write transaction, once per version seen. */
 			json_t *body = NULL;
+			int64_t set_at = -1;
 
-			if (catalog_metadata_at(txn->cat->db, t->id, h->version, &body, err) != DSQL_OK ||
+			if (catalog_metadata_at(txn->cat->db, t->id, h->version, &body, &set_at, err) !=
+			            DSQL_OK ||
 			    !body)
 				return 0;
-			hint_set_metadata(h, body);
+			hint_set_metadata(h, body, set_at);
 		}
 		writes++;
 	}
@@ -820,10 +832,12 @@ static void remember(dsql_txn *txn)
 		for (size_t j = 0; j < t->n_actions; j++)
 			if (t->actions[j].kind == ACT_METADATA)
 				staged = t->actions[j].body;
+		/* Without a staged metaData, the one in force is still the hint's,
+		 * when the hint was at the version this commit followed. */
 		hint_saw(txn->cat, t->name, t->id, t->committed_version, t->written_ms,
-		         !staged && h && h->version == t->committed_version - 1);
+		         !staged && h && h->version == t->committed_version - 1 ? h->metadata_at : -1);
 		if (staged && (h = hint_by_id(txn->cat, t->id)) != NULL)
-			hint_set_metadata(h, json_incref(staged));
+			hint_set_metadata(h, json_incref(staged), t->committed_version);
 	}
 }
 
@@ -843,11 +857,11 @@ static int resolve_unknown(dsql_txn *txn, int *found, dsql_error *err)
 	if (rc == DSQL_OK)
 		rc = db_begin(db, DSQL_BEGIN_WRITE, &e);
 	for (size_t i = 0; i < txn->n_tables && rc == DSQL_OK; i++) {
-		int64_t v, ms, oldest;
+		int64_t v, ms, oldest, md;
 
 		if (txn->tables[i].id == 0 || txn->tables[i].n_actions == 0)
 			continue;
-		rc = lock_table(db, &txn->tables[i], &v, &ms, &oldest, &e);
+		rc = lock_table(db, &txn->tables[i], &v, &ms, &oldest, &md, &e);
 		if (rc == DSQL_ENOTFOUND)
 			rc = DSQL_OK;
 	}

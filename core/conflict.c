@@ -383,7 +383,7 @@ int conflict_check(dsql_catalog *cat, const dsql_txn *txn, const txn_table *t,
 	int rc;
 
 	describe_self(&c);
-	rc = catalog_metadata_at(cat->db, t->id, t->read_version, &c.read_metadata, err);
+	rc = catalog_metadata_at(cat->db, t->id, t->read_version, &c.read_metadata, NULL, err);
 	if (rc == DSQL_OK)
 		rc = load_winners(cat->db, t, current, !conflict_has_read_set(t), &w, err);
 	for (size_t i = 0; i < n && rc == DSQL_OK; i++)

@@ -52,7 +52,7 @@ static int table_property_ms(dsql_catalog *cat, int64_t id, int64_t version, con
                              int64_t dflt, int64_t *out, dsql_error *err)
 {
 	json_t *meta = NULL, *v;
-	int rc = catalog_metadata_at(cat->db, id, version, &meta, err);
+	int rc = catalog_metadata_at(cat->db, id, version, &meta, NULL, err);
 
 	*out = dflt;
 	v = json_object_get(json_object_get(meta, "configuration"), key);

@@ -36,6 +36,7 @@ static table_hint *hint_add(dsql_catalog *cat, const char *name)
 	}
 	h = &cat->hints[cat->n_hints];
 	memset(h, 0, sizeof(*h));
+	h->metadata_at = -1;
 	if (!(h->name = strdup(name)))
 		return NULL;
 	cat->n_hints++;
@@ -43,7 +44,7 @@ static table_hint *hint_add(dsql_catalog *cat, const char *name)
 }
 
 void hint_saw(dsql_catalog *cat, const char *name, int64_t id, int64_t version,
-              int64_t last_ms, int keep_metadata)
+              int64_t last_ms, int64_t metadata_at)
 {
 	table_hint *h = hint_find(cat, name);
 
@@ -53,7 +54,7 @@ void hint_saw(dsql_catalog *cat, const char *name, int64_t id, int64_t version,
 	}
 	if (!h && !(h = hint_add(cat, name)))
 		return;
-	if (h->version != version && !keep_metadata) {
+	if (h->version != version && (metadata_at < 0 || metadata_at != h->metadata_at)) {
 		json_decref(h->metadata);
 		h->metadata = NULL;
 	}
@@ -62,10 +63,11 @@ void hint_saw(dsql_catalog *cat, const char *name, int64_t id, int64_t version,
 	h->last_ms = last_ms;
 }
 
-void hint_set_metadata(table_hint *h, json_t *metadata)
+void hint_set_metadata(table_hint *h, json_t *metadata, int64_t set_at)
 {
 	json_decref(h->metadata);
 	h->metadata = metadata;
+	h->metadata_at = metadata ? set_at : -1;
 }
 
 void hint_forget(dsql_catalog *cat, int64_t id)

@@ -22,6 +22,7 @@ typedef struct table_hint {
 	int64_t version;
 	int64_t last_ms;   /* commit time of version; -1: not known */
 	json_t *metadata;  /* metaData body in force at version; NULL: not known */
+	int64_t metadata_at; /* the version that committed it */
 	/* The last commit found another writer's commits since the hint: the
 	 * hint is likely stale again, so the next commit reads under locks. */
 	int contended;
@@ -40,13 +41,14 @@ typedef struct table_rules {
 table_hint *hint_find(dsql_catalog *cat, const char *name);
 table_hint *hint_by_id(dsql_catalog *cat, int64_t id);
 /* Records that table name (id) was at version, committed at last_ms (-1:
- * unknown). Moving to another version forgets the metadata, unless
- * keep_metadata says it is still in force. Out of memory only loses the
- * hint. */
+ * unknown), its metaData last set at metadata_at (-1: not known). Moving to
+ * another version forgets the metadata, unless it is known to be still in
+ * force (metadata_at unchanged). Out of memory only loses the hint. */
 void hint_saw(dsql_catalog *cat, const char *name, int64_t id, int64_t version,
-              int64_t last_ms, int keep_metadata);
-/* Sets the metadata in force at the hint's version (takes a reference). */
-void hint_set_metadata(table_hint *h, json_t *metadata);
+              int64_t last_ms, int64_t metadata_at);
+/* Sets the metadata in force at the hint's version, committed at version
+ * set_at (takes a reference). */
+void hint_set_metadata(table_hint *h, json_t *metadata, int64_t set_at);
 void hint_forget(dsql_catalog *cat, int64_t id);
 void hint_free_all(dsql_catalog *cat);
 

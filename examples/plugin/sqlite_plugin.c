@@ -10,6 +10,7 @@
  * negotiates the ABI with the library loading it.
  */
 #include <deltasql/driver.h>
+#include <stddef.h>
 
 /* The connector, compiled into this object from drivers/sqlite/. */
 extern const dsql_driver dsql_sqlite_driver;
@@ -24,17 +25,20 @@ int dsql_driver_init(const dsql_driver **out, unsigned int host_abi, dsql_error 
 
 int dsql_driver_init(const dsql_driver **out, unsigned int host_abi, dsql_error *err)
 {
-	/* This driver is built for ABI 1, the oldest there is: any host that
-	 * speaks ABI 1 or newer can use it as it is. A driver built for a newer
-	 * ABI would describe itself as host_abi here (abi_version and a
-	 * struct_size that stops before the methods the host does not know),
-	 * or refuse. */
+	/* This driver is built with the ABI of the headers it was compiled
+	 * against (DSQL_DRIVER_ABI_VERSION) but uses no method newer than ABI
+	 * 1: for an older host it describes itself as host_abi, with a
+	 * struct_size that stops before the methods that host does not know. */
 	if (host_abi < 1)
 		return dsql_error_set(err, DSQL_EUNSUPPORTED, "sqlite-plugin", NULL, 0,
 		                      "host speaks driver ABI %u; this driver needs 1", host_abi);
 	plugin = dsql_sqlite_driver;
 	plugin.name = "sqlite-plugin";
 	plugin.uri_schemes = schemes;
+	if (host_abi < DSQL_DRIVER_ABI_VERSION) {
+		plugin.abi_version = host_abi;
+		plugin.struct_size = offsetof(dsql_driver, exec_deferred); /* ABI 1 */
+	}
 	*out = &plugin;
 	return DSQL_OK;
 }

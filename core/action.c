@@ -361,7 +361,8 @@ static int keep_text(action *a, const char *text, dsql_error *err)
 	return DSQL_OK;
 }
 
-static int parse_line(action *out, json_t *line, const char *text, dsql_error *err)
+static int parse_line(action *out, json_t *line, const char *text, int keep,
+                      dsql_error *err)
 {
 	const char *key;
 	json_t *body;
@@ -391,7 +392,7 @@ static int parse_line(action *out, json_t *line, const char *text, dsql_error *e
 	}
 	out->line = json_incref(line);
 	rc = parse_body(out, err);
-	if (rc == DSQL_OK)
+	if (rc == DSQL_OK && keep)
 		rc = keep_text(out, text, err);
 	if (rc != DSQL_OK)
 		action_clear(out);
@@ -400,10 +401,10 @@ static int parse_line(action *out, json_t *line, const char *text, dsql_error *e
 
 int action_parse_json(action *out, json_t *line, dsql_error *err)
 {
-	return parse_line(out, line, NULL, err);
+	return parse_line(out, line, NULL, 1, err);
 }
 
-int action_parse_text(action *out, const char *text, dsql_error *err)
+static int parse_text(action *out, const char *text, int keep, dsql_error *err)
 {
 	json_error_t jerr;
 	json_t *line;
@@ -415,9 +416,19 @@ int action_parse_text(action *out, const char *text, dsql_error *err)
 		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
 		                      "malformed action JSON: %s (line %d, column %d)", jerr.text,
 		                      jerr.line, jerr.column);
-	rc = parse_line(out, line, text, err);
+	rc = parse_line(out, line, text, keep, err);
 	json_decref(line);
 	return rc;
+}
+
+int action_parse_text(action *out, const char *text, dsql_error *err)
+{
+	return parse_text(out, text, 1, err);
+}
+
+int action_parse_stored(action *out, const char *text, dsql_error *err)
+{
+	return parse_text(out, text, 0, err);
 }
 
 void action_clear(action *a)

@@ -47,6 +47,10 @@ const char *action_kind_name(action_kind kind);
 /* Parses one action from JSON text. On success *out owns the JSON. Codes:
  * DSQL_OK, DSQL_EINVALID (message names the field). */
 int action_parse_text(action *out, const char *text, dsql_error *err);
+/* The same for an action read back from the catalog (a winner's, for the
+ * conflict check): its text is the caller's, so none is kept, and
+ * action_line/action_body must not be used on it. */
+int action_parse_stored(action *out, const char *text, dsql_error *err);
 /* Parses one action from a JSON object; takes a new reference to it. */
 int action_parse_json(action *out, json_t *line, dsql_error *err);
 /* Releases what action_parse_* took. */

@@ -716,24 +716,23 @@ static int hinted_ready(dsql_txn *txn, dsql_error *err)
 		return 0;
 	for (size_t i = 0; i < txn->n_tables; i++) {
 		txn_table *t = &txn->tables[i];
+		table_rules rules;
 		table_hint *h;
+		int known;
 
 		if (t->n_actions == 0 && !t->creating)
 			continue;
 		h = t->creating ? NULL : hint_by_id(txn->cat, t->id);
 		if (!h || h->version != t->read_version || h->last_ms < 0 || h->contended)
 			return 0;
-		if (!h->metadata) {
-			/* Outside the write transaction, once per version seen. */
-			json_t *body = NULL;
-			int64_t set_at = -1;
-
-			if (catalog_metadata_at(txn->cat->db, t->id, h->version, &body, &set_at, err) !=
-			            DSQL_OK ||
-			    !body)
-				return 0;
-			hint_set_metadata(h, body, set_at);
-		}
+		/* Reads the metadata into the hint now, outside the write
+		 * transaction, when the hint does not hold it yet. */
+		if (rules_for(txn->cat, t, &rules, err) != DSQL_OK)
+			return 0;
+		known = rules.metadata != NULL;
+		rules_clear(&rules);
+		if (!known)
+			return 0;
 		writes++;
 	}
 	return writes > 0;

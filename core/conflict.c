@@ -182,7 +182,7 @@ static int load_winners(dsql_db *db, const txn_table *t, int64_t current, int sk
 		winner *win = &w[db_column_int64(st, 0) - t->read_version - 1];
 		action a;
 
-		rc = action_parse_text(&a, db_column_text(st, 1, NULL), err);
+		rc = action_parse_stored(&a, db_column_text(st, 1, NULL), err);
 		if (rc == DSQL_OK)
 			rc = push_action(win, &a, err);
 		if (rc != DSQL_OK) {

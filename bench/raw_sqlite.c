@@ -52,38 +52,20 @@ static const char *const sql[S_COUNT] = {
 	[S_M_META] = "SELECT body FROM dsql_action WHERE table_id = ? AND kind = 'metaData'"
 	             " AND version = (SELECT MAX(version) FROM dsql_action WHERE"
 	             " table_id = ? AND kind = 'metaData' AND version <= ?)",
-	/* S_M_ACTIONS, S_M_UNLINK, S_M_FILES: generated (multi-row) */
+	/* S_M_ACTIONS, S_M_UNLINK, S_M_FILES: multi_sql() */
 };
 
-/* The multi-row texts deltasql generates for 11 actions and 10 files. */
+/* The one-row texts deltasql generates on SQLite (core/batch.c). */
 static const char *multi_sql(int i)
 {
-	static char text[3][4096];
-	char *s = text[i - S_M_ACTIONS];
-	size_t len = 0, cap = sizeof(text[0]);
-
-	if (s[0])
-		return s;
-	if (i == S_M_ACTIONS) {
-		len = (size_t)snprintf(s, cap, M_ACTIONS);
-		for (int k = 0; k <= WORK_ADDS; k++)
-			len += (size_t)snprintf(s + len, cap - len, "%s(?, ?, ?, ?, ?)", k ? ", " : "");
-	} else if (i == S_M_FILES) {
-		len = (size_t)snprintf(s, cap, M_FILES);
-		for (int k = 0; k < WORK_ADDS; k++)
-			len += (size_t)snprintf(s + len, cap - len, "%s(?, ?, ?, ?, NULL, ?, ?)",
-			                        k ? ", " : "");
-	} else {
-		len = (size_t)snprintf(s, cap, M_UNLINK);
-		for (int k = 0; k < WORK_ADDS; k++)
-			len += (size_t)snprintf(s + len, cap - len, "%s?", k ? ", " : "");
-		len += (size_t)snprintf(s + len, cap - len, ") AND (");
-		for (int k = 0; k < WORK_ADDS; k++)
-			len += (size_t)snprintf(s + len, cap - len, "%s(path = ? AND dv_id = ?)",
-			                        k ? " OR " : "");
-		snprintf(s + len, cap - len, ")");
+	switch (i) {
+	case S_M_ACTIONS:
+		return M_ACTIONS "(?, ?, ?, ?, ?)";
+	case S_M_FILES:
+		return M_FILES "(?, ?, ?, ?, NULL, ?, ?)";
+	default:
+		return M_UNLINK "?) AND ((path = ? AND dv_id = ?))";
 	}
-	return s;
 }
 
 struct raw {
@@ -266,7 +248,6 @@ static int64_t sq_append(raw *r, work_txn *w)
 static void sq_mimic(raw *r, const work_txn *w)
 {
 	sqlite3_stmt *st;
-	int p;
 
 	for (size_t i = 0; i < w->n; i++) { /* dsql_txn_stage opens each table */
 		st = stmt(r, S_M_LOOKUP);
@@ -304,37 +285,37 @@ static void sq_mimic(raw *r, const work_txn *w)
 		sqlite3_bind_int64(st, 6, 0);
 		sqlite3_bind_int64(st, 7, 1);
 		run(r, st);
-		st = stmt(r, S_M_ACTIONS);
-		for (int k = -1, p0 = 1; k < t->n_adds; k++, p0 += 5) {
-			sqlite3_bind_int64(st, p0, t->id);
-			sqlite3_bind_int64(st, p0 + 1, t->version);
-			sqlite3_bind_int64(st, p0 + 2, k + 1);
-			sqlite3_bind_text(st, p0 + 3, k < 0 ? "commitInfo" : "add", -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(st, p0 + 4, k < 0 ? t->commit_info : t->add_line[k], -1,
+		/* One row per statement, as deltasql writes them on SQLite
+		 * (DSQL_CAP_IN_PROCESS). */
+		for (int k = -1; k < t->n_adds; k++) {
+			st = stmt(r, S_M_ACTIONS);
+			sqlite3_bind_int64(st, 1, t->id);
+			sqlite3_bind_int64(st, 2, t->version);
+			sqlite3_bind_int64(st, 3, k + 1);
+			sqlite3_bind_text(st, 4, k < 0 ? "commitInfo" : "add", -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, 5, k < 0 ? t->commit_info : t->add_line[k], -1,
 			                  SQLITE_TRANSIENT);
+			run(r, st);
 		}
-		run(r, st);
-		st = stmt(r, S_M_UNLINK);
-		sqlite3_bind_int64(st, 1, t->version);
-		sqlite3_bind_int64(st, 2, t->id);
-		p = 3;
-		for (int k = 0; k < t->n_adds; k++)
-			sqlite3_bind_text(st, p++, t->path[k], -1, SQLITE_TRANSIENT);
 		for (int k = 0; k < t->n_adds; k++) {
-			sqlite3_bind_text(st, p++, t->path[k], -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(st, p++, "", -1, SQLITE_TRANSIENT);
+			st = stmt(r, S_M_UNLINK);
+			sqlite3_bind_int64(st, 1, t->version);
+			sqlite3_bind_int64(st, 2, t->id);
+			sqlite3_bind_text(st, 3, t->path[k], -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, 4, t->path[k], -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, 5, "", -1, SQLITE_TRANSIENT);
+			run(r, st);
 		}
-		run(r, st);
-		st = stmt(r, S_M_FILES);
-		for (int k = 0, p0 = 1; k < t->n_adds; k++, p0 += 6) {
-			sqlite3_bind_int64(st, p0, t->id);
-			sqlite3_bind_text(st, p0 + 1, t->path[k], -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(st, p0 + 2, "", -1, SQLITE_TRANSIENT);
-			sqlite3_bind_int64(st, p0 + 3, t->version);
-			sqlite3_bind_int64(st, p0 + 4, 104857);
-			sqlite3_bind_text(st, p0 + 5, t->add_body[k], -1, SQLITE_TRANSIENT);
+		for (int k = 0; k < t->n_adds; k++) {
+			st = stmt(r, S_M_FILES);
+			sqlite3_bind_int64(st, 1, t->id);
+			sqlite3_bind_text(st, 2, t->path[k], -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, 3, "", -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int64(st, 4, t->version);
+			sqlite3_bind_int64(st, 5, 104857);
+			sqlite3_bind_text(st, 6, t->add_body[k], -1, SQLITE_TRANSIENT);
+			run(r, st);
 		}
-		run(r, st);
 	}
 	exec(r, "COMMIT");
 }

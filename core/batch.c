@@ -23,8 +23,8 @@ static const struct {
 };
 
 /* Chunks of up to BATCH_MAX_ROWS rows, one statement text per size in use:
- * a commit of up to 64 files is one statement per kind (on PostgreSQL, one
- * round trip). */
+ * a commit of up to 64 files is one statement per kind (on a server, one
+ * round trip; see chunk_rows). */
 static const char *sql_for(dsql_catalog *cat, batch_kind kind, size_t rows)
 {
 	char **slot = &cat->batch_sql[kind][rows];
@@ -55,21 +55,30 @@ static const char *sql_for(dsql_catalog *cat, batch_kind kind, size_t rows)
 	return s;
 }
 
+/* Rows per statement. A database in the process (SQLite) gets one row per
+ * statement: there is no round trip to save, and a statement that can
+ * change only one row needs no statement journal. Where statements are
+ * queued (no round trip each), a file is also unlinked by its own
+ * statement: an exact probe of (table_id, path, dv_id) that every planner
+ * gets right. An IN list is planned from statistics, and PostgreSQL
+ * without them (a catalog not analyzed yet) walks every live file of the
+ * table instead. */
+static size_t chunk_rows(unsigned int capabilities, batch_kind kind)
+{
+	if (capabilities & DSQL_CAP_IN_PROCESS)
+		return 1;
+	if (kind == BATCH_UNLINK && (capabilities & DSQL_CAP_DEFERRED))
+		return 1;
+	return BATCH_MAX_ROWS;
+}
+
 int batch_run(dsql_catalog *cat, batch_kind kind, size_t n_rows, int64_t lead1, int64_t lead2,
               batch_bind_fn bind, void *ctx, int one_each, dsql_error *err)
 {
 	size_t done = 0;
 	int rc = DSQL_OK;
 
-	/* Where statements are queued (no round trip each), a file is unlinked
-	 * by its own statement: an exact probe of (table_id, path, dv_id) that
-	 * every planner gets right. An IN list is planned from statistics, and
-	 * PostgreSQL without them (a catalog not analyzed yet) walks every live
-	 * file of the table instead. */
-	size_t chunk = kind == BATCH_UNLINK &&
-	                       (db_driver(cat->db)->capabilities & DSQL_CAP_DEFERRED)
-	                       ? 1
-	                       : BATCH_MAX_ROWS;
+	size_t chunk = chunk_rows(db_driver(cat->db)->capabilities, kind);
 
 	while (done < n_rows && rc == DSQL_OK) {
 		size_t rows = n_rows - done < chunk ? n_rows - done : chunk;

@@ -1,9 +1,11 @@
 /*
  * Multi-row statements: the commit path writes its action and file rows a
  * chunk at a time (INSERT ... VALUES (...), (...); UPDATE ... WHERE (a) OR
- * (b)), which costs one statement instead of one per row. Plain SQL that
- * every driver's database accepts; the texts are generated once per catalog
- * handle and chunk size, and prepared statements are reused.
+ * (b)), which costs one statement instead of one per row on a server
+ * database; a database in the process (DSQL_CAP_IN_PROCESS) gets one row per
+ * statement instead. Plain SQL that every driver's database accepts; the
+ * texts are generated once per catalog handle and chunk size, and prepared
+ * statements are reused.
  */
 #ifndef DSQL_CORE_BATCH_H
 #define DSQL_CORE_BATCH_H

@@ -197,6 +197,122 @@ START_TEST(two_phase_is_unsupported)
 }
 END_TEST
 
+/* Rows per statement: SQLite declares DSQL_CAP_IN_PROCESS and gets one row
+ * per statement; the same driver without the bit gets multi-row statements.
+ * Both write the same catalog. Statement texts are watched through a
+ * driver registered with the SQLite driver's own methods. */
+extern const dsql_driver dsql_sqlite_driver;
+static size_t most_file_rows, most_action_rows, most_unlinks;
+
+static size_t count_of(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+static int watching_prepare(dsql_driver_stmt **out, dsql_driver_conn *c, const char *sql,
+                            dsql_error *err)
+{
+	size_t n;
+
+	if (strncmp(sql, "INSERT INTO dsql_file ", 22) == 0 &&
+	    (n = count_of(sql, "(?, ?, ?, ?, NULL, ?, ?)")) > most_file_rows)
+		most_file_rows = n;
+	if (strncmp(sql, "INSERT INTO dsql_action ", 24) == 0 &&
+	    (n = count_of(sql, "(?, ?, ?, ?, ?)")) > most_action_rows)
+		most_action_rows = n;
+	if (strncmp(sql, "UPDATE dsql_file SET removed_version", 36) == 0 &&
+	    (n = count_of(sql, "path = ? AND dv_id = ?")) > most_unlinks)
+		most_unlinks = n;
+	return dsql_sqlite_driver.prepare(out, c, sql, err);
+}
+
+/* 20 adds, then 4 of them removed and 4 added again (the last action for a
+ * file wins): the live files, as "path|path|...". */
+static char *write_and_list(const char *uri)
+{
+	dsql_catalog *cat;
+	dsql_snapshot *snap;
+	dsql_txn *txn;
+	dsql_error err;
+	char line[256], *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	ck_assert_msg(dsql_catalog_open(&cat, uri, NULL, &err) == DSQL_OK, "%s", err.message);
+	ck_assert_int_eq(dsql_table_create(cat, "t", NULL, &err), DSQL_OK);
+	for (int round = 0; round < 2; round++) {
+		ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
+		for (int i = 0; i < 20; i++) {
+			if (round == 1 && i % 5 != 0 && i % 6 != 1)
+				continue;
+			if (round == 1 && i % 5 == 0)
+				snprintf(line, sizeof(line),
+				         "{\"remove\":{\"path\":\"f%02d.parquet\",\"dataChange\":true}}", i);
+			else
+				snprintf(line, sizeof(line),
+				         "{\"add\":{\"path\":\"f%02d.parquet\",\"partitionValues\":{},"
+				         "\"size\":%d,\"modificationTime\":1,\"dataChange\":true}}",
+				         i, 100 + round);
+			ck_assert_msg(dsql_txn_stage(txn, "t", line, &err) == DSQL_OK, "%s", err.message);
+		}
+		ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
+		dsql_txn_free(txn);
+	}
+	ck_assert_int_eq(dsql_snapshot_open(&snap, cat, "t", DSQL_LATEST, &err), DSQL_OK);
+	f = open_memstream(&out, &len);
+	for (size_t i = 0; i < dsql_snapshot_file_count(snap); i++)
+		fprintf(f, "%s|", dsql_snapshot_file_json(snap, i));
+	fclose(f);
+	dsql_snapshot_free(snap);
+	dsql_catalog_free(cat);
+	return out;
+}
+
+START_TEST(rows_per_statement_follow_in_process)
+{
+	static const char *const one_row[] = {"sqlite-onerow", NULL};
+	static const char *const batched[] = {"sqlite-batched", NULL};
+	dsql_driver d = dsql_sqlite_driver;
+	char uri[600], *a, *b;
+	dsql_error err;
+
+	ck_assert(dsql_sqlite_driver.capabilities & DSQL_CAP_IN_PROCESS);
+	d.prepare = watching_prepare;
+	d.name = "sqlite-onerow";
+	d.uri_schemes = one_row;
+	ck_assert_int_eq(dsql_driver_register(&d, &err), DSQL_OK);
+	d.name = "sqlite-batched";
+	d.uri_schemes = batched;
+	d.capabilities &= ~DSQL_CAP_IN_PROCESS;
+	ck_assert_int_eq(dsql_driver_register(&d, &err), DSQL_OK);
+
+	snprintf(uri, sizeof(uri), "sqlite-onerow:%s", strchr(tu_sqlite_uri("onerow"), ':') + 1);
+	most_file_rows = most_action_rows = most_unlinks = 0;
+	a = write_and_list(uri);
+	ck_assert_uint_eq(most_file_rows, 1);
+	ck_assert_uint_eq(most_action_rows, 1);
+	ck_assert_uint_eq(most_unlinks, 1);
+
+	snprintf(uri, sizeof(uri), "sqlite-batched:%s", strchr(tu_sqlite_uri("batched"), ':') + 1);
+	most_file_rows = most_action_rows = most_unlinks = 0;
+	b = write_and_list(uri);
+	ck_assert_uint_eq(most_file_rows, 20);
+	ck_assert_uint_eq(most_action_rows, 21); /* commitInfo + 20 adds */
+	ck_assert_uint_ge(most_unlinks, 4);
+
+	/* 20 files, 4 removed, 4 replaced by their new adds (size 101). */
+	ck_assert_uint_eq(count_of(a, "|"), 16);
+	ck_assert_uint_eq(count_of(a, "\"size\":101"), 4);
+	ck_assert_str_eq(a, b);
+	free(a);
+	free(b);
+}
+END_TEST
+
 static Suite *sqlite_only_suite(void)
 {
 	Suite *s = suite_create("sqlite-specific");
@@ -207,6 +323,7 @@ static Suite *sqlite_only_suite(void)
 	tcase_add_test(tc, missing_or_foreign_catalog);
 	tcase_add_test(tc, locked_catalog_gives_up_with_retryable_error);
 	tcase_add_test(tc, two_phase_is_unsupported);
+	tcase_add_test(tc, rows_per_statement_follow_in_process);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

@@ -48,6 +48,14 @@ extern "C" {
  * on a server database (PostgreSQL: libpq pipeline mode). Without it the
  * core executes each statement at once and checks its row count itself. */
 #define DSQL_CAP_DEFERRED (1u << 4)
+/* The database runs inside the calling process (SQLite): a statement costs
+ * no round trip, so the core writes a commit's rows one per statement, as
+ * a hand-written client of such a database does. Without it rows go in
+ * multi-row statements, which save round trips to a server. (On SQLite a
+ * statement that may change several rows opens a statement journal, whose
+ * memory is allocated and given back on every commit.) A hint about cost
+ * only: either way the rows written are the same. */
+#define DSQL_CAP_IN_PROCESS (1u << 5)
 
 /* begin() modes. */
 typedef enum dsql_begin_mode {

@@ -290,6 +290,59 @@ static void pipe_commit_one(pipe_fixture *f, int64_t k)
 
 /* BEGIN, the deferred inserts (one statement, prepared inside the pipeline,
  * re-bound each time) and COMMIT: every row is there with its values. */
+/* A statement bound again and again: integers at their limits, texts
+ * growing, shrinking, past the size the driver keeps, and NULL, each read
+ * back as bound (the driver reuses its parameter buffers). */
+START_TEST(rebound_parameters_read_back)
+{
+	static const int64_t ints[] = {0, 1, -1, 9, 10, -10, 1234567890123LL, INT64_MAX, INT64_MIN};
+	static const size_t lens[] = {0, 3, 200, 70000, 5, 200000, 1};
+	const dsql_driver *d = dsql_driver_find(uri);
+	dsql_driver_conn *c;
+	dsql_driver_stmt *s;
+	dsql_error err;
+	char *text = malloc(200001);
+
+	ck_assert_ptr_nonnull(text);
+	ck_assert_int_eq(d->connect(&c, uri, &err), DSQL_OK);
+	ck_assert_msg(d->prepare(&s, c, "SELECT ?::bigint, ?::text, length(?::text)", &err) ==
+	                      DSQL_OK,
+	              "%s", err.message);
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
+		for (size_t j = 0; j <= sizeof(lens) / sizeof(lens[0]); j++) {
+			int null_text = j == sizeof(lens) / sizeof(lens[0]);
+			size_t len = null_text ? 0 : lens[j], got;
+			const char *back;
+
+			memset(text, (int)('a' + (i + j) % 26), len);
+			text[len] = '\0';
+			ck_assert_int_eq(d->reset(s, &err), DSQL_OK);
+			ck_assert_int_eq(d->bind_int64(s, 1, ints[i], &err), DSQL_OK);
+			if (null_text) {
+				ck_assert_int_eq(d->bind_null(s, 2, &err), DSQL_OK);
+				ck_assert_int_eq(d->bind_null(s, 3, &err), DSQL_OK);
+			} else {
+				ck_assert_int_eq(d->bind_text(s, 2, text, len, &err), DSQL_OK);
+				ck_assert_int_eq(d->bind_text(s, 3, text, len, &err), DSQL_OK);
+			}
+			ck_assert_msg(d->step(s, &err) == DSQL_ROW, "%s", err.message);
+			ck_assert(d->column_int64(s, 0) == ints[i]);
+			back = d->column_text(s, 1, &got);
+			if (null_text) {
+				ck_assert_ptr_null(back);
+				ck_assert_int_eq(d->column_type(s, 2), DSQL_TYPE_NULL);
+			} else {
+				ck_assert_uint_eq(got, len);
+				ck_assert(memcmp(back, text, len) == 0);
+				ck_assert_int_eq(d->column_int64(s, 2), (int64_t)len);
+			}
+		}
+	d->finalize(s);
+	d->disconnect(c);
+	free(text);
+}
+END_TEST
+
 START_TEST(deferred_inserts_commit)
 {
 	pipe_fixture f;
@@ -554,6 +607,7 @@ int main(void)
 	tcase_add_test(tc, deferred_then_rollback);
 	tcase_add_test(tc, deferred_then_two_phase);
 	tcase_add_test(tc, deferred_finalize_and_disconnect);
+	tcase_add_test(tc, rebound_parameters_read_back);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	failed = tu_run_suite(s);

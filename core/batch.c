@@ -4,10 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The statement forms: the kinds, then the look-up of batch_find_live. */
+enum { FORM_LIVE = BATCH_KINDS, N_FORMS };
+
 static const struct {
 	const char *head, *row, *sep, *tail;
 	int row_params, lead_params;
-} forms[BATCH_KINDS] = {
+} forms[N_FORMS] = {
 	[BATCH_ACTION] = {"INSERT INTO dsql_action (table_id, version, seq, kind, body) VALUES ",
 	                  "(?, ?, ?, ?, ?)", ", ", "", 5, 0},
 	[BATCH_FILE] = {"INSERT INTO dsql_file (table_id, path, dv_id, added_version,"
@@ -20,12 +23,17 @@ static const struct {
 	[BATCH_UNLINK] = {"UPDATE dsql_file SET removed_version = ? WHERE table_id = ?"
 	                  " AND removed_version IS NULL AND path IN (",
 	                  "?", ", ", ") AND (", 3, 2},
+	/* Which of these paths are live (with their deletion vector ids): a
+	 * read of the live-file index, one probe per path. */
+	[FORM_LIVE] = {"SELECT path, dv_id FROM dsql_file WHERE table_id = ?"
+	               " AND removed_version IS NULL AND path IN (",
+	               "?", ", ", ")", 1, 1},
 };
 
 /* Chunks of up to BATCH_MAX_ROWS rows, one statement text per size in use:
  * a commit of up to 64 files is one statement per kind (on a server, one
  * round trip; see chunk_rows). */
-static const char *sql_for(dsql_catalog *cat, batch_kind kind, size_t rows)
+static const char *sql_for(dsql_catalog *cat, int kind, size_t rows)
 {
 	char **slot = &cat->batch_sql[kind][rows];
 	size_t len, cap;
@@ -116,9 +124,41 @@ int batch_run(dsql_catalog *cat, batch_kind kind, size_t n_rows, int64_t lead1, 
 	return rc;
 }
 
+int batch_find_live(dsql_catalog *cat, int64_t table_id, const action *const *files,
+                    size_t n_files, unsigned char *live, dsql_error *err)
+{
+	int rc = DSQL_OK;
+
+	for (size_t done = 0; done < n_files && rc == DSQL_OK;) {
+		size_t rows = n_files - done < BATCH_MAX_ROWS ? n_files - done : BATCH_MAX_ROWS;
+		const char *sql = sql_for(cat, FORM_LIVE, rows);
+		db_stmt *st;
+
+		if (!sql)
+			return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
+		rc = db_stmt_get(&st, cat->db, sql, err);
+		if (rc == DSQL_OK)
+			rc = db_bind(st, 1, DSQL_TYPE_INT64, table_id, 0, NULL, 0, err);
+		for (size_t i = 0; i < rows && rc == DSQL_OK; i++)
+			rc = db_bind(st, 2 + (int)i, DSQL_TYPE_TEXT, 0, 0, files[done + i]->path,
+			             strlen(files[done + i]->path), err);
+		for (rc = rc == DSQL_OK ? db_step(st, err) : rc; rc == DSQL_ROW; rc = db_step(st, err)) {
+			const char *path = db_column_text(st, 0, NULL), *dv = db_column_text(st, 1, NULL);
+
+			for (size_t i = done; i < done + rows; i++)
+				if (strcmp(files[i]->path, path) == 0 && strcmp(files[i]->dv_id, dv) == 0)
+					live[i] = 1;
+		}
+		if (rc == DSQL_DONE)
+			rc = DSQL_OK;
+		done += rows;
+	}
+	return rc;
+}
+
 void batch_free(dsql_catalog *cat)
 {
-	for (int k = 0; k < BATCH_KINDS; k++)
+	for (int k = 0; k < N_FORMS; k++)
 		for (int s = 0; s <= BATCH_MAX_ROWS; s++)
 			free(cat->batch_sql[k][s]);
 }

@@ -10,6 +10,7 @@
 #ifndef DSQL_CORE_BATCH_H
 #define DSQL_CORE_BATCH_H
 
+#include "action.h"
 #include "catalog_int.h"
 
 typedef enum batch_kind {
@@ -34,6 +35,13 @@ typedef int (*batch_bind_fn)(db_stmt *st, int first, size_t row, void *ctx, dsql
  * of a live file), or the statement fails with DSQL_ERETRY. */
 int batch_run(dsql_catalog *cat, batch_kind kind, size_t n_rows, int64_t lead1, int64_t lead2,
               batch_bind_fn bind, void *ctx, int one_each, dsql_error *err);
+
+/* Sets live[i] for each of the files (adds or removes, by path and
+ * deletion vector id) that is live in the table now, as this transaction
+ * sees it; leaves the other flags as they were. One read per up to
+ * BATCH_MAX_ROWS files. */
+int batch_find_live(dsql_catalog *cat, int64_t table_id, const action *const *files,
+                    size_t n_files, unsigned char *live, dsql_error *err);
 
 /* Frees the catalog's generated statement texts. */
 void batch_free(dsql_catalog *cat);

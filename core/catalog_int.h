@@ -19,7 +19,7 @@ struct dsql_catalog {
 	int schema_version;
 	dsql_metrics metrics;
 	/* Multi-row statement texts, by kind and row count (batch.c). */
-	char *batch_sql[3][BATCH_MAX_ROWS + 1];
+	char *batch_sql[4][BATCH_MAX_ROWS + 1]; /* batch.c: N_FORMS */
 	/* What this handle last saw of each table it used (table_hint.c). */
 	table_hint *hints;
 	size_t n_hints, cap_hints;

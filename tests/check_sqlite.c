@@ -230,8 +230,9 @@ static int watching_prepare(dsql_driver_stmt **out, dsql_driver_conn *c, const c
 	return dsql_sqlite_driver.prepare(out, c, sql, err);
 }
 
-/* 20 adds, then 4 of them removed and 4 added again (the last action for a
- * file wins): the live files, as "path|path|...". */
+/* 70 adds (more than one multi-row chunk), then 14 of them removed and 10
+ * added again (the last action for a file wins): the live files, as
+ * "path|path|...". */
 static char *write_and_list(const char *uri)
 {
 	dsql_catalog *cat;
@@ -246,7 +247,7 @@ static char *write_and_list(const char *uri)
 	ck_assert_int_eq(dsql_table_create(cat, "t", NULL, &err), DSQL_OK);
 	for (int round = 0; round < 2; round++) {
 		ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
-		for (int i = 0; i < 20; i++) {
+		for (int i = 0; i < 70; i++) {
 			if (round == 1 && i % 5 != 0 && i % 6 != 1)
 				continue;
 			if (round == 1 && i % 5 == 0)
@@ -300,13 +301,13 @@ START_TEST(rows_per_statement_follow_in_process)
 	snprintf(uri, sizeof(uri), "sqlite-batched:%s", strchr(tu_sqlite_uri("batched"), ':') + 1);
 	most_file_rows = most_action_rows = most_unlinks = 0;
 	b = write_and_list(uri);
-	ck_assert_uint_eq(most_file_rows, 20);
-	ck_assert_uint_eq(most_action_rows, 21); /* commitInfo + 20 adds */
+	ck_assert_uint_eq(most_file_rows, 64); /* BATCH_MAX_ROWS */
+	ck_assert_uint_eq(most_action_rows, 64);
 	ck_assert_uint_ge(most_unlinks, 4);
 
-	/* 20 files, 4 removed, 4 replaced by their new adds (size 101). */
-	ck_assert_uint_eq(count_of(a, "|"), 16);
-	ck_assert_uint_eq(count_of(a, "\"size\":101"), 4);
+	/* 70 files, 14 removed, 10 replaced by their new adds (size 101). */
+	ck_assert_uint_eq(count_of(a, "|"), 56);
+	ck_assert_uint_eq(count_of(a, "\"size\":101"), 10);
 	ck_assert_str_eq(a, b);
 	free(a);
 	free(b);

@@ -16,14 +16,14 @@
 enum {
 	S_JOURNAL, S_CAS, S_COMMIT, S_ACTION, S_FILE, S_VERSION, S_LATEST, S_AT, S_ACTIONS,
 	S_TABLE_ID, S_BULK_FILE, S_BULK_END, S_M_LOOKUP, S_M_LOCK, S_M_META, S_M_ACTIONS,
-	S_M_UNLINK, S_M_FILES, S_COUNT
+	S_M_LIVE, S_M_FILES, S_COUNT
 };
 
 /* deltasql's own statements (core/commit.c, core/catalog.c, core/batch.c). */
 #define M_ACTIONS "INSERT INTO dsql_action (table_id, version, seq, kind, body) VALUES "
 #define M_FILES "INSERT INTO dsql_file (table_id, path, dv_id, added_version, removed_version," \
 	" size, body) VALUES "
-#define M_UNLINK "UPDATE dsql_file SET removed_version = ? WHERE table_id = ?" \
+#define M_LIVE "SELECT path, dv_id FROM dsql_file WHERE table_id = ?" \
 	" AND removed_version IS NULL AND path IN ("
 
 static const char *const sql[S_COUNT] = {
@@ -52,19 +52,29 @@ static const char *const sql[S_COUNT] = {
 	[S_M_META] = "SELECT body FROM dsql_action WHERE table_id = ? AND kind = 'metaData'"
 	             " AND version = (SELECT MAX(version) FROM dsql_action WHERE"
 	             " table_id = ? AND kind = 'metaData' AND version <= ?)",
-	/* S_M_ACTIONS, S_M_UNLINK, S_M_FILES: multi_sql() */
+	/* S_M_ACTIONS, S_M_LIVE, S_M_FILES: multi_sql() */
 };
 
-/* The one-row texts deltasql generates on SQLite (core/batch.c). */
+/* The texts deltasql generates on SQLite (core/batch.c): rows one per
+ * statement, and the look-up of the added paths that are live. */
 static const char *multi_sql(int i)
 {
+	static char live[512];
+
 	switch (i) {
 	case S_M_ACTIONS:
 		return M_ACTIONS "(?, ?, ?, ?, ?)";
 	case S_M_FILES:
 		return M_FILES "(?, ?, ?, ?, NULL, ?, ?)";
 	default:
-		return M_UNLINK "?) AND ((path = ? AND dv_id = ?))";
+		if (!live[0]) {
+			size_t len = (size_t)snprintf(live, sizeof(live), "%s", M_LIVE);
+
+			for (int k = 0; k < WORK_ADDS; k++)
+				len += (size_t)snprintf(live + len, sizeof(live) - len, "%s?", k ? ", " : "");
+			snprintf(live + len, sizeof(live) - len, ")");
+		}
+		return live;
 	}
 }
 
@@ -297,15 +307,12 @@ static void sq_mimic(raw *r, const work_txn *w)
 			                  SQLITE_TRANSIENT);
 			run(r, st);
 		}
-		for (int k = 0; k < t->n_adds; k++) {
-			st = stmt(r, S_M_UNLINK);
-			sqlite3_bind_int64(st, 1, t->version);
-			sqlite3_bind_int64(st, 2, t->id);
-			sqlite3_bind_text(st, 3, t->path[k], -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(st, 4, t->path[k], -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(st, 5, "", -1, SQLITE_TRANSIENT);
-			run(r, st);
-		}
+		st = stmt(r, S_M_LIVE); /* none is live: no unlink follows */
+		sqlite3_bind_int64(st, 1, t->id);
+		for (int k = 0; k < t->n_adds; k++)
+			sqlite3_bind_text(st, 2 + k, t->path[k], -1, SQLITE_TRANSIENT);
+		run(r, st);
+		sqlite3_reset(st);
 		for (int k = 0; k < t->n_adds; k++) {
 			st = stmt(r, S_M_FILES);
 			sqlite3_bind_int64(st, 1, t->id);

@@ -6,6 +6,7 @@
 
 /* The statement forms: the kinds, then the look-up of batch_find_live. */
 enum { FORM_LIVE = BATCH_KINDS, N_FORMS };
+_Static_assert(N_FORMS == BATCH_FORMS, "BATCH_FORMS (catalog_int.h) counts the forms");
 
 static const struct {
 	const char *head, *row, *sep, *tail;

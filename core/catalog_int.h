@@ -11,6 +11,8 @@
 
 /* Rows per multi-row statement at most (batch.c). */
 #define BATCH_MAX_ROWS 64
+/* Statement forms of batch.c: its kinds and the live-file look-up. */
+#define BATCH_FORMS 4
 
 struct dsql_catalog {
 	dsql_db *db;
@@ -19,7 +21,7 @@ struct dsql_catalog {
 	int schema_version;
 	dsql_metrics metrics;
 	/* Multi-row statement texts, by kind and row count (batch.c). */
-	char *batch_sql[4][BATCH_MAX_ROWS + 1]; /* batch.c: N_FORMS */
+	char *batch_sql[BATCH_FORMS][BATCH_MAX_ROWS + 1];
 	/* What this handle last saw of each table it used (table_hint.c). */
 	table_hint *hints;
 	size_t n_hints, cap_hints;

@@ -548,6 +548,7 @@ static int unlink_replaced(dsql_catalog *cat, const txn_table *t, int64_t versio
                            const rows *adds, dsql_error *err)
 {
 	unsigned char *live;
+	size_t n_live = 0;
 	rows replaced;
 	int rc;
 
@@ -557,9 +558,12 @@ static int unlink_replaced(dsql_catalog *cat, const txn_table *t, int64_t versio
 	if (!live)
 		return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
 	rc = batch_find_live(cat, t->id, adds->actions, adds->n, live, err);
-	if (rc == DSQL_OK)
-		rc = rows_alloc(&replaced, t, version, adds->n, err);
-	if (rc == DSQL_OK) {
+	for (size_t i = 0; rc == DSQL_OK && i < adds->n; i++)
+		n_live += live[i];
+	/* Almost always none: then nothing more to allocate or run. */
+	if (rc == DSQL_OK && n_live > 0)
+		rc = rows_alloc(&replaced, t, version, n_live, err);
+	if (rc == DSQL_OK && n_live > 0) {
 		for (size_t i = 0; i < adds->n; i++)
 			if (live[i])
 				replaced.actions[replaced.n++] = adds->actions[i];

@@ -87,7 +87,7 @@ int batch_run(dsql_catalog *cat, batch_kind kind, size_t n_rows, int64_t lead1, 
 	size_t done = 0;
 	int rc = DSQL_OK;
 
-	size_t chunk = chunk_rows(db_driver(cat->db)->capabilities, kind);
+	size_t chunk = chunk_rows(db_capabilities(cat->db), kind);
 
 	while (done < n_rows && rc == DSQL_OK) {
 		size_t rows = n_rows - done < chunk ? n_rows - done : chunk;

@@ -187,7 +187,7 @@ static int lock_table(dsql_db *db, txn_table *t, int64_t *version, int64_t *last
 	/* A no-op update takes the row's write lock on every database with
 	 * row locks; after it, reads see the latest committed version. Where
 	 * the database has RETURNING, lock and read are one statement. */
-	if (db_driver(db)->capabilities & DSQL_CAP_RETURNING) {
+	if (db_capabilities(db) & DSQL_CAP_RETURNING) {
 		rc = db_stmt_get(&st, db,
 		                 "UPDATE dsql_table SET version = version WHERE id = ?"
 		                 " RETURNING version, last_commit_ms, oldest_version" METADATA_AT,
@@ -606,7 +606,7 @@ static int write_file_index(dsql_catalog *cat, const dsql_txn *txn, const txn_ta
 	}
 	rc = batch_run(cat, BATCH_UNLINK, removes.n, version, t->id, bind_file_key, &removes,
 	               !txn->importing, err);
-	if (rc == DSQL_OK && (db_driver(cat->db)->capabilities & DSQL_CAP_IN_PROCESS))
+	if (rc == DSQL_OK && (db_capabilities(cat->db) & DSQL_CAP_IN_PROCESS))
 		rc = unlink_replaced(cat, t, version, &adds, err);
 	else if (rc == DSQL_OK)
 		rc = batch_run(cat, BATCH_UNLINK, adds.n, version, t->id, bind_file_key, &adds, 0,
@@ -641,7 +641,7 @@ static int write_table(dsql_txn *txn, txn_table *t, int64_t current, int64_t las
 	                 err);
 	if (rc == DSQL_OK)
 		rc = db_run_deferred(st, 1, err, "iiii", version, ts, t->id, current);
-	if (rc == DSQL_ERETRY && !(db_driver(db)->capabilities & DSQL_CAP_DEFERRED))
+	if (rc == DSQL_ERETRY && !(db_capabilities(db) & DSQL_CAP_DEFERRED))
 		return TABLE_MOVED;
 	if (rc != DSQL_OK)
 		return rc;

@@ -23,10 +23,21 @@ struct dsql_db {
 	const dsql_driver *drv;
 	dsql_driver_conn *conn;
 	char *uri;
+	unsigned int caps; /* the driver's, refined by the connection's */
 	int in_txn;
 	size_t n_stmts;
 	db_stmt stmts[STMT_CACHE_MAX];
 };
+
+/* The driver's capabilities, with the statement-shape bits of this
+ * connection when the driver tells them per connection. */
+static unsigned int connection_caps(const dsql_driver *drv, dsql_driver_conn *conn)
+{
+	if (!drv->connection_capabilities)
+		return drv->capabilities;
+	return (drv->capabilities & ~DSQL_CAP_CONNECTION_BITS) |
+	       (drv->connection_capabilities(conn) & DSQL_CAP_CONNECTION_BITS);
+}
 
 static void drop_statements(dsql_db *db)
 {
@@ -59,6 +70,7 @@ int db_open(dsql_db **out, const char *uri, dsql_error *err)
 		free(db);
 		return rc;
 	}
+	db->caps = connection_caps(drv, db->conn);
 	*out = db;
 	return DSQL_OK;
 }
@@ -76,17 +88,27 @@ void db_close(dsql_db *db)
 
 int db_reconnect(dsql_db *db, dsql_error *err)
 {
+	int rc;
+
 	drop_statements(db);
 	if (db->conn)
 		db->drv->disconnect(db->conn);
 	db->conn = NULL;
 	db->in_txn = 0;
-	return db->drv->connect(&db->conn, db->uri, err);
+	rc = db->drv->connect(&db->conn, db->uri, err);
+	if (rc == DSQL_OK)
+		db->caps = connection_caps(db->drv, db->conn);
+	return rc;
 }
 
 const dsql_driver *db_driver(const dsql_db *db)
 {
 	return db->drv;
+}
+
+unsigned int db_capabilities(const dsql_db *db)
+{
+	return db->caps;
 }
 
 const char *db_uri(const dsql_db *db)
@@ -329,7 +351,7 @@ int db_defer(db_stmt *st, int64_t expect, dsql_error *err)
 	int64_t n;
 	int rc;
 
-	if (drv->capabilities & DSQL_CAP_DEFERRED)
+	if (st->db->caps & DSQL_CAP_DEFERRED)
 		return drv->exec_deferred(st->s, expect, err);
 	rc = drv->step(st->s, err);
 	if (rc == DSQL_ROW)
@@ -421,7 +443,7 @@ static void flush_deferred(dsql_db *db)
 	dsql_error ignored;
 	db_stmt *st;
 
-	if (!db || !db->in_txn || !(db->drv->capabilities & DSQL_CAP_DEFERRED))
+	if (!db || !db->in_txn || !(db->caps & DSQL_CAP_DEFERRED))
 		return;
 	if (db_stmt_get(&st, db, "SELECT 1", &ignored) == DSQL_OK) {
 		db_run(st, &ignored, "");

@@ -19,6 +19,9 @@ void db_close(dsql_db *db);
 int db_reconnect(dsql_db *db, dsql_error *err);
 
 const dsql_driver *db_driver(const dsql_db *db);
+/* The DSQL_CAP_* bits that hold on this connection: the driver's, with
+ * the statement-shape bits the connection reports (driver.h). */
+unsigned int db_capabilities(const dsql_db *db);
 const char *db_uri(const dsql_db *db);
 int db_in_txn(const dsql_db *db);
 

@@ -21,7 +21,7 @@ static int need_two_phase(dsql_catalog *cat, dsql_error *err)
 {
 	const dsql_driver *d = db_driver(cat->db);
 
-	if (d->capabilities & DSQL_CAP_TWO_PHASE)
+	if (db_capabilities(cat->db) & DSQL_CAP_TWO_PHASE)
 		return DSQL_OK;
 	return dsql_error_set(err, DSQL_EUNSUPPORTED, d->name, NULL, 0,
 	                      "the %s driver does not support native two-phase commit", d->name);

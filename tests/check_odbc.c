@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <check.h>
 #include <deltasql.h>
+#include <deltasql/driver.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +142,87 @@ START_TEST(passwords_stay_out_of_messages)
 }
 END_TEST
 
+/* Statement shapes follow the database behind the connection (driver ABI
+ * 3): SQLite through ODBC runs in this process and gets one row per
+ * statement, as on the native driver; PostgreSQL gets multi-row
+ * statements. Watched through a copy of the ODBC driver whose prepare
+ * counts the file rows of each INSERT. */
+static const dsql_driver *odbc_driver;
+static size_t most_file_rows;
+
+static int watching_prepare(dsql_driver_stmt **out, dsql_driver_conn *c, const char *sql,
+                            dsql_error *err)
+{
+	size_t n = 0;
+
+	if (strncmp(sql, "INSERT INTO dsql_file ", 22) == 0) {
+		for (const char *p = strstr(sql, "NULL, ?, ?)"); p; p = strstr(p + 1, "NULL, ?, ?)"))
+			n++;
+		if (n > most_file_rows)
+			most_file_rows = n;
+	}
+	return odbc_driver->prepare(out, c, sql, err);
+}
+
+static size_t most_rows_per_insert(const char *uri)
+{
+	char table[64], line[256];
+	dsql_catalog *cat;
+	dsql_txn *txn;
+	dsql_error err;
+
+	snprintf(table, sizeof(table), "shape_%d_%ld", (int)getpid(), random() % 100000);
+	most_file_rows = 0;
+	ck_assert_msg(dsql_catalog_open(&cat, uri, NULL, &err) == DSQL_OK, "%s", err.message);
+	ck_assert_msg(dsql_table_create(cat, table, NULL, &err) == DSQL_OK, "%s", err.message);
+	ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
+	for (int i = 0; i < 20; i++) {
+		snprintf(line, sizeof(line),
+		         "{\"add\":{\"path\":\"f%02d.parquet\",\"partitionValues\":{},\"size\":1,"
+		         "\"modificationTime\":1,\"dataChange\":true}}", i);
+		ck_assert_msg(dsql_txn_stage(txn, table, line, &err) == DSQL_OK, "%s", err.message);
+	}
+	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
+	dsql_txn_free(txn);
+	dsql_table_drop(cat, table, &err);
+	dsql_catalog_free(cat);
+	return most_file_rows;
+}
+
+START_TEST(statement_shapes_follow_the_database)
+{
+	static const char *const schemes[] = {"odbc-watched", NULL};
+	const char *pg = getenv("DELTASQL_TEST_ODBC_PG_URI");
+	dsql_driver d;
+	dsql_error err;
+	char uri[700];
+
+	if (!have_odbc())
+		return;
+	odbc_driver = dsql_driver_find("odbc:");
+	ck_assert_ptr_nonnull(odbc_driver);
+	ck_assert_ptr_nonnull(odbc_driver->connection_capabilities);
+	ck_assert(!(odbc_driver->capabilities & DSQL_CAP_IN_PROCESS));
+	d = *odbc_driver;
+	d.name = "odbc-watched";
+	d.uri_schemes = schemes;
+	d.prepare = watching_prepare;
+	ck_assert_int_eq(dsql_driver_register(&d, &err), DSQL_OK);
+
+	snprintf(uri, sizeof(uri), "odbc-watched:DRIVER={SQLite3};Database=%s/shape.db",
+	         tu_tmpdir());
+	ck_assert_uint_eq(most_rows_per_insert(uri), 1);
+	if (!pg) {
+		ck_assert_msg(!(getenv("CI") && strcmp(getenv("CI"), "true") == 0),
+		              "DELTASQL_TEST_ODBC_PG_URI is not set (CI=true: it must be)");
+		fprintf(stderr, "SKIPPED: ODBC-PostgreSQL shapes *** no server (outside CI only) ***\n");
+		return;
+	}
+	snprintf(uri, sizeof(uri), "odbc-watched:%s", strchr(pg, ':') + 1);
+	ck_assert_uint_eq(most_rows_per_insert(uri), 20);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("odbc");
@@ -150,6 +232,7 @@ int main(void)
 	tcase_add_test(tc, sqlite_odbc_and_native_agree);
 	tcase_add_test(tc, postgresql_odbc_and_native_agree);
 	tcase_add_test(tc, passwords_stay_out_of_messages);
+	tcase_add_test(tc, statement_shapes_follow_the_database);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	failed = tu_run_suite(s);

@@ -314,6 +314,72 @@ START_TEST(rows_per_statement_follow_in_process)
 }
 END_TEST
 
+/* A driver that reaches several databases tells each connection's
+ * statement-shape bits (ABI 3): they override the driver's, and only those
+ * bits do. The connections here claim two-phase commit and deferred
+ * statements too, which the SQLite driver lacks: ignored. */
+static unsigned int claim_in_process(dsql_driver_conn *c)
+{
+	(void)c;
+	return DSQL_CAP_IN_PROCESS | DSQL_CAP_TWO_PHASE | DSQL_CAP_DEFERRED;
+}
+
+static unsigned int claim_nothing(dsql_driver_conn *c)
+{
+	(void)c;
+	return 0;
+}
+
+START_TEST(connection_capabilities_override_the_drivers)
+{
+	static const char *const claims[] = {"sqlite-claims", NULL};
+	static const char *const denies[] = {"sqlite-denies", NULL};
+	dsql_driver d = dsql_sqlite_driver;
+	dsql_catalog *cat;
+	dsql_txn *txn;
+	char uri[600], *a, *b;
+	dsql_error err;
+
+	d.prepare = watching_prepare;
+	d.name = "sqlite-claims";
+	d.uri_schemes = claims;
+	d.capabilities &= ~DSQL_CAP_IN_PROCESS;
+	d.connection_capabilities = claim_in_process;
+	ck_assert_int_eq(dsql_driver_register(&d, &err), DSQL_OK);
+	d.name = "sqlite-denies";
+	d.uri_schemes = denies;
+	d.capabilities |= DSQL_CAP_IN_PROCESS;
+	d.connection_capabilities = claim_nothing;
+	ck_assert_int_eq(dsql_driver_register(&d, &err), DSQL_OK);
+
+	snprintf(uri, sizeof(uri), "sqlite-claims:%s", strchr(tu_sqlite_uri("claims"), ':') + 1);
+	most_file_rows = most_action_rows = most_unlinks = 0;
+	a = write_and_list(uri);
+	ck_assert_uint_eq(most_file_rows, 1);
+	ck_assert_uint_eq(most_action_rows, 1);
+	ck_assert_uint_eq(most_unlinks, 1);
+	/* The claimed two-phase commit is not taken: the driver has none. */
+	ck_assert_int_eq(dsql_catalog_open(&cat, uri, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_txn_stage(txn, "t", "{\"txn\":{\"appId\":\"a\",\"version\":1}}", &err),
+	                 DSQL_OK);
+	ck_assert_int_eq(dsql_txn_prepare(txn, &err), DSQL_EUNSUPPORTED);
+	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
+	dsql_txn_free(txn);
+	dsql_catalog_free(cat);
+
+	snprintf(uri, sizeof(uri), "sqlite-denies:%s", strchr(tu_sqlite_uri("denies"), ':') + 1);
+	most_file_rows = most_action_rows = most_unlinks = 0;
+	b = write_and_list(uri);
+	ck_assert_uint_eq(most_file_rows, 64);
+	ck_assert_uint_eq(most_action_rows, 64);
+	ck_assert_uint_ge(most_unlinks, 4);
+	ck_assert_str_eq(a, b);
+	free(a);
+	free(b);
+}
+END_TEST
+
 static Suite *sqlite_only_suite(void)
 {
 	Suite *s = suite_create("sqlite-specific");
@@ -325,6 +391,7 @@ static Suite *sqlite_only_suite(void)
 	tcase_add_test(tc, locked_catalog_gives_up_with_retryable_error);
 	tcase_add_test(tc, two_phase_is_unsupported);
 	tcase_add_test(tc, rows_per_statement_follow_in_process);
+	tcase_add_test(tc, connection_capabilities_override_the_drivers);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

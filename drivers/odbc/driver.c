@@ -12,6 +12,11 @@
  * Everything else uses autocommit off + SQLEndTran, at READ COMMITTED for
  * writes (the core locks, then reads) when the data source supports it.
  *
+ * The dialect table also says which statement shapes suit the database
+ * (connection_capabilities): the SQLite ODBC driver runs SQLite inside this
+ * process, so the core writes one row per statement there, as it does on
+ * the native SQLite driver.
+ *
  * After any error inside a transaction the driver refuses to commit it
  * (some drivers, psqlODBC among them, would otherwise commit the
  * statements that succeeded).
@@ -28,15 +33,17 @@
 #include "errors.h"
 
 /* The dialect table: explicit transaction statements for DBMSs whose
- * driver's manual-commit mode does not fit (NULL: use SQLEndTran). */
+ * driver's manual-commit mode does not fit (NULL: use SQLEndTran), and the
+ * statement-shape capabilities of a connection to them. */
 static const struct dialect {
 	const char *dbms; /* SQL_DBMS_NAME prefix */
 	const char *begin_write, *begin_read, *commit, *rollback;
 	const char *connect_suffix; /* appended to the connection string if absent */
 	const char *suffix_key;
+	unsigned int capabilities; /* DSQL_CAP_CONNECTION_BITS that hold */
 } dialects[] = {
 	{"SQLite", "BEGIN IMMEDIATE", "BEGIN DEFERRED", "COMMIT", "ROLLBACK", ";Timeout=10000",
-	 "timeout="},
+	 "timeout=", DSQL_CAP_IN_PROCESS},
 };
 
 /* Session settings run once at connect, by DBMS (SQL_DBMS_NAME prefix);
@@ -671,6 +678,11 @@ static void od_finalize(dsql_driver_stmt *s)
 	free(s);
 }
 
+static unsigned int od_connection_capabilities(dsql_driver_conn *c)
+{
+	return c->dialect ? c->dialect->capabilities : 0;
+}
+
 static const char *const schemes[] = {"odbc", NULL};
 
 const dsql_driver dsql_odbc_driver = {
@@ -700,4 +712,5 @@ const dsql_driver dsql_odbc_driver = {
 	.column_blob = od_column_blob,
 	.reset = od_reset,
 	.finalize = od_finalize,
+	.connection_capabilities = od_connection_capabilities,
 };

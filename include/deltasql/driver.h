@@ -29,8 +29,9 @@
 extern "C" {
 #endif
 
-/* 1: the first ABI. 2: exec_deferred (DSQL_CAP_DEFERRED) appended. */
-#define DSQL_DRIVER_ABI_VERSION 2
+/* 1: the first ABI. 2: exec_deferred (DSQL_CAP_DEFERRED) appended.
+ * 3: connection_capabilities appended. */
+#define DSQL_DRIVER_ABI_VERSION 3
 
 /* Capability bits (dsql_driver.capabilities). */
 /* Native two-phase commit: prepare_transaction and friends work. */
@@ -56,6 +57,9 @@ extern "C" {
  * memory is allocated and given back on every commit.) A hint about cost
  * only: either way the rows written are the same. */
 #define DSQL_CAP_IN_PROCESS (1u << 5)
+/* The bits a connection may set for itself (connection_capabilities, ABI
+ * 3): they only choose how the core writes its statements. */
+#define DSQL_CAP_CONNECTION_BITS (DSQL_CAP_RETURNING | DSQL_CAP_IN_PROCESS)
 
 /* begin() modes. */
 typedef enum dsql_begin_mode {
@@ -170,6 +174,15 @@ typedef struct dsql_driver {
 	 * execution. Codes: DSQL_OK (queued or done), DSQL_ENOMEM,
 	 * DSQL_ECONNECT, or the statement's own error when it ran at once. */
 	int (*exec_deferred)(dsql_driver_stmt *stmt, int64_t expect_changes, dsql_error *err);
+
+	/* --- optional method, ABI 3; NULL when absent --- */
+
+	/* The capabilities of one connection, for a driver that reaches
+	 * different databases (ODBC). The core takes the statement-shape bits
+	 * DSQL_CAP_CONNECTION_BITS from here instead of from capabilities
+	 * above; every other bit stays the driver's, as declared. Called once
+	 * per connect. */
+	unsigned int (*connection_capabilities)(dsql_driver_conn *conn);
 } dsql_driver;
 
 /* The one symbol a loadable driver (.so) exports. host_abi is the library's

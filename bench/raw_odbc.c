@@ -1,7 +1,9 @@
 /*
  * The raw ODBC client: what a hand-written ODBC application does with the
- * same connection string. Statements are prepared once (multi-row inserts
- * as deltasql's), parameters bound per execution. Transactions: on SQLite,
+ * same connection string. Statements are prepared once, parameters bound
+ * per execution; rows as deltasql writes them there: one per statement on
+ * SQLite (in the process, no round trip to save), multi-row inserts
+ * elsewhere. Transactions: on SQLite,
  * BEGIN IMMEDIATE / COMMIT statements with autocommit on (the SQLite ODBC
  * driver's manual-commit mode would take a deferred lock); elsewhere
  * autocommit off and READ COMMITTED set once at connect, SQLEndTran per
@@ -97,9 +99,10 @@ static raw *od_connect(const char *target)
 	         "INSERT INTO dsql_commit (table_id, version, txn_id, commit_ms, operation, n_adds,"
 	         " n_removes, blind_append, data_change) VALUES (?, ?, ?, ?, 'WRITE', ?, 0, 1, 1)");
 	rows(r->sql[O_ACTIONS], 4096, "INSERT INTO dsql_action (table_id, version, seq, kind, body)"
-	     " VALUES ", "(?, ?, ?, ?, ?)", WORK_ADDS + 1);
+	     " VALUES ", "(?, ?, ?, ?, ?)", r->sqlite ? 1 : WORK_ADDS + 1);
 	rows(r->sql[O_FILES], 4096, "INSERT INTO dsql_file (table_id, path, dv_id, added_version,"
-	     " removed_version, size, body) VALUES ", "(?, ?, '', ?, NULL, 104857, ?)", WORK_ADDS);
+	     " removed_version, size, body) VALUES ", "(?, ?, '', ?, NULL, 104857, ?)",
+	     r->sqlite ? 1 : WORK_ADDS);
 	/* SQLite holds its database lock since BEGIN IMMEDIATE; elsewhere the
 	 * version row is locked as it is read. */
 	snprintf(r->sql[O_VERSION], 4096, "SELECT version FROM dsql_table WHERE id = ?%s",
@@ -234,8 +237,14 @@ static void write_table(raw *r, const work_txn *w, const work_table *t)
 		p_int(st, &p, k + 1);
 		p_text(st, &p, k < 0 ? "commitInfo" : "add");
 		p_text(st, &p, k < 0 ? t->commit_info : t->add_line[k]);
+		if (r->sqlite) { /* one row per statement */
+			execute(r, st, O_ACTIONS);
+			st = stmt(r, O_ACTIONS);
+			p.n = 0;
+		}
 	}
-	execute(r, st, O_ACTIONS);
+	if (!r->sqlite)
+		execute(r, st, O_ACTIONS);
 	st = stmt(r, O_FILES);
 	p.n = 0;
 	for (int k = 0; k < WORK_ADDS; k++) {
@@ -243,8 +252,14 @@ static void write_table(raw *r, const work_txn *w, const work_table *t)
 		p_text(st, &p, t->path[k]);
 		p_int(st, &p, t->version);
 		p_text(st, &p, t->add_body[k]);
+		if (r->sqlite) {
+			execute(r, st, O_FILES);
+			st = stmt(r, O_FILES);
+			p.n = 0;
+		}
 	}
-	execute(r, st, O_FILES);
+	if (!r->sqlite)
+		execute(r, st, O_FILES);
 }
 
 static void journal(raw *r, const work_txn *w)
@@ -378,7 +393,8 @@ static int64_t od_scalar(raw *r, const char *sql, const int64_t *pv, int n)
 }
 
 const raw_ops raw_odbc_ops = {
-	.name = "ODBC, prepared statements (multi-row inserts), one round trip per statement",
+	.name = "ODBC, prepared statements (SQLite: one row each; elsewhere multi-row inserts),"
+	        " one round trip per statement",
 	.connect = od_connect,
 	.close = od_close,
 	.table_id = od_table_id,

@@ -113,6 +113,71 @@ START_TEST(single_table_versions_and_snapshots)
 }
 END_TEST
 
+/* An add of a file that is live already replaces it (Delta: the last
+ * action for a path and deletion vector wins): the table keeps one live
+ * entry, with the new add's fields, and older versions keep the old one.
+ * 71 files: more than one statement's worth of look-ups. */
+static int64_t size_of(dsql_catalog *cat, const char *t, int64_t version, const char *path,
+                       size_t *n_files)
+{
+	dsql_file_info f;
+	dsql_snapshot *s;
+	dsql_error err;
+	int64_t size = -1;
+
+	OK(dsql_snapshot_open(&s, cat, t, version, &err));
+	*n_files = dsql_snapshot_file_count(s);
+	for (size_t i = 0; i < *n_files; i++) {
+		OK(dsql_snapshot_file(s, i, &f));
+		if (strcmp(f.path, path) == 0) {
+			ck_assert_int_eq(size, -1); /* one live entry per file */
+			size = f.size;
+		}
+	}
+	dsql_snapshot_free(s);
+	return size;
+}
+
+START_TEST(adding_a_live_file_replaces_it)
+{
+	static const char dv_add[] =
+		"{\"add\":{\"path\":\"f\",\"partitionValues\":{},\"size\":%d,\"modificationTime\":1,"
+		"\"dataChange\":true,\"deletionVector\":{\"storageType\":\"u\",\"pathOrInlineDv\":"
+		"\"u1\",\"sizeInBytes\":1,\"cardinality\":1}}}";
+	dsql_catalog *cat = open_cat();
+	const char *t = tname("readd");
+	char path[32], line[300];
+	size_t n;
+	dsql_txn *txn;
+	dsql_error err;
+
+	create(cat, t, 0);
+	for (int v = 1; v <= 2; v++) {
+		OK(dsql_txn_begin(&txn, cat, NULL, &err));
+		for (int i = 0; i < 70; i++) {
+			snprintf(path, sizeof(path), "p%02d", i);
+			OK(stage(txn, t, add_json(path, v, NULL), &err));
+		}
+		snprintf(line, sizeof(line), dv_add, 10 * v);
+		OK(dsql_txn_stage(txn, t, line, &err));
+		if (v == 2)
+			OK(stage(txn, t, add_json("c", 5, NULL), &err));
+		ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
+		dsql_txn_free(txn);
+	}
+	ck_assert_int_eq(size_of(cat, t, DSQL_LATEST, "p00", &n), 2);
+	ck_assert_uint_eq(n, 72);
+	ck_assert_int_eq(size_of(cat, t, DSQL_LATEST, "p69", &n), 2);
+	ck_assert_int_eq(size_of(cat, t, DSQL_LATEST, "f", &n), 20);
+	ck_assert_int_eq(size_of(cat, t, DSQL_LATEST, "c", &n), 5);
+	ck_assert_int_eq(size_of(cat, t, 1, "p69", &n), 1);
+	ck_assert_uint_eq(n, 71);
+	ck_assert_int_eq(size_of(cat, t, 1, "f", &n), 10);
+	ck_assert_int_eq(history_len(cat, t), 3);
+	dsql_catalog_free(cat);
+}
+END_TEST
+
 typedef struct hist_row {
 	char txn[130];
 	char op[40];
@@ -745,6 +810,7 @@ Suite *scenarios_suite(const char *label, const char *uri, unsigned int capabili
 	suite_add_tcase(s, tables);
 
 	tcase_add_test(commits, single_table_versions_and_snapshots);
+	tcase_add_test(commits, adding_a_live_file_replaces_it);
 	tcase_add_test(commits, multi_table_commit_is_one_transaction);
 	tcase_add_test(commits, app_txn_and_domain_metadata);
 	tcase_add_test(commits, replayed_txn_id_is_a_no_op);

@@ -24,11 +24,12 @@ static const struct {
 	[BATCH_UNLINK] = {"UPDATE dsql_file SET removed_version = ? WHERE table_id = ?"
 	                  " AND removed_version IS NULL AND path IN (",
 	                  "?", ", ", ") AND (", 3, 2},
-	/* Which of these paths are live (with their deletion vector ids): a
-	 * read of the live-file index, one probe per path. */
-	[FORM_LIVE] = {"SELECT path, dv_id FROM dsql_file WHERE table_id = ?"
-	               " AND removed_version IS NULL AND path IN (",
-	               "?", ", ", ")", 1, 1},
+	/* Which of these paths are live (with their deletion vector ids): one
+	 * exact probe of the live-file index per path, as a UNION ALL. An IN
+	 * list would let PostgreSQL, before it has statistics, plan a walk
+	 * over every live file of the table instead (see chunk_rows). */
+	[FORM_LIVE] = {"", "SELECT path, dv_id FROM dsql_file WHERE table_id = ?"
+	               " AND removed_version IS NULL AND path = ?", " UNION ALL ", "", 2, 0},
 };
 
 /* Chunks of up to BATCH_MAX_ROWS rows, one statement text per size in use:
@@ -71,7 +72,8 @@ static const char *sql_for(dsql_catalog *cat, int kind, size_t rows)
  * statement: an exact probe of (table_id, path, dv_id) that every planner
  * gets right. An IN list is planned from statistics, and PostgreSQL
  * without them (a catalog not analyzed yet) walks every live file of the
- * table instead. */
+ * table instead; elsewhere only removes still take that risk (adds are
+ * unlinked after batch_find_live's exact probes, see commit.c). */
 static size_t chunk_rows(unsigned int capabilities, batch_kind kind)
 {
 	if (capabilities & DSQL_CAP_IN_PROCESS)
@@ -138,11 +140,12 @@ int batch_find_live(dsql_catalog *cat, int64_t table_id, const action *const *fi
 		if (!sql)
 			return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
 		rc = db_stmt_get(&st, cat->db, sql, err);
-		if (rc == DSQL_OK)
-			rc = db_bind(st, 1, DSQL_TYPE_INT64, table_id, 0, NULL, 0, err);
-		for (size_t i = 0; i < rows && rc == DSQL_OK; i++)
-			rc = db_bind(st, 2 + (int)i, DSQL_TYPE_TEXT, 0, 0, files[done + i]->path,
-			             strlen(files[done + i]->path), err);
+		for (size_t i = 0; i < rows && rc == DSQL_OK; i++) {
+			rc = db_bind(st, 1 + 2 * (int)i, DSQL_TYPE_INT64, table_id, 0, NULL, 0, err);
+			if (rc == DSQL_OK)
+				rc = db_bind(st, 2 + 2 * (int)i, DSQL_TYPE_TEXT, 0, 0, files[done + i]->path,
+				             strlen(files[done + i]->path), err);
+		}
 		for (rc = rc == DSQL_OK ? db_step(st, err) : rc; rc == DSQL_ROW; rc = db_step(st, err)) {
 			const char *path = db_column_text(st, 0, NULL), *dv = db_column_text(st, 1, NULL);
 

@@ -539,11 +539,14 @@ static int write_actions(dsql_txn *txn, const txn_table *t, const commit_shape *
 	return rc;
 }
 
-/* Adds of files that are live already replace them. In the process
- * (SQLite) the live ones are looked up first, one read for many files, and
- * only those are unlinked: an UPDATE that changes nothing costs SQLite as
- * much as one that does. A server gets the unlink statements without the
- * look-up, which would cost a round trip. */
+/* Adds of files that are live already replace them. Where statements run
+ * one at a time (SQLite in the process, any driver that does not defer
+ * them) the live ones are looked up first, one read of exact probes for
+ * many files, and only those are unlinked: an add almost never replaces a
+ * file, and an UPDATE that changes nothing costs SQLite as much as one
+ * that does. Where statements are queued (PostgreSQL), the look-up would
+ * cost a round trip of its own: each add gets its unlink statement
+ * instead, in the same round trip as the rest. */
 static int unlink_replaced(dsql_catalog *cat, const txn_table *t, int64_t version,
                            const rows *adds, dsql_error *err)
 {
@@ -606,7 +609,7 @@ static int write_file_index(dsql_catalog *cat, const dsql_txn *txn, const txn_ta
 	}
 	rc = batch_run(cat, BATCH_UNLINK, removes.n, version, t->id, bind_file_key, &removes,
 	               !txn->importing, err);
-	if (rc == DSQL_OK && (db_capabilities(cat->db) & DSQL_CAP_IN_PROCESS))
+	if (rc == DSQL_OK && !(db_capabilities(cat->db) & DSQL_CAP_DEFERRED))
 		rc = unlink_replaced(cat, t, version, &adds, err);
 	else if (rc == DSQL_OK)
 		rc = batch_run(cat, BATCH_UNLINK, adds.n, version, t->id, bind_file_key, &adds, 0,

@@ -273,38 +273,53 @@ static char *write_and_list(const char *uri)
 	return out;
 }
 
+/* Registers the SQLite driver's methods under schemes[0], statements
+ * watched, with these capabilities and per-connection report. */
+static void register_watched(const char *const *schemes, unsigned int caps,
+                             unsigned int (*conn_caps)(dsql_driver_conn *))
+{
+	dsql_driver d = dsql_sqlite_driver;
+	dsql_error err;
+
+	d.prepare = watching_prepare;
+	d.name = schemes[0];
+	d.uri_schemes = schemes;
+	d.capabilities = caps;
+	d.connection_capabilities = conn_caps;
+	ck_assert_int_eq(dsql_driver_register(&d, &err), DSQL_OK);
+}
+
+/* write_and_list into a new catalog file through a watched scheme, whose
+ * URI goes to uri; asserts the statement shapes: one row per statement, or
+ * chunks of BATCH_MAX_ROWS (64). */
+static char *write_watched(const char *scheme, int one_row, char uri[600])
+{
+	char *out;
+
+	snprintf(uri, 600, "%s:%s", scheme, strchr(tu_sqlite_uri(scheme), ':') + 1);
+	most_file_rows = most_action_rows = most_unlinks = 0;
+	out = write_and_list(uri);
+	ck_assert_uint_eq(most_file_rows, one_row ? 1 : 64);
+	ck_assert_uint_eq(most_action_rows, one_row ? 1 : 64);
+	if (one_row)
+		ck_assert_uint_eq(most_unlinks, 1);
+	else
+		ck_assert_uint_ge(most_unlinks, 4);
+	return out;
+}
+
 START_TEST(rows_per_statement_follow_in_process)
 {
 	static const char *const one_row[] = {"sqlite-onerow", NULL};
 	static const char *const batched[] = {"sqlite-batched", NULL};
-	dsql_driver d = dsql_sqlite_driver;
+	unsigned int caps = dsql_sqlite_driver.capabilities;
 	char uri[600], *a, *b;
-	dsql_error err;
 
-	ck_assert(dsql_sqlite_driver.capabilities & DSQL_CAP_IN_PROCESS);
-	d.prepare = watching_prepare;
-	d.name = "sqlite-onerow";
-	d.uri_schemes = one_row;
-	ck_assert_int_eq(dsql_driver_register(&d, &err), DSQL_OK);
-	d.name = "sqlite-batched";
-	d.uri_schemes = batched;
-	d.capabilities &= ~DSQL_CAP_IN_PROCESS;
-	ck_assert_int_eq(dsql_driver_register(&d, &err), DSQL_OK);
-
-	snprintf(uri, sizeof(uri), "sqlite-onerow:%s", strchr(tu_sqlite_uri("onerow"), ':') + 1);
-	most_file_rows = most_action_rows = most_unlinks = 0;
-	a = write_and_list(uri);
-	ck_assert_uint_eq(most_file_rows, 1);
-	ck_assert_uint_eq(most_action_rows, 1);
-	ck_assert_uint_eq(most_unlinks, 1);
-
-	snprintf(uri, sizeof(uri), "sqlite-batched:%s", strchr(tu_sqlite_uri("batched"), ':') + 1);
-	most_file_rows = most_action_rows = most_unlinks = 0;
-	b = write_and_list(uri);
-	ck_assert_uint_eq(most_file_rows, 64); /* BATCH_MAX_ROWS */
-	ck_assert_uint_eq(most_action_rows, 64);
-	ck_assert_uint_ge(most_unlinks, 4);
-
+	ck_assert(caps & DSQL_CAP_IN_PROCESS);
+	register_watched(one_row, caps, NULL);
+	register_watched(batched, caps & ~DSQL_CAP_IN_PROCESS, NULL);
+	a = write_watched(one_row[0], 1, uri);
+	b = write_watched(batched[0], 0, uri);
 	/* 70 files, 14 removed, 10 replaced by their new adds (size 101). */
 	ck_assert_uint_eq(count_of(a, "|"), 56);
 	ck_assert_uint_eq(count_of(a, "\"size\":101"), 10);
@@ -334,30 +349,15 @@ START_TEST(connection_capabilities_override_the_drivers)
 {
 	static const char *const claims[] = {"sqlite-claims", NULL};
 	static const char *const denies[] = {"sqlite-denies", NULL};
-	dsql_driver d = dsql_sqlite_driver;
+	unsigned int caps = dsql_sqlite_driver.capabilities;
 	dsql_catalog *cat;
 	dsql_txn *txn;
-	char uri[600], *a, *b;
 	dsql_error err;
+	char uri[600], *a, *b;
 
-	d.prepare = watching_prepare;
-	d.name = "sqlite-claims";
-	d.uri_schemes = claims;
-	d.capabilities &= ~DSQL_CAP_IN_PROCESS;
-	d.connection_capabilities = claim_in_process;
-	ck_assert_int_eq(dsql_driver_register(&d, &err), DSQL_OK);
-	d.name = "sqlite-denies";
-	d.uri_schemes = denies;
-	d.capabilities |= DSQL_CAP_IN_PROCESS;
-	d.connection_capabilities = claim_nothing;
-	ck_assert_int_eq(dsql_driver_register(&d, &err), DSQL_OK);
-
-	snprintf(uri, sizeof(uri), "sqlite-claims:%s", strchr(tu_sqlite_uri("claims"), ':') + 1);
-	most_file_rows = most_action_rows = most_unlinks = 0;
-	a = write_and_list(uri);
-	ck_assert_uint_eq(most_file_rows, 1);
-	ck_assert_uint_eq(most_action_rows, 1);
-	ck_assert_uint_eq(most_unlinks, 1);
+	register_watched(claims, caps & ~DSQL_CAP_IN_PROCESS, claim_in_process);
+	register_watched(denies, caps | DSQL_CAP_IN_PROCESS, claim_nothing);
+	a = write_watched(claims[0], 1, uri);
 	/* The claimed two-phase commit is not taken: the driver has none. */
 	ck_assert_int_eq(dsql_catalog_open(&cat, uri, NULL, &err), DSQL_OK);
 	ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
@@ -367,13 +367,7 @@ START_TEST(connection_capabilities_override_the_drivers)
 	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
 	dsql_txn_free(txn);
 	dsql_catalog_free(cat);
-
-	snprintf(uri, sizeof(uri), "sqlite-denies:%s", strchr(tu_sqlite_uri("denies"), ':') + 1);
-	most_file_rows = most_action_rows = most_unlinks = 0;
-	b = write_and_list(uri);
-	ck_assert_uint_eq(most_file_rows, 64);
-	ck_assert_uint_eq(most_action_rows, 64);
-	ck_assert_uint_ge(most_unlinks, 4);
+	b = write_watched(denies[0], 0, uri);
 	ck_assert_str_eq(a, b);
 	free(a);
 	free(b);

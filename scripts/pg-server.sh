@@ -5,7 +5,8 @@
 # unprivileged "postgres" user (it refuses root). Never the system's
 # service, never /etc.
 #
-#   scripts/pg-server.sh start DIR   # writes DIR/env (DELTASQL_TEST_PG_URI, ...)
+#   scripts/pg-server.sh start DIR   # writes DIR/env (DELTASQL_TEST_PG_URI,
+#                                    # DELTASQL_CONFORMANCE_PG_URI, ...)
 #   scripts/pg-server.sh stop DIR    # stops the server and removes DIR
 set -euo pipefail
 
@@ -68,10 +69,15 @@ start)
 	as_owner "$bindir/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 60 start \
 		-o "-p $port -k $sock -c listen_addresses='' -c max_prepared_transactions=64 -c max_connections=100 -c fsync=on" \
 		>/dev/null || { cat "$dir/server.log" >&2; exit 1; }
-	"$bindir/psql" -h "$sock" -p "$port" -U "$user" -d postgres -qAt \
-		-c 'CREATE DATABASE deltasql_test' >/dev/null
+	# One database for the test programs, one for the conformance suite
+	# (they run at the same time under make -j).
+	for db in deltasql_test deltasql_conformance; do
+		"$bindir/psql" -h "$sock" -p "$port" -U "$user" -d postgres -qAt \
+			-c "CREATE DATABASE $db" >/dev/null
+	done
 	cat > "$dir/env" <<ENV
 export DELTASQL_TEST_PG_URI='postgresql:///deltasql_test?host=$sock&port=$port&user=$user'
+export DELTASQL_CONFORMANCE_PG_URI='postgresql:///deltasql_conformance?host=$sock&port=$port&user=$user'
 export DELTASQL_TEST_PG_SOCKDIR='$sock'
 export DELTASQL_TEST_PG_PORT='$port'
 export DELTASQL_TEST_PG_USER='$user'

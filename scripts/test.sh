@@ -33,7 +33,9 @@ if "$top/scripts/odbc-setup.sh" "$work/odbc"; then
 	# shellcheck disable=SC1091
 	. "$work/odbc/env"
 	if [ -n "${DELTASQL_TEST_PG_SOCKDIR:-}" ]; then
-		export DELTASQL_TEST_ODBC_PG_URI="odbc:DRIVER={PostgreSQL Unicode};Servername=$DELTASQL_TEST_PG_SOCKDIR;Port=$DELTASQL_TEST_PG_PORT;Database=deltasql_test;Username=$DELTASQL_TEST_PG_USER"
+		odbc_pg="odbc:DRIVER={PostgreSQL Unicode};Servername=$DELTASQL_TEST_PG_SOCKDIR;Port=$DELTASQL_TEST_PG_PORT;Username=$DELTASQL_TEST_PG_USER"
+		export DELTASQL_TEST_ODBC_PG_URI="$odbc_pg;Database=deltasql_test"
+		export DELTASQL_CONFORMANCE_ODBC_PG_URI="$odbc_pg;Database=deltasql_conformance"
 	fi
 else
 	echo "test: could not configure ODBC" >&2

@@ -49,8 +49,12 @@ else
 	echo "FAIL: the example plugin was not built"
 	status=1
 fi
-if [ -n "${DELTASQL_TEST_PG_URI:-}" ]; then
-	run postgresql "$DELTASQL_TEST_PG_URI"
+# A database of its own when scripts/pg-server.sh made one: check_pg and
+# check_odbc run at the same time under make -j.
+pg_uri=${DELTASQL_CONFORMANCE_PG_URI:-${DELTASQL_TEST_PG_URI:-}}
+odbc_pg_uri=${DELTASQL_CONFORMANCE_ODBC_PG_URI:-${DELTASQL_TEST_ODBC_PG_URI:-}}
+if [ -n "$pg_uri" ]; then
+	run postgresql "$pg_uri"
 else
 	missing "postgresql: DELTASQL_TEST_PG_URI is not set"
 fi
@@ -59,8 +63,8 @@ if [ -n "${ODBCSYSINI:-}" ]; then
 else
 	missing "odbc-sqlite: ODBCSYSINI is not set"
 fi
-if [ -n "${DELTASQL_TEST_ODBC_PG_URI:-}" ]; then
-	run odbc-postgresql "$DELTASQL_TEST_ODBC_PG_URI"
+if [ -n "$odbc_pg_uri" ]; then
+	run odbc-postgresql "$odbc_pg_uri"
 else
 	missing "odbc-postgresql: DELTASQL_TEST_ODBC_PG_URI is not set"
 fi

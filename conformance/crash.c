@@ -51,32 +51,34 @@ static int present(dsql_catalog *cat, const char *table, const char *id)
 	return x.n;
 }
 
-/* The application's own table, written by SQL in the same transaction. */
-static void app_table(dsql_catalog *cat, const char *lake)
+/* Runs one statement of the application's in a transaction of its own. */
+static void app_run(dsql_catalog *cat, const char *sql)
 {
-	char sql[200];
 	dsql_txn *txn;
 	dsql_error err;
 
-	snprintf(sql, sizeof(sql), "CREATE TABLE app_%s (id VARCHAR(100) PRIMARY KEY)", lake);
 	OK(dsql_txn_begin(&txn, cat, NULL, &err));
 	OK(dsql_txn_add_sql(txn, NULL, sql, NULL, 0, &err));
 	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
 	dsql_txn_free(txn);
 }
 
+/* The application's own table, written by SQL in the same transaction. */
+static void app_table(dsql_catalog *cat, const char *lake)
+{
+	char sql[200];
+
+	snprintf(sql, sizeof(sql), "CREATE TABLE app_%s (id VARCHAR(100) PRIMARY KEY)", lake);
+	app_run(cat, sql);
+}
+
 /* Drops it again, so that a certification run leaves no table behind. */
 static void app_drop(dsql_catalog *cat, const char *lake)
 {
 	char sql[200];
-	dsql_txn *txn;
-	dsql_error err;
 
 	snprintf(sql, sizeof(sql), "DROP TABLE app_%s", lake);
-	OK(dsql_txn_begin(&txn, cat, NULL, &err));
-	OK(dsql_txn_add_sql(txn, NULL, sql, NULL, 0, &err));
-	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
-	dsql_txn_free(txn);
+	app_run(cat, sql);
 }
 
 static int app_insert(dsql_txn *txn, const char *lake, const char *id, dsql_error *err)

@@ -96,6 +96,10 @@ void work_free(work_txn *w);
  * the commit's code; *err gets the error. */
 int work_ours(dsql_catalog *cat, char (*names)[64], size_t n, char tag, int64_t seq,
               dsql_error *err);
+/* The same commit with typed adds (dsql_txn_add_file): the fields a
+ * writer has, no JSON built or parsed on either side. */
+int work_ours_typed(dsql_catalog *cat, char (*names)[64], size_t n, char tag, int64_t seq,
+                    dsql_error *err);
 
 /* A table's history for the snapshot section: version v (1..versions)
  * adds `adds` files and, from version 2 on, removes `removes` files added

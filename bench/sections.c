@@ -31,14 +31,17 @@ static void free_strings(char **v, size_t n)
 
 typedef struct pair {
 	size_t k;
-	char (*ours)[64], (*raws)[64], (*mims)[64];
+	char (*ours)[64], (*raws)[64], (*mims)[64], (*typs)[64];
 	work_txn *w, *wm; /* the raw rows; the mimic's (its own tables) */
-	int64_t raw_version, mimic_version, seq_ours, seq_raw;
+	int64_t raw_version, mimic_version, seq_ours, seq_raw, seq_typed;
 } pair;
 
-/* with_mimic: also k tables for the mimic (sections 1 and 2). */
+/* Extra sides (sections 1 and 2): k tables for the mimic, k for
+ * deltasql's typed adds. */
+enum { SIDE_MIMIC = 1, SIDE_TYPED = 2 };
+
 static void pair_open(pair *p, const backend *b, dsql_catalog *cat, size_t k, const char *prefix,
-                      int with_mimic)
+                      int extra)
 {
 	char o[16], r[16];
 
@@ -52,10 +55,16 @@ static void pair_open(pair *p, const backend *b, dsql_catalog *cat, size_t k, co
 	snprintf(r, sizeof(r), "%sr", prefix);
 	create_tables(cat, o, k, p->ours);
 	create_tables(cat, r, k, p->raws);
+	if (extra & SIDE_TYPED) {
+		snprintf(o, sizeof(o), "%st", prefix);
+		if (!(p->typs = calloc(k, 64)))
+			die("bench", "out of memory");
+		create_tables(cat, o, k, p->typs);
+	}
 	p->w = work_new(k);
 	for (size_t i = 0; i < k; i++)
 		p->w->t[i].id = b->ops->table_id(b->r, p->raws[i]);
-	if (with_mimic && b->ops->mimic) {
+	if ((extra & SIDE_MIMIC) && b->ops->mimic) {
 		snprintf(r, sizeof(r), "%sm", prefix);
 		p->mims = calloc(k, 64);
 		if (!p->mims)
@@ -73,22 +82,32 @@ static void pair_close(pair *p, dsql_catalog *cat)
 	drop_tables(cat, p->k, p->raws);
 	if (p->mims)
 		drop_tables(cat, p->k, p->mims);
+	if (p->typs)
+		drop_tables(cat, p->k, p->typs);
 	free(p->ours);
 	free(p->raws);
 	free(p->mims);
+	free(p->typs);
 	work_free(p->w);
 	work_free(p->wm);
 }
 
-static double run_ours(pair *p, dsql_catalog *cat, int n)
+/* typed: through dsql_txn_add_file, into the typed side's tables. */
+static double run_ours_as(pair *p, dsql_catalog *cat, int n, int typed)
 {
 	double t0 = now();
 	dsql_error err;
 
 	for (int i = 0; i < n; i++)
-		if (work_ours(cat, p->ours, p->k, 'o', p->seq_ours++, &err) != DSQL_OK)
+		if ((typed ? work_ours_typed(cat, p->typs, p->k, 'o', p->seq_typed++, &err)
+		           : work_ours(cat, p->ours, p->k, 'o', p->seq_ours++, &err)) != DSQL_OK)
 			die("commit", "%s", err.message);
 	return now() - t0;
+}
+
+static double run_ours(pair *p, dsql_catalog *cat, int n)
+{
+	return run_ours_as(p, cat, n, 0);
 }
 
 static double run_raw_as(pair *p, const backend *b, int n, int mimic)
@@ -117,40 +136,51 @@ static double run_raw(pair *p, const backend *b, int n)
 	return run_raw_as(p, b, n, 0);
 }
 
-/* n commits per side in alternating rounds; per-commit milliseconds. With
- * mimic_ms, a third side: the raw client sending deltasql's statements. */
-static void measure(pair *p, const backend *b, dsql_catalog *cat, int n, double *ours_ms,
-                    double *raw_ms, double *mimic_ms)
-{
-	const int rounds = 4;
-	double t_ours = 0, t_raw = 0, t_mimic = 0;
-	int per = n / rounds > 0 ? n / rounds : 1, mimic = mimic_ms && p->wm;
+/* The sides measure() alternates: deltasql staging lines, the raw client,
+ * the mimic, deltasql's typed adds. */
+typedef struct sides {
+	double ours, raw, mimic, typed; /* ms per commit; 0: side not run */
+} sides;
 
-	run_ours(p, cat, 2); /* statement caches, first-use preparation */
-	run_raw(p, b, 2);
-	if (mimic)
-		run_raw_as(p, b, 2, 1);
-	for (int r = 0; r < rounds; r++) {
-		if (r % 2 == 0) {
-			t_ours += run_ours(p, cat, per);
-			t_raw += run_raw(p, b, per);
-			if (mimic)
-				t_mimic += run_raw_as(p, b, per, 1);
-		} else {
-			if (mimic)
-				t_mimic += run_raw_as(p, b, per, 1);
-			t_raw += run_raw(p, b, per);
-			t_ours += run_ours(p, cat, per);
-		}
-	}
-	*ours_ms = t_ours * 1000 / (per * rounds);
-	*raw_ms = t_raw * 1000 / (per * rounds);
-	if (mimic_ms)
-		*mimic_ms = mimic ? t_mimic * 1000 / (per * rounds) : 0;
+static double run_side(pair *p, const backend *b, dsql_catalog *cat, int side, int n)
+{
+	return side == 0 ? run_ours(p, cat, n)
+	       : side == 1 ? run_raw(p, b, n)
+	       : side == 2 ? run_raw_as(p, b, n, 1)
+	                   : run_ours_as(p, cat, n, 1);
 }
 
-/* Both sides' last commits hold the same rows (up to ids and times). */
-static int rows_match(const backend *b, const pair *p, dsql_catalog *cat, char *why, size_t cap)
+/* n commits per side in alternating rounds (the order reversed every other
+ * round); per-commit milliseconds. Also the pair's extra sides: the mimic
+ * (the raw client sending deltasql's statements) and typed adds. */
+static void measure(pair *p, const backend *b, dsql_catalog *cat, int n, sides *out)
+{
+	const int rounds = 4;
+	double t[4] = {0, 0, 0, 0};
+	int per = n / rounds > 0 ? n / rounds : 1, run[4] = {1, 1, 0, 0};
+
+	run[2] = p->wm != NULL;
+	run[3] = p->typs != NULL;
+	for (int side = 0; side < 4; side++)
+		if (run[side])
+			run_side(p, b, cat, side, 2); /* statement caches, first-use preparation */
+	for (int r = 0; r < rounds; r++)
+		for (int i = 0; i < 4; i++) {
+			int side = r % 2 == 0 ? i : 3 - i;
+
+			if (run[side])
+				t[side] += run_side(p, b, cat, side, per);
+		}
+	out->ours = t[0] * 1000 / (per * rounds);
+	out->raw = t[1] * 1000 / (per * rounds);
+	out->mimic = t[2] * 1000 / (per * rounds);
+	out->typed = t[3] * 1000 / (per * rounds);
+}
+
+/* deltasql's table ours (of the pair's) and the raw client's hold the same
+ * rows in their last commits (up to ids and times). */
+static int rows_match(const backend *b, const pair *p, dsql_catalog *cat, const char *ours,
+                      char *why, size_t cap)
 {
 	static const char *const checks[][2] = {
 		{"action rows", "SELECT COUNT(*) FROM dsql_action WHERE table_id = ? AND version = ?"},
@@ -172,7 +202,7 @@ static int rows_match(const backend *b, const pair *p, dsql_catalog *cat, char *
 	int64_t version;
 	dsql_error err;
 
-	if (dsql_table_version(cat, p->ours[0], &version, &err) != DSQL_OK)
+	if (dsql_table_version(cat, ours, &version, &err) != DSQL_OK)
 		die("table version", "%s", err.message);
 	if (version != p->raw_version) {
 		snprintf(why, cap, "versions differ (%lld, %lld)", (long long)version,
@@ -180,7 +210,7 @@ static int rows_match(const backend *b, const pair *p, dsql_catalog *cat, char *
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
-		int64_t a[2] = {b->ops->table_id(b->r, p->ours[0]), version};
+		int64_t a[2] = {b->ops->table_id(b->r, ours), version};
 		int64_t r[2] = {p->w->t[0].id, version};
 		int64_t x = b->ops->scalar(b->r, checks[i][1], a, 2);
 		int64_t y = b->ops->scalar(b->r, checks[i][1], r, 2);
@@ -197,6 +227,7 @@ static int rows_match(const backend *b, const pair *p, dsql_catalog *cat, char *
 static void report_commit(const backend *b, const char *label, int n, double ours,
                           double raw_ms, double mimic_ms, int check, const char *why)
 {
+	/* Typed adds are compared with the mimic too: the same statements. */
 	out("   %-28s %8.0f %8.0f  %7.3f %7.3f  %6.2fx", label, 1000 / ours, 1000 / raw_ms, ours,
 	    raw_ms, ours / raw_ms);
 	if (mimic_ms > 0)
@@ -241,8 +272,10 @@ void section_commit(backend *b)
 {
 	int n = scaled(b, 2000), ok;
 	dsql_catalog *cat = open_catalog(b);
-	double ours, theirs, mimic;
 	char why[256] = "same rows: journal, version, commit, 11 actions, 10 files";
+	char why_typed[256] = "typed adds: the same rows too";
+	int ok_typed;
+	sides m;
 	pair p;
 
 	out("\n1. Commit overhead: %d single-table commits of 10 adds per side, 4 alternating"
@@ -253,23 +286,26 @@ void section_commit(backend *b)
 		    " cost of its statement shape\n");
 	out("   %-28s %8s %8s  %7s %7s  %7s%s\n", "", "dsql c/s", "raw c/s", "dsql ms", "raw ms",
 	    "ratio", b->ops->mimic ? "  mimic ms mimic/raw dsql/mimic" : "");
-	pair_open(&p, b, cat, 1, "c", 1);
-	measure(&p, b, cat, n, &ours, &theirs, &mimic);
-	ok = rows_match(b, &p, cat, why, sizeof(why));
-	report_commit(b, "1 table x 10 adds", n, ours, theirs, mimic, ok, why);
+	pair_open(&p, b, cat, 1, "c", SIDE_MIMIC | SIDE_TYPED);
+	measure(&p, b, cat, n, &m);
+	ok = rows_match(b, &p, cat, p.ours[0], why, sizeof(why));
+	ok_typed = rows_match(b, &p, cat, p.typs[0], why_typed, sizeof(why_typed));
+	report_commit(b, "1 table x 10 adds", n, m.ours, m.raw, m.mimic, ok, why);
+	report_commit(b, "same, typed adds", n, m.typed, m.raw, m.mimic, ok_typed, why_typed);
 	target(b->name, b->ops == &raw_sqlite_ops ? "commit overhead vs raw"
 	                : b->is_odbc                ? "commit overhead vs raw ODBC client"
 	                                            : "commit overhead vs one-round-trip raw transaction",
-	       ours / theirs, 1.25, 1, "");
+	       m.ours / m.raw, 1.25, 1, "");
+	target(b->name, "same, typed adds (dsql_txn_add_file)", m.typed / m.raw, 1.25, 1, "");
 	pair_close(&p, cat);
 
 	/* What the table's schema weighs: the same commits to tables created
 	 * without columns. */
 	bench_bare_tables = 1;
-	pair_open(&p, b, cat, 1, "e", 1);
+	pair_open(&p, b, cat, 1, "e", SIDE_MIMIC);
 	bench_bare_tables = 0;
-	measure(&p, b, cat, n / 2, &ours, &theirs, &mimic);
-	report_commit(b, "same, table without schema", n / 2, ours, theirs, mimic, 1, "");
+	measure(&p, b, cat, n / 2, &m);
+	report_commit(b, "same, table without schema", n / 2, m.ours, m.raw, m.mimic, 1, "");
 	pair_close(&p, cat);
 	dsql_catalog_free(cat);
 
@@ -288,15 +324,16 @@ void section_commit(backend *b)
 		}
 		other.r = other.ops->connect(other.target);
 		cat = open_catalog(&other);
-		pair_open(&p, &other, cat, 1, "f", 1);
-		measure(&p, &other, cat, n / 2, &ours, &theirs, &mimic);
+		pair_open(&p, &other, cat, 1, "f", SIDE_MIMIC);
+		measure(&p, &other, cat, n / 2, &m);
 		report_commit(b, b->server ? "same, synchronous_commit=off" : "same, synchronous=full",
-		              n / 2, ours, theirs, mimic, 1, "");
+		              n / 2, m.ours, m.raw, m.mimic, 1, "");
 		pair_close(&p, cat);
 		dsql_catalog_free(cat);
 		other.ops->close(other.r);
 	}
-	out("   row check: %s%s\n", ok ? "" : "MISMATCH: ", why);
+	out("   row check: %s%s; %s%s\n", ok ? "" : "MISMATCH: ", why, ok_typed ? "" : "MISMATCH: ",
+	    why_typed);
 }
 
 /* --- 2. multi-table commits --- */
@@ -304,61 +341,66 @@ void section_commit(backend *b)
 void section_multi(backend *b)
 {
 	static const int sizes[] = {1, 2, 8, 32};
+	static const char *const side_names[] = {"deltasql", "raw", "mimic", "typed adds"};
 	const size_t ns = sizeof(sizes) / sizeof(sizes[0]);
-	double ours[4], theirs[4], mimic[4], sx = 0, sxx = 0, sy[3] = {0, 0, 0}, sxy[3] = {0, 0, 0};
+	double y[4][4], sx = 0, sxx = 0, sy[4] = {0}, sxy[4] = {0}, slope[4];
 	dsql_catalog *cat = open_catalog(b);
 
-	out("\n2. Multi-table commits: 10 adds per table, 4 alternating rounds\n"
-	    "   %6s %8s %12s %10s %8s%s\n", "tables", "commits", "deltasql ms", "raw ms", "ratio",
-	    b->ops->mimic ? "   mimic ms  mimic/raw" : "");
+	out("\n2. Multi-table commits: 10 adds per table, 4 alternating rounds; typed: the same"
+	    " adds\n   through dsql_txn_add_file\n"
+	    "   %6s %8s %12s %10s %8s %9s %7s%s\n", "tables", "commits", "deltasql ms", "raw ms",
+	    "ratio", "typed ms", "ratio", b->ops->mimic ? "   mimic ms  mimic/raw" : "");
 	for (size_t s = 0; s < ns; s++) {
 		int k = sizes[s], n = scaled(b, 1600) / k;
-		char what[64];
+		char what[80];
+		sides m;
 		pair p;
 
 		if (n < 8)
 			n = 8;
-		pair_open(&p, b, cat, (size_t)k, "m", 1);
-		measure(&p, b, cat, n, &ours[s], &theirs[s], &mimic[s]);
+		pair_open(&p, b, cat, (size_t)k, "m", SIDE_MIMIC | SIDE_TYPED);
+		measure(&p, b, cat, n, &m);
 		pair_close(&p, cat);
-		out("   %6d %8d %12.3f %10.3f %7.2fx", k, n, ours[s], theirs[s], ours[s] / theirs[s]);
+		out("   %6d %8d %12.3f %10.3f %7.2fx %9.3f %6.2fx", k, n, m.ours, m.raw, m.ours / m.raw,
+		    m.typed, m.typed / m.raw);
 		if (b->ops->mimic)
-			out(" %10.3f %9.2fx\n", mimic[s], mimic[s] / theirs[s]);
+			out(" %10.3f %9.2fx\n", m.mimic, m.mimic / m.raw);
 		else
 			out("\n");
-		result_add(json_pack("{s:s, s:s, s:i, s:i, s:f, s:f, s:f, s:o}", "backend", b->name,
-		                     "section", "multi_table", "tables", k, "commits", n, "deltasql_ms",
-		                     ours[s], "raw_ms", theirs[s], "ratio", ours[s] / theirs[s],
-		                     "mimic_ms", b->ops->mimic ? json_real(mimic[s]) : json_null()));
+		result_add(json_pack("{s:s, s:s, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:o}", "backend",
+		                     b->name, "section", "multi_table", "tables", k, "commits", n,
+		                     "deltasql_ms", m.ours, "raw_ms", m.raw, "ratio", m.ours / m.raw,
+		                     "typed_ms", m.typed, "typed_ratio", m.typed / m.raw, "mimic_ms",
+		                     b->ops->mimic ? json_real(m.mimic) : json_null()));
 		if (k == 8 || k == 32) {
 			snprintf(what, sizeof(what), "multi-table commit, %d tables, vs raw", k);
-			target(b->name, what, ours[s] / theirs[s], 1.25, 1, "");
+			target(b->name, what, m.ours / m.raw, 1.25, 1, "");
+			snprintf(what, sizeof(what), "multi-table commit, %d tables, typed adds, vs raw", k);
+			target(b->name, what, m.typed / m.raw, 1.25, 1, "");
 		}
+		y[0][s] = m.ours;
+		y[1][s] = m.raw;
+		y[2][s] = m.mimic;
+		y[3][s] = m.typed;
 		sx += k;
 		sxx += (double)k * k;
-		for (int i = 0; i < 3; i++) {
-			double y = i == 0 ? ours[s] : i == 1 ? theirs[s] : mimic[s];
-
-			sy[i] += y;
-			sxy[i] += k * y;
+		for (int i = 0; i < 4; i++) {
+			sy[i] += y[i][s];
+			sxy[i] += k * y[i][s];
 		}
 	}
-	{
-		/* Least-squares slopes: the marginal cost of one more table. */
-		double d = ns * sxx - sx * sx, m[3];
-
-		for (int i = 0; i < 3; i++)
-			m[i] = (ns * sxy[i] - sx * sy[i]) / d;
-		out("   marginal cost per extra table (least squares): deltasql %.3f ms, raw %.3f ms"
-		    " (%.2fx)", m[0], m[1], m[0] / m[1]);
-		if (b->ops->mimic)
-			out(", mimic %.3f ms", m[2]);
-		out("\n");
-		result_add(json_pack("{s:s, s:s, s:f, s:f, s:f, s:o}", "backend", b->name, "section",
-		                     "multi_table_marginal", "deltasql_ms", m[0], "raw_ms", m[1], "ratio",
-		                     m[0] / m[1], "mimic_ms", b->ops->mimic ? json_real(m[2])
-		                                                              : json_null()));
-	}
+	/* Least-squares slopes: the marginal cost of one more table. */
+	for (int i = 0; i < 4; i++)
+		slope[i] = (ns * sxy[i] - sx * sy[i]) / (ns * sxx - sx * sx);
+	out("   marginal cost per extra table (least squares):");
+	for (int i = 0; i < 4; i++)
+		if (i != 2 || b->ops->mimic)
+			out("%s %s %.3f ms", i ? "," : "", side_names[i], slope[i]);
+	out(" (deltasql %.2fx, typed %.2fx of raw)\n", slope[0] / slope[1], slope[3] / slope[1]);
+	result_add(json_pack("{s:s, s:s, s:f, s:f, s:f, s:f, s:o}", "backend", b->name, "section",
+	                     "multi_table_marginal", "deltasql_ms", slope[0], "raw_ms", slope[1],
+	                     "ratio", slope[0] / slope[1], "typed_ms", slope[3], "mimic_ms",
+	                     b->ops->mimic ? json_real(slope[2]) : json_null()));
 	dsql_catalog_free(cat);
 }
 

@@ -13,6 +13,13 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The statistics a real writer records, as dsql_txn_add_file takes them;
+ * ADD_BODY holds the same text escaped. */
+#define ADD_STATS                                                                             \
+	"{\"numRecords\":1000,\"minValues\":{\"id\":1,\"ts\":\"2024-01-01T00:00:00.000Z\"},"         \
+	"\"maxValues\":{\"id\":1000,\"ts\":\"2024-01-01T23:59:59.999Z\"},"                        \
+	"\"nullCount\":{\"id\":0,\"ts\":0}}"
+
 /* A Delta add with the statistics a real writer records (~300 bytes). */
 #define ADD_BODY                                                                              \
 	"{\"path\":\"%s\",\"partitionValues\":{},\"size\":104857,"                                 \
@@ -138,6 +145,29 @@ int work_ours(dsql_catalog *cat, char (*names)[64], size_t n, char tag, int64_t 
 		for (int k = 0; k < WORK_ADDS && rc == DSQL_OK; k++) {
 			path_of(path, sizeof(path), tag, seq, i, k);
 			rc = dsql_txn_stage(txn, names[i], work_add_line(line, sizeof(line), path), err);
+		}
+	if (rc == DSQL_OK)
+		rc = dsql_txn_commit(txn, err);
+	dsql_txn_free(txn);
+	return rc;
+}
+
+int work_ours_typed(dsql_catalog *cat, char (*names)[64], size_t n, char tag, int64_t seq,
+                    dsql_error *err)
+{
+	dsql_file_action f = DSQL_FILE_ACTION_INIT;
+	char path[64];
+	dsql_txn *txn;
+	int rc = dsql_txn_begin(&txn, cat, NULL, err);
+
+	f.path = path;
+	f.size = 104857;
+	f.timestamp_ms = 1700000000000;
+	f.stats = ADD_STATS;
+	for (size_t i = 0; i < n && rc == DSQL_OK; i++)
+		for (int k = 0; k < WORK_ADDS && rc == DSQL_OK; k++) {
+			path_of(path, sizeof(path), tag, seq, i, k);
+			rc = dsql_txn_add_file(txn, names[i], &f, err);
 		}
 	if (rc == DSQL_OK)
 		rc = dsql_txn_commit(txn, err);

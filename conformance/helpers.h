@@ -56,6 +56,8 @@ void retention_cases(Suite *s);
 void twophase_cases(Suite *s);
 /* Commits built on a handle's stale hints (hints.c). */
 void hint_cases(Suite *s);
+/* Typed file actions (typed.c). */
+void typed_file_cases(Suite *s);
 /* What the core relies on from a driver, through the vtable (driver_cases.c). */
 void driver_cases(Suite *s);
 

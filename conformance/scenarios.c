@@ -833,6 +833,7 @@ Suite *scenarios_suite(const char *label, const char *uri, unsigned int capabili
 	suite_add_tcase(s, validation);
 
 	driver_cases(s);
+	typed_file_cases(s);
 	hint_cases(s);
 	conflict_cases(s);
 	appsql_cases(s);

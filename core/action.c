@@ -108,8 +108,14 @@ static int want_string_map(json_t *o, const char *kind, const char *field, int a
 	return DSQL_OK;
 }
 
-/* Delta's deletion vector unique id: storageType + pathOrInlineDv, plus
- * "@offset" when an offset is given. */
+void action_set_dv_id(action *a, const char *storage, const char *where, int64_t offset)
+{
+	if (offset >= 0)
+		snprintf(a->dv_id, sizeof(a->dv_id), "%s%s@%" PRId64, storage, where, offset);
+	else
+		snprintf(a->dv_id, sizeof(a->dv_id), "%s%s", storage, where);
+}
+
 static int parse_dv(action *a, const char *kind, dsql_error *err)
 {
 	json_t *dv = json_object_get(a->body, "deletionVector");
@@ -128,10 +134,7 @@ static int parse_dv(action *a, const char *kind, dsql_error *err)
 	    (rc = want_int(dv, kind, "sizeInBytes", 1, 0, &n, err)) ||
 	    (rc = want_int(dv, kind, "cardinality", 1, 0, &n, err)))
 		return rc;
-	if (offset >= 0)
-		snprintf(a->dv_id, sizeof(a->dv_id), "%s%s@%" PRId64, storage, where, offset);
-	else
-		snprintf(a->dv_id, sizeof(a->dv_id), "%s%s", storage, where);
+	action_set_dv_id(a, storage, where, offset);
 	return DSQL_OK;
 }
 
@@ -437,6 +440,7 @@ void action_clear(action *a)
 		return;
 	json_decref(a->line);
 	free(a->text);
+	free(a->owned);
 	memset(a, 0, sizeof(*a));
 }
 

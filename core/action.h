@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "deltasql/error.h"
+#include "deltasql/txn.h"
 
 typedef enum action_kind {
 	ACT_ADD,
@@ -39,6 +40,12 @@ typedef struct action {
 	 * already compact, else jansson's rendering of it. */
 	char *text;
 	size_t text_len;
+	/* A typed file action (action_from_file) has no JSON tree (line and
+	 * body are NULL): owned holds its path, then its n_values partition
+	 * columns, each NUL-terminated, from value_keys on. */
+	char *owned;
+	const char *value_keys;
+	size_t n_values;
 } action;
 
 /* The Delta name of a kind ("add", "metaData"...). */
@@ -53,7 +60,19 @@ int action_parse_text(action *out, const char *text, dsql_error *err);
 int action_parse_stored(action *out, const char *text, dsql_error *err);
 /* Parses one action from a JSON object; takes a new reference to it. */
 int action_parse_json(action *out, json_t *line, dsql_error *err);
-/* Releases what action_parse_* took. */
+/* Makes an add or remove from its typed fields (kind ACT_ADD or
+ * ACT_REMOVE), checking them and writing its compact line. Codes: DSQL_OK,
+ * DSQL_EINVALID (message names the field), DSQL_ENOMEM. */
+int action_from_file(action *out, action_kind kind, const dsql_file_action *file,
+                     dsql_error *err);
+/* Delta's deletion vector unique id: storageType + pathOrInlineDv, plus
+ * "@offset" when an offset is given (offset -1: none). */
+void action_set_dv_id(action *a, const char *storage, const char *where, int64_t offset);
+/* An add's partition values: how many, and whether one is given for a
+ * column. */
+size_t action_partition_value_count(const action *a);
+int action_has_partition_value(const action *a, const char *column);
+/* Releases what action_parse_* and action_from_file took. */
 void action_clear(action *a);
 /* Compact JSON text of the whole line / of the body, borrowed from the
  * action (valid until action_clear). The body is not NUL-terminated: *len

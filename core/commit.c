@@ -272,17 +272,17 @@ static int rules_for(dsql_catalog *cat, const txn_table *t, table_rules *out, ds
 static int check_partition_values(const txn_table *t, const action *a, const table_rules *r,
                                   dsql_error *err)
 {
-	json_t *values = json_object_get(a->body, "partitionValues"), *key;
-	size_t i, n_values = json_is_object(values) ? json_object_size(values) : 0;
+	json_t *key;
+	size_t i;
 
 	json_array_foreach(r->keys, i, key) {
-		if (!json_object_get(values, json_string_value(key)))
+		if (!action_has_partition_value(a, json_string_value(key)))
 			return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
 			                      "table '%s': add of '%s' lacks a value for partition "
 			                      "column '%s'", t->name, a->path,
 			                      json_string_value(json_array_get(r->columns, i)));
 	}
-	if (n_values != json_array_size(r->keys))
+	if (action_partition_value_count(a) != json_array_size(r->keys))
 		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
 		                      "table '%s': add of '%s' has partition values for columns "
 		                      "the table is not partitioned by", t->name, a->path);

@@ -346,6 +346,34 @@ static int open_for_staging(dsql_txn *txn, const char *table, txn_table **out,
 	return DSQL_OK;
 }
 
+/* The table an action is staged for: opened now when the transaction has
+ * not seen it. */
+static int staging_table(dsql_txn *txn, const char *table, txn_table **out, dsql_error *err)
+{
+	int rc = check_open(txn, err);
+
+	if (rc != DSQL_OK)
+		return rc;
+	if (!table)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0, "table name is NULL");
+	*out = txn_find(txn, table);
+	return *out ? DSQL_OK : open_for_staging(txn, table, out, err);
+}
+
+/* Anything but an add reads the table: one opened by adds alone is now
+ * read at its latest version. Takes the action, also on failure. */
+static int stage_action(dsql_txn *txn, txn_table *t, action *a, dsql_error *err)
+{
+	int rc;
+
+	if (t->guessed && a->kind != ACT_ADD &&
+	    (rc = dsql_txn_open_table(txn, t->name, DSQL_LATEST, err)) != DSQL_OK) {
+		action_clear(a);
+		return rc;
+	}
+	return txn_stage_parsed(txn, t, a, err);
+}
+
 int dsql_txn_stage(dsql_txn *txn, const char *table, const char *action_json, dsql_error *err)
 {
 	txn_table *t;
@@ -356,21 +384,35 @@ int dsql_txn_stage(dsql_txn *txn, const char *table, const char *action_json, ds
 		return rc;
 	if (!action_json)
 		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0, "action is NULL");
-	t = txn_find(txn, table);
-	if (!t) {
-		rc = open_for_staging(txn, table, &t, err);
-		if (rc != DSQL_OK)
-			return rc;
-	}
-	rc = action_parse_text(&a, action_json, err);
-	if (rc != DSQL_OK)
+	if ((rc = staging_table(txn, table, &t, err)) != DSQL_OK ||
+	    (rc = action_parse_text(&a, action_json, err)) != DSQL_OK)
 		return rc;
-	if (t->guessed && a.kind != ACT_ADD &&
-	    (rc = dsql_txn_open_table(txn, table, DSQL_LATEST, err)) != DSQL_OK) {
-		action_clear(&a);
+	return stage_action(txn, t, &a, err);
+}
+
+static int stage_file(dsql_txn *txn, const char *table, action_kind kind,
+                      const dsql_file_action *file, dsql_error *err)
+{
+	txn_table *t;
+	action a;
+	int rc;
+
+	if ((rc = staging_table(txn, table, &t, err)) != DSQL_OK ||
+	    (rc = action_from_file(&a, kind, file, err)) != DSQL_OK)
 		return rc;
-	}
-	return txn_stage_parsed(txn, t, &a, err);
+	return stage_action(txn, t, &a, err);
+}
+
+int dsql_txn_add_file(dsql_txn *txn, const char *table, const dsql_file_action *file,
+                      dsql_error *err)
+{
+	return stage_file(txn, table, ACT_ADD, file, err);
+}
+
+int dsql_txn_remove_file(dsql_txn *txn, const char *table, const dsql_file_action *file,
+                         dsql_error *err)
+{
+	return stage_file(txn, table, ACT_REMOVE, file, err);
 }
 
 const char *dsql_txn_id(const dsql_txn *txn)

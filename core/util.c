@@ -127,6 +127,22 @@ static size_t utf8_len(const unsigned char *s)
 	return n;
 }
 
+int util_utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n;
+
+	for (; *p; p += n) {
+		while (*p && *p < 0x80)
+			p++;
+		if (!*p)
+			break;
+		if ((n = utf8_len(p)) == 0)
+			return 0;
+	}
+	return 1;
+}
+
 int util_check_name(const char *what, const char *name, dsql_error *err)
 {
 	const unsigned char *s = (const unsigned char *)name;

@@ -24,6 +24,9 @@ void util_uuid4(char out[37]);
 /* Table names: 1 to 255 bytes of valid UTF-8 with no control characters.
  * Returns DSQL_OK or DSQL_EINVALID with a message. */
 int util_check_name(const char *what, const char *name, dsql_error *err);
+/* Whether s is valid UTF-8 (no overlong forms, surrogates or code points
+ * past U+10FFFF). */
+int util_utf8_valid(const char *s);
 /* Copies src into dst (capacity cap), always NUL-terminating. */
 void util_copy(char *dst, size_t cap, const char *src);
 

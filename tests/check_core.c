@@ -152,6 +152,268 @@ START_TEST(rejects_malformed_actions)
 }
 END_TEST
 
+static json_t *kv_object(const dsql_key_value *kv, size_t n)
+{
+	json_t *o = json_object();
+
+	for (size_t i = 0; i < n; i++)
+		json_object_set_new(o, kv[i].key, kv[i].value ? json_string(kv[i].value) : json_null());
+	return o;
+}
+
+/* What jansson writes for a file action built from the same fields, key
+ * for key in the order file_action.c writes them. */
+static char *expected_line(action_kind kind, const dsql_file_action *f)
+{
+	json_t *body = json_object(), *line = json_object();
+	int add = kind == ACT_ADD;
+	char *text;
+
+	json_object_set_new(body, "path", json_string(f->path));
+	if (add) {
+		json_object_set_new(body, "partitionValues",
+		                    kv_object(f->partition_values, f->n_partition_values));
+		json_object_set_new(body, "size", json_integer(f->size));
+		json_object_set_new(body, "modificationTime", json_integer(f->timestamp_ms));
+	} else if (f->timestamp_ms >= 0) {
+		json_object_set_new(body, "deletionTimestamp", json_integer(f->timestamp_ms));
+	}
+	json_object_set_new(body, "dataChange", json_boolean(f->data_change));
+	if (!add && f->n_partition_values)
+		json_object_set_new(body, "partitionValues",
+		                    kv_object(f->partition_values, f->n_partition_values));
+	if (!add && f->size >= 0)
+		json_object_set_new(body, "size", json_integer(f->size));
+	if (f->stats)
+		json_object_set_new(body, "stats", json_string(f->stats));
+	if (f->n_tags)
+		json_object_set_new(body, "tags", kv_object(f->tags, f->n_tags));
+	if (f->deletion_vector) {
+		const dsql_deletion_vector *d = f->deletion_vector;
+		json_t *dv = json_pack("{s:s, s:s}", "storageType", d->storage_type, "pathOrInlineDv",
+		                       d->path_or_inline_dv);
+
+		if (d->offset >= 0)
+			json_object_set_new(dv, "offset", json_integer(d->offset));
+		json_object_set_new(dv, "sizeInBytes", json_integer(d->size_in_bytes));
+		json_object_set_new(dv, "cardinality", json_integer(d->cardinality));
+		json_object_set_new(body, "deletionVector", dv);
+	}
+	if (f->base_row_id >= 0)
+		json_object_set_new(body, "baseRowId", json_integer(f->base_row_id));
+	if (f->default_row_commit_version >= 0)
+		json_object_set_new(body, "defaultRowCommitVersion",
+		                    json_integer(f->default_row_commit_version));
+	json_object_set_new(line, action_kind_name(kind), body);
+	text = json_dumps(line, JSON_COMPACT);
+	json_decref(line);
+	return text;
+}
+
+/* A typed add or remove is stored as the line it stands for: jansson's
+ * compact rendering of the same fields, byte for byte (every escape
+ * included), and reads back with the same identity. */
+START_TEST(typed_file_action_is_the_line_it_stands_for)
+{
+	static const dsql_key_value pv[] = {
+		{"p", "a\"b\\c"}, {"q", NULL}, {"\xc3\xa9t\xc3\xa9", "\x01\x1f\x7f"}};
+	static const dsql_key_value tags[] = {
+		{"INSERTION_TIME", "1700000000000000"}, {"t", "\n\r\t\b\f"}};
+	static const dsql_deletion_vector dv = {"u", "ab^-aqEH.-t@S}K{vb[*k^", 4, 40, 6};
+	static const dsql_deletion_vector inline_dv = {
+		"i", "wi5b=000010000siXQKl0rr91000f55c8Xg0@@D72lkbi5=-{L", -1, 40, 1};
+	dsql_file_action cases[6];
+	action_kind kinds[6] = {ACT_ADD, ACT_ADD, ACT_ADD, ACT_REMOVE, ACT_REMOVE, ACT_REMOVE};
+	const char *dv_ids[6] = {"", "uab^-aqEH.-t@S}K{vb[*k^@4", "", "", "uab^-aqEH.-t@S}K{vb[*k^@4", ""};
+
+	for (size_t i = 0; i < 6; i++) {
+		dsql_file_action init = DSQL_FILE_ACTION_INIT;
+
+		cases[i] = init;
+	}
+	/* The writer's usual add; every field; a path that needs escapes. */
+	cases[0].path = "part-00000-c0ffee.snappy.parquet";
+	cases[0].size = 104857;
+	cases[0].timestamp_ms = 1700000000000;
+	cases[0].stats = "{\"numRecords\":1000,\"minValues\":{\"ts\":\"2024-01-01T00:00:00Z\"}}";
+	cases[1].path = "p=a%22b/part-1.parquet";
+	cases[1].partition_values = pv;
+	cases[1].n_partition_values = 3;
+	cases[1].size = 0;
+	cases[1].timestamp_ms = 0;
+	cases[1].data_change = 0;
+	cases[1].stats = "{\"numRecords\":3,\"tightBounds\":false}";
+	cases[1].tags = tags;
+	cases[1].n_tags = 2;
+	cases[1].deletion_vector = &dv;
+	cases[1].base_row_id = 12;
+	cases[1].default_row_commit_version = 3;
+	cases[2].path = "\"q\"\\\x01\n\t\xf0\x9f\x98\x80 \x7f";
+	cases[2].size = 1;
+	cases[2].timestamp_ms = 2;
+	cases[2].deletion_vector = &inline_dv;
+	/* Removes: bare; with everything; with a size but no time. */
+	cases[3].path = "r";
+	cases[4].path = "s";
+	cases[4].timestamp_ms = 1700000000001;
+	cases[4].data_change = 0;
+	cases[4].partition_values = pv;
+	cases[4].n_partition_values = 2;
+	cases[4].size = 77;
+	cases[4].deletion_vector = &dv;
+	cases[5].path = "t";
+	cases[5].size = 5;
+	dv_ids[2] = "iwi5b=000010000siXQKl0rr91000f55c8Xg0@@D72lkbi5=-{L";
+
+	for (size_t i = 0; i < 6; i++) {
+		char *want = expected_line(kinds[i], &cases[i]);
+		const char *got;
+		dsql_error err;
+		action a, back;
+		size_t len;
+
+		ck_assert_msg(action_from_file(&a, kinds[i], &cases[i], &err) == DSQL_OK, "case %zu: %s",
+		              i, err.message);
+		got = action_line(&a, &len);
+		ck_assert_msg(strcmp(got, want) == 0, "case %zu:\n typed   %s\n jansson %s", i, got,
+		              want);
+		ck_assert_uint_eq(len, strlen(want));
+		ck_assert_int_eq(a.kind, kinds[i]);
+		ck_assert_str_eq(a.path, cases[i].path);
+		ck_assert_str_eq(a.dv_id, dv_ids[i]);
+		ck_assert_int_eq(a.data_change, cases[i].data_change);
+		/* The line reads back as the same file. */
+		ck_assert_msg(action_parse_text(&back, got, &err) == DSQL_OK, "case %zu: %s", i,
+		              err.message);
+		ck_assert_str_eq(back.path, a.path);
+		ck_assert_str_eq(back.dv_id, a.dv_id);
+		ck_assert_int_eq(back.size, a.size);
+		ck_assert_int_eq(back.data_change, a.data_change);
+		if (kinds[i] == ACT_ADD)
+			ck_assert_uint_eq(action_partition_value_count(&back),
+			                  action_partition_value_count(&a));
+		action_clear(&back);
+		free(want);
+		action_clear(&a);
+	}
+}
+END_TEST
+
+/* The commit's partition check sees a typed add's columns as it sees a
+ * parsed line's. */
+START_TEST(typed_add_knows_its_partition_columns)
+{
+	static const dsql_key_value pv[] = {{"day", "2026-12-02"}, {"country", NULL}};
+	dsql_file_action f = DSQL_FILE_ACTION_INIT;
+	dsql_error err;
+	action typed, parsed;
+
+	f.path = "x";
+	f.size = 1;
+	f.timestamp_ms = 1;
+	f.partition_values = pv;
+	f.n_partition_values = 2;
+	ck_assert_int_eq(action_from_file(&typed, ACT_ADD, &f, &err), DSQL_OK);
+	ck_assert_int_eq(action_parse_text(&parsed, action_line(&typed, &(size_t){0}), &err),
+	                 DSQL_OK);
+	for (int i = 0; i < 2; i++) {
+		const action *a = i ? &parsed : &typed;
+
+		ck_assert_uint_eq(action_partition_value_count(a), 2);
+		ck_assert(action_has_partition_value(a, "day"));
+		ck_assert(action_has_partition_value(a, "country"));
+		ck_assert(!action_has_partition_value(a, "da"));
+		ck_assert(!action_has_partition_value(a, "x"));
+	}
+	action_clear(&typed);
+	action_clear(&parsed);
+	f.n_partition_values = 0;
+	ck_assert_int_eq(action_from_file(&typed, ACT_ADD, &f, &err), DSQL_OK);
+	ck_assert_uint_eq(action_partition_value_count(&typed), 0);
+	ck_assert(!action_has_partition_value(&typed, "day"));
+	action_clear(&typed);
+}
+END_TEST
+
+/* Each bad field is refused with a message that names it. */
+START_TEST(typed_file_action_rejects_bad_fields)
+{
+	static const dsql_key_value dup[] = {{"p", "1"}, {"p", "2"}};
+	static const dsql_key_value bad_key[] = {{NULL, "1"}};
+	static const dsql_key_value empty_key[] = {{"", "1"}};
+	static const dsql_key_value bad_value[] = {{"p", "\xff"}};
+	static const dsql_deletion_vector dv_no_type = {NULL, "x", -1, 1, 1};
+	static const dsql_deletion_vector dv_bad_card = {"u", "x", -1, 1, -3};
+	static const dsql_deletion_vector dv_bad_offset = {"u", "x", -2, 1, 1};
+	enum { N = 19 };
+	const char *needles[N] = {
+		"path is NULL", "path is empty", "path is not valid UTF-8", "path is not valid UTF-8",
+		"size is required", "size is negative", "timestamp_ms is required",
+		"partition_values has 'p' twice", "partition_values key 0 is NULL",
+		"partition_values key 0 is empty", "partition_values value of 'p' is not valid",
+		"partition_values: 2 entries but no array", "stats is not valid UTF-8",
+		"tags has 'p' twice", "deletion_vector.storage_type is NULL",
+		"deletion_vector.cardinality is negative", "deletion_vector.offset is negative",
+		"base_row_id is negative", "unknown dsql_file_action version",
+	};
+	dsql_file_action f[N];
+	dsql_error err;
+	action a;
+
+	for (int i = 0; i < N; i++) {
+		dsql_file_action init = DSQL_FILE_ACTION_INIT;
+
+		f[i] = init;
+		f[i].path = "ok";
+		f[i].size = 1;
+		f[i].timestamp_ms = 1;
+	}
+	f[0].path = NULL;
+	f[1].path = "";
+	f[2].path = "\xc0\xaf";          /* overlong '/' */
+	f[3].path = "a\xed\xa0\x80";     /* a surrogate */
+	f[4].size = -1;
+	f[5].size = -7;
+	f[6].timestamp_ms = -1;
+	f[7].partition_values = dup;
+	f[7].n_partition_values = 2;
+	f[8].partition_values = bad_key;
+	f[8].n_partition_values = 1;
+	f[9].partition_values = empty_key;
+	f[9].n_partition_values = 1;
+	f[10].partition_values = bad_value;
+	f[10].n_partition_values = 1;
+	f[11].n_partition_values = 2;
+	f[12].stats = "{\"x\":\"\xe2\x82\"}";
+	f[13].tags = dup;
+	f[13].n_tags = 2;
+	f[14].deletion_vector = &dv_no_type;
+	f[15].deletion_vector = &dv_bad_card;
+	f[16].deletion_vector = &dv_bad_offset;
+	f[17].base_row_id = -5;
+	f[18].version = 99;
+	for (int i = 0; i < N; i++) {
+		memset(&a, 0x5a, sizeof(a));
+		ck_assert_msg(action_from_file(&a, ACT_ADD, &f[i], &err) == DSQL_EINVALID,
+		              "case %d accepted", i);
+		ck_assert_msg(strstr(err.message, needles[i]) && strstr(err.message, "invalid add"),
+		              "case %d: '%s' lacks '%s'", i, err.message, needles[i]);
+		ck_assert_ptr_null(a.text);
+		ck_assert_ptr_null(a.owned);
+	}
+	ck_assert_int_eq(action_from_file(&a, ACT_ADD, NULL, &err), DSQL_EINVALID);
+	/* A remove needs neither a size nor a time. */
+	f[4].size = -1;
+	f[4].timestamp_ms = -1;
+	ck_assert_int_eq(action_from_file(&a, ACT_REMOVE, &f[4], &err), DSQL_OK);
+	ck_assert_int_eq(a.size, -1);
+	action_clear(&a);
+	f[5].size = -7;
+	ck_assert_int_eq(action_from_file(&a, ACT_REMOVE, &f[5], &err), DSQL_EINVALID);
+	ck_assert(strstr(err.message, "invalid remove: size is negative"));
+}
+END_TEST
+
 START_TEST(uuid7_is_time_ordered_and_well_formed)
 {
 	char a[37], b[37];
@@ -248,6 +510,9 @@ int main(void)
 	tcase_add_test(tc, extracts_file_identity);
 	tcase_add_test(tc, rejects_malformed_actions);
 	tcase_add_test(tc, stored_text_is_the_compact_rendering);
+	tcase_add_test(tc, typed_file_action_is_the_line_it_stands_for);
+	tcase_add_test(tc, typed_add_knows_its_partition_columns);
+	tcase_add_test(tc, typed_file_action_rejects_bad_fields);
 	tcase_add_test(tc, uuid7_is_time_ordered_and_well_formed);
 	tcase_add_test(tc, names_and_levels);
 	tcase_add_test(tc, registry_validates_drivers);

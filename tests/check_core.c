@@ -299,6 +299,46 @@ START_TEST(typed_file_action_is_the_line_it_stands_for)
 }
 END_TEST
 
+/* Every ASCII character, and multi-byte ones of each length, in each kind
+ * of string the writer escapes: the same bytes as jansson's encoder. */
+START_TEST(typed_strings_are_escaped_as_jansson_escapes_them)
+{
+	static const char *const wide[] = {"\xc2\x80", "\xdf\xbf", "\xe0\xa0\x80", "\xef\xbf\xbf",
+	                                   "\xe2\x80\xa8", "\xf0\x90\x80\x80", "\xf4\x8f\xbf\xbf"};
+	dsql_key_value kv = {"k", NULL};
+	dsql_file_action f = DSQL_FILE_ACTION_INIT;
+	char s[16];
+
+	f.size = 1;
+	f.timestamp_ms = 1;
+	f.path = s;
+	f.stats = s;
+	f.partition_values = &kv;
+	f.n_partition_values = 1;
+	f.tags = &kv;
+	f.n_tags = 1;
+	kv.value = s;
+	for (int c = 1; c < 128 + (int)(sizeof(wide) / sizeof(wide[0])); c++) {
+		char *want;
+		dsql_error err;
+		action a;
+		size_t len;
+
+		if (c < 128)
+			snprintf(s, sizeof(s), "a%cb", c);
+		else
+			snprintf(s, sizeof(s), "a%sb", wide[c - 128]);
+		want = expected_line(ACT_ADD, &f);
+		ck_assert_msg(action_from_file(&a, ACT_ADD, &f, &err) == DSQL_OK, "%d: %s", c,
+		              err.message);
+		ck_assert_msg(strcmp(action_line(&a, &len), want) == 0, "character %d:\n %s\n %s", c,
+		              action_line(&a, &len), want);
+		action_clear(&a);
+		free(want);
+	}
+}
+END_TEST
+
 /* The commit's partition check sees a typed add's columns as it sees a
  * parsed line's. */
 START_TEST(typed_add_knows_its_partition_columns)
@@ -511,6 +551,7 @@ int main(void)
 	tcase_add_test(tc, rejects_malformed_actions);
 	tcase_add_test(tc, stored_text_is_the_compact_rendering);
 	tcase_add_test(tc, typed_file_action_is_the_line_it_stands_for);
+	tcase_add_test(tc, typed_strings_are_escaped_as_jansson_escapes_them);
 	tcase_add_test(tc, typed_add_knows_its_partition_columns);
 	tcase_add_test(tc, typed_file_action_rejects_bad_fields);
 	tcase_add_test(tc, uuid7_is_time_ordered_and_well_formed);

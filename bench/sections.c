@@ -324,10 +324,11 @@ void section_commit(backend *b)
 		}
 		other.r = other.ops->connect(other.target);
 		cat = open_catalog(&other);
-		pair_open(&p, &other, cat, 1, "f", SIDE_MIMIC);
+		pair_open(&p, &other, cat, 1, "f", SIDE_MIMIC | SIDE_TYPED);
 		measure(&p, &other, cat, n / 2, &m);
 		report_commit(b, b->server ? "same, synchronous_commit=off" : "same, synchronous=full",
 		              n / 2, m.ours, m.raw, m.mimic, 1, "");
+		report_commit(b, "same, and typed adds", n / 2, m.typed, m.raw, m.mimic, 1, "");
 		pair_close(&p, cat);
 		dsql_catalog_free(cat);
 		other.ops->close(other.r);

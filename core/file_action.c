@@ -9,7 +9,6 @@
 #include "action.h"
 #include "util.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,23 +19,31 @@ typedef struct line_buf {
 	int failed;
 } line_buf;
 
+/* Room for n more bytes and a NUL; 0 when there is no memory for it. */
+static int reserve(line_buf *b, size_t n)
+{
+	size_t cap = b->cap ? b->cap : 512;
+	char *p;
+
+	if (b->failed)
+		return 0;
+	if (b->len + n + 1 <= b->cap)
+		return 1;
+	while (b->len + n + 1 > cap)
+		cap *= 2;
+	if (!(p = realloc(b->s, cap))) {
+		b->failed = 1;
+		return 0;
+	}
+	b->s = p;
+	b->cap = cap;
+	return 1;
+}
+
 static void put(line_buf *b, const char *s, size_t n)
 {
-	if (b->failed)
+	if (!reserve(b, n))
 		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		char *p;
-
-		while (b->len + n + 1 > cap)
-			cap *= 2;
-		if (!(p = realloc(b->s, cap))) {
-			b->failed = 1;
-			return;
-		}
-		b->s = p;
-		b->cap = cap;
-	}
 	memcpy(b->s + b->len, s, n);
 	b->len += n;
 	b->s[b->len] = '\0';
@@ -47,40 +54,43 @@ static void put_lit(line_buf *b, const char *s)
 	put(b, s, strlen(s));
 }
 
-/* A JSON string: the escapes jansson writes, nothing else escaped. */
+/* A JSON string: the escapes jansson writes, nothing else escaped. No
+ * character takes more than six bytes (\u00XX). */
 static void put_string(line_buf *b, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	const char *run = s;
+	char *p;
 
-	put(b, "\"", 1);
+	if (!reserve(b, 6 * strlen(s) + 2))
+		return;
+	p = b->s + b->len;
+	*p++ = '"';
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
-		char esc[7] = {'\\', 0};
-		size_t n = 2;
 
-		if (c >= 0x20 && c != '"' && c != '\\')
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			*p++ = (char)c;
 			continue;
-		put(b, run, (size_t)(s - run));
-		run = s + 1;
-		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			n = 6;
 		}
-		put(b, esc, n);
+		*p++ = '\\';
+		switch (c) {
+		case '"': *p++ = '"'; break;
+		case '\\': *p++ = '\\'; break;
+		case '\b': *p++ = 'b'; break;
+		case '\f': *p++ = 'f'; break;
+		case '\n': *p++ = 'n'; break;
+		case '\r': *p++ = 'r'; break;
+		case '\t': *p++ = 't'; break;
+		default:
+			memcpy(p, "u00", 3);
+			p[3] = hex[c >> 4];
+			p[4] = hex[c & 15];
+			p += 5;
+		}
 	}
-	put(b, run, (size_t)(s - run));
-	put(b, "\"", 1);
+	*p++ = '"';
+	*p = '\0';
+	b->len = (size_t)(p - b->s);
 }
 
 static void put_key(line_buf *b, const char *key)
@@ -90,12 +100,17 @@ static void put_key(line_buf *b, const char *key)
 	put(b, "\":", 2);
 }
 
+/* A count or a time: never negative here (checked). */
 static void put_int(line_buf *b, const char *key, int64_t v)
 {
-	char num[24];
+	char num[24], *p = num + sizeof(num);
+	uint64_t u = (uint64_t)v;
 
 	put_key(b, key);
-	put(b, num, (size_t)snprintf(num, sizeof(num), "%" PRId64, v));
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	put(b, p, (size_t)(num + sizeof(num) - p));
 }
 
 static void put_map(line_buf *b, const char *key, const dsql_key_value *kv, size_t n)

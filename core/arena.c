@@ -32,13 +32,23 @@ struct arena_chunk {
 };
 
 #ifdef HAVE_HUGE_PAGES
+/* The length a block of size bytes is mapped with: whole huge pages, so
+ * that every munmap below starts and ends on a page boundary. */
+static size_t mapped_length(size_t size)
+{
+	return (size + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+}
+
 /* Memory on 2 MiB boundaries, advised to use transparent huge pages: first
  * touching fresh memory then costs a page fault per 2 MiB instead of per
  * 4 KiB, which on some machines is most of a big snapshot's load time.
  * Without huge pages it is ordinary memory. */
 static void *map(size_t size)
 {
-	size_t len = size + HUGE_PAGE, before;
+	size_t len, before;
+
+	size = mapped_length(size);
+	len = size + HUGE_PAGE;
 	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED) {
@@ -60,7 +70,7 @@ void *arena_block_alloc(size_t size)
 {
 #ifdef HAVE_HUGE_PAGES
 	if (size >= HUGE_PAGE)
-		return size <= SIZE_MAX - HUGE_PAGE ? map(size) : NULL;
+		return size <= SIZE_MAX - 2 * HUGE_PAGE ? map(size) : NULL;
 #endif
 	return malloc(size);
 }
@@ -69,7 +79,7 @@ void arena_block_free(void *block, size_t size)
 {
 #ifdef HAVE_HUGE_PAGES
 	if (block && size >= HUGE_PAGE) {
-		munmap(block, size);
+		munmap(block, mapped_length(size));
 		return;
 	}
 #endif

@@ -24,22 +24,26 @@ static int run_batch(dsql_catalog *cat, int64_t from, int64_t to)
 	dsql_param p[3] = {{DSQL_TYPE_INT64, to, 0, NULL, 0},
 	                   {DSQL_TYPE_TEXT, 0, 0, "orders", 6},
 	                   {DSQL_TYPE_INT64, from, 0, NULL, 0}};
-	char action[256];
+	dsql_file_action file = DSQL_FILE_ACTION_INIT;
+	char orders[64], customers[64];
 	dsql_txn *txn;
 	dsql_error err;
 	int rc;
 
 	if (dsql_txn_begin(&txn, cat, NULL, &err))
 		return fail("begin", &err);
-	snprintf(action, sizeof(action),
-	         "{\"add\":{\"path\":\"orders-%lld.parquet\",\"partitionValues\":{},\"size\":100,"
-	         "\"modificationTime\":0,\"dataChange\":true}}", (long long)to);
-	rc = dsql_txn_stage(txn, "fact_orders", action, &err);
-	snprintf(action, sizeof(action),
-	         "{\"add\":{\"path\":\"customers-%lld.parquet\",\"partitionValues\":{},\"size\":10,"
-	         "\"modificationTime\":0,\"dataChange\":true}}", (long long)to);
+	/* The new files, staged as fields (dsql_txn_stage takes Delta JSON lines). */
+	snprintf(orders, sizeof(orders), "orders-%lld.parquet", (long long)to);
+	snprintf(customers, sizeof(customers), "customers-%lld.parquet", (long long)to);
+	file.path = orders;
+	file.size = 100;
+	file.timestamp_ms = 0;
+	file.stats = "{\"numRecords\":5}";
+	rc = dsql_txn_add_file(txn, "fact_orders", &file, &err);
+	file.path = customers;
+	file.size = 10;
 	if (!rc)
-		rc = dsql_txn_stage(txn, "dim_customer", action, &err);
+		rc = dsql_txn_add_file(txn, "dim_customer", &file, &err);
 	if (!rc)
 		rc = dsql_txn_add_sql(txn, NULL,
 		                      "UPDATE app_watermark SET high = ? WHERE job = ? AND high = ?", p,
@@ -63,6 +67,26 @@ static int run_batch(dsql_catalog *cat, int64_t from, int64_t to)
 	rc = dsql_txn_sql_changes(txn, 0) == 1 ? 0 : 1;
 	dsql_txn_free(txn);
 	return rc;
+}
+
+/* Both batches' files are live, with the statistics they were staged with. */
+static int check_files(dsql_catalog *cat)
+{
+	dsql_snapshot *snap;
+	dsql_file_info f;
+	dsql_error err;
+	int64_t records = 0;
+	size_t n;
+
+	if (dsql_snapshot_open(&snap, cat, "fact_orders", DSQL_LATEST, &err))
+		return fail("snapshot", &err);
+	n = dsql_snapshot_file_count(snap);
+	for (size_t i = 0; i < n; i++)
+		if (dsql_snapshot_file(snap, i, &f) == DSQL_OK)
+			records += f.num_records;
+	dsql_snapshot_free(snap);
+	printf("fact_orders: %zu files, %lld records\n", n, (long long)records);
+	return n == 2 && records == 10 ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -99,6 +123,7 @@ int main(int argc, char **argv)
 
 	rc |= run_batch(cat, 0, 100);
 	rc |= run_batch(cat, 100, 250);
+	rc |= check_files(cat);
 	dsql_catalog_free(cat);
 	if (argc == 1)
 		unlink(uri + 7);

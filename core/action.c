@@ -434,6 +434,30 @@ int action_parse_stored(action *out, const char *text, dsql_error *err)
 	return parse_text(out, text, 0, err);
 }
 
+/* A parsed line keeps its partition values in its JSON body; a typed file
+ * action (file_action.c) keeps their column names in value_keys. */
+size_t action_partition_value_count(const action *a)
+{
+	json_t *values;
+
+	if (!a->body)
+		return a->n_values;
+	values = json_object_get(a->body, "partitionValues");
+	return json_is_object(values) ? json_object_size(values) : 0;
+}
+
+int action_has_partition_value(const action *a, const char *column)
+{
+	const char *k = a->value_keys;
+
+	if (a->body)
+		return json_object_get(json_object_get(a->body, "partitionValues"), column) != NULL;
+	for (size_t i = 0; i < a->n_values; i++, k += strlen(k) + 1)
+		if (strcmp(k, column) == 0)
+			return 1;
+	return 0;
+}
+
 void action_clear(action *a)
 {
 	if (!a)

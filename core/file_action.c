@@ -321,25 +321,3 @@ int action_from_file(action *out, action_kind kind, const dsql_file_action *f,
 		action_set_dv_id(out, dv->storage_type, dv->path_or_inline_dv, dv->offset);
 	return DSQL_OK;
 }
-
-size_t action_partition_value_count(const action *a)
-{
-	json_t *values;
-
-	if (!a->body)
-		return a->n_values;
-	values = json_object_get(a->body, "partitionValues");
-	return json_is_object(values) ? json_object_size(values) : 0;
-}
-
-int action_has_partition_value(const action *a, const char *column)
-{
-	const char *k = a->value_keys;
-
-	if (a->body)
-		return json_object_get(json_object_get(a->body, "partitionValues"), column) != NULL;
-	for (size_t i = 0; i < a->n_values; i++, k += strlen(k) + 1)
-		if (strcmp(k, column) == 0)
-			return 1;
-	return 0;
-}

@@ -263,7 +263,8 @@ static int setup_pg(backend *b, const char *uri)
 	PQfinish(pg);
 	snprintf(b->settings, sizeof(b->settings),
 	         "PostgreSQL %s, synchronous_commit=%s, fsync=%s, libpq %d, READ COMMITTED writes,"
-	         " lock_timeout=5s, plan_cache_mode=force_generic_plan (both sides)", version, sync, fsync, PQlibVersion());
+	         " lock_timeout=5s, plan_cache_mode=force_generic_plan, enable_seqscan=off (both sides)",
+	         version, sync, fsync, PQlibVersion());
 	return 1;
 }
 

@@ -83,8 +83,10 @@ static raw *od_connect(const char *target)
 		fail(SQL_HANDLE_DBC, r->dbc, "connect");
 	SQLGetInfo(r->dbc, SQL_DBMS_NAME, dbms, sizeof(dbms), &len);
 	r->sqlite = strncasecmp(dbms, "SQLite", 6) == 0;
-	if (strncasecmp(dbms, "PostgreSQL", 10) == 0)
-		direct(r, "SET plan_cache_mode = force_generic_plan"); /* as deltasql's driver */
+	if (strncasecmp(dbms, "PostgreSQL", 10) == 0) { /* as deltasql's driver */
+		direct(r, "SET plan_cache_mode = force_generic_plan");
+		direct(r, "SET enable_seqscan = off");
+	}
 	if (!r->sqlite) {
 		SQLSetConnectAttr(r->dbc, SQL_ATTR_TXN_ISOLATION, (SQLPOINTER)SQL_TXN_READ_COMMITTED, 0);
 		ok(r, SQLSetConnectAttr(r->dbc, SQL_ATTR_AUTOCOMMIT, (SQLPOINTER)SQL_AUTOCOMMIT_OFF, 0),

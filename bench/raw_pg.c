@@ -145,6 +145,7 @@ static raw *pg_connect(const char *target)
 		die("raw postgresql", "%s", PQerrorMessage(r->pg));
 	exec(r, "SET lock_timeout = '5s'"); /* as deltasql's driver */
 	exec(r, "SET plan_cache_mode = force_generic_plan");
+	exec(r, "SET enable_seqscan = off");
 	prepare(r, "journal",
 	        "INSERT INTO dsql_transaction (txn_id, state, isolation, commit_ms, n_tables)"
 	        " VALUES ($1, 'committed', 'write_serializable', $2, $3)");

@@ -223,6 +223,47 @@ START_TEST(statement_shapes_follow_the_database)
 }
 END_TEST
 
+/* PostgreSQL through ODBC gets the native driver's planner settings at
+ * connect (drivers/odbc/driver.c, session_settings): read back inside a
+ * commit, where the core's statements run. */
+START_TEST(postgresql_session_settings)
+{
+	const char *pg = getenv("DELTASQL_TEST_ODBC_PG_URI");
+	char table[64];
+	dsql_catalog *cat;
+	dsql_txn *txn;
+	dsql_error err;
+	const char *v;
+
+	if (!have_odbc())
+		return;
+	if (!pg) {
+		ck_assert_msg(!(getenv("CI") && strcmp(getenv("CI"), "true") == 0),
+		              "DELTASQL_TEST_ODBC_PG_URI is not set (CI=true: it must be)");
+		fprintf(stderr, "SKIPPED: ODBC-PostgreSQL settings *** no server (outside CI only) ***\n");
+		return;
+	}
+	snprintf(table, sizeof(table), "settings_%d", (int)getpid());
+	ck_assert_int_eq(dsql_catalog_open(&cat, pg, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_table_create(cat, table, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_txn_stage(txn, table, "{\"txn\":{\"appId\":\"s\",\"version\":1}}",
+	                                &err), DSQL_OK);
+	ck_assert_int_eq(dsql_txn_add_sql(txn, NULL,
+	                                  "SELECT current_setting('enable_seqscan') || ' ' ||"
+	                                  " current_setting('plan_cache_mode')",
+	                                  NULL, 0, &err),
+	                 DSQL_OK);
+	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
+	v = dsql_txn_sql_value(txn, 0, 0, 0);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_str_eq(v, "off force_generic_plan");
+	dsql_txn_free(txn);
+	ck_assert_int_eq(dsql_table_drop(cat, table, &err), DSQL_OK);
+	dsql_catalog_free(cat);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("odbc");
@@ -233,6 +274,7 @@ int main(void)
 	tcase_add_test(tc, postgresql_odbc_and_native_agree);
 	tcase_add_test(tc, passwords_stay_out_of_messages);
 	tcase_add_test(tc, statement_shapes_follow_the_database);
+	tcase_add_test(tc, postgresql_session_settings);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	failed = tu_run_suite(s);

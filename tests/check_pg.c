@@ -579,6 +579,121 @@ START_TEST(deferred_finalize_and_disconnect)
 }
 END_TEST
 
+/* --- plans made while the file index is empty --- */
+
+/* The first column of the first row of sql, run on u outside a transaction. */
+static int64_t admin_value(const char *u, const char *sql)
+{
+	const dsql_driver *d = dsql_driver_find(u);
+	dsql_driver_conn *c;
+	dsql_driver_stmt *s;
+	dsql_error err;
+	int64_t v = -1;
+
+	ck_assert_int_eq(d->connect(&c, u, &err), DSQL_OK);
+	ck_assert_msg(d->prepare(&s, c, sql, &err) == DSQL_OK, "%s: %s", sql, err.message);
+	if (d->step(s, &err) == DSQL_ROW)
+		v = d->column_int64(s, 0);
+	d->finalize(s);
+	d->disconnect(c);
+	return v;
+}
+
+/* Commits n adds (files first .. first + n - 1) to table; with a check
+ * statement, also runs it in the commit's transaction and returns its
+ * first value. */
+static int64_t commit_adds(dsql_catalog *cat, const char *table, int first, int n,
+                           const char *check)
+{
+	dsql_txn *txn;
+	dsql_error err;
+	char line[512];
+	const char *v;
+	int64_t out = -1;
+
+	ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
+	for (int i = first; i < first + n; i++) {
+		snprintf(line, sizeof(line),
+		         "{\"add\":{\"path\":\"part-%06d.parquet\",\"partitionValues\":{},"
+		         "\"size\":%d,\"modificationTime\":1,\"dataChange\":true,\"stats\":"
+		         "\"{\\\"numRecords\\\":%d,\\\"minValues\\\":{\\\"id\\\":%d},"
+		         "\\\"maxValues\\\":{\\\"id\\\":%d},\\\"nullCount\\\":{\\\"id\\\":0}}\"}}",
+		         i, 1000 + i, i, i * 10, i * 10 + 9);
+		ck_assert_msg(dsql_txn_stage(txn, table, line, &err) == DSQL_OK, "%s", err.message);
+	}
+	if (check)
+		ck_assert_int_eq(dsql_txn_add_sql(txn, NULL, check, NULL, 0, &err), DSQL_OK);
+	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
+	if (check) {
+		v = dsql_txn_sql_value(txn, 0, 0, 0);
+		ck_assert_ptr_nonnull(v);
+		out = strtoll(v, NULL, 10);
+	}
+	dsql_txn_free(txn);
+	return out;
+}
+
+/* VACUUM truncates a file index it emptied to no pages, where a sequential
+ * scan costs nothing; a connection's plans are made at each statement's
+ * first execution and kept. Commits on a new connection must still probe
+ * the indexes, not walk dsql_file, however far it grew since: counted in
+ * the commit's own transaction (pg_stat_xact_user_tables). */
+START_TEST(plans_probe_after_vacuum_empties_the_file_index)
+{
+	const char *scans = "SELECT seq_scan * 1000000 + idx_scan FROM pg_stat_xact_user_tables"
+	                    " WHERE relname = 'dsql_file'";
+	char db[64], sql[128], *u;
+	const char *q = strchr(uri, '?');
+	const char *slash;
+	dsql_catalog *cat;
+	dsql_error err;
+	int64_t counts, v = -1;
+
+	ck_assert_ptr_nonnull(q);
+	for (slash = q; slash > uri && slash[-1] != '/'; slash--)
+		;
+	snprintf(db, sizeof(db), "deltasql_plans_%d", (int)getpid());
+	ck_assert_int_ne(asprintf(&u, "%.*s%s%s", (int)(slash - uri), uri, db, q), -1);
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", db);
+	admin(sql);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", db);
+	admin(sql);
+
+	/* A file index with pages, emptied (the table dropped) and vacuumed. */
+	ck_assert_int_eq(dsql_catalog_open(&cat, u, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_table_create(cat, "filled", NULL, &err), DSQL_OK);
+	for (int c = 0; c < 10; c++)
+		commit_adds(cat, "filled", c * 50, 50, NULL);
+	ck_assert_int_eq(dsql_table_drop(cat, "filled", &err), DSQL_OK);
+	dsql_catalog_free(cat);
+	admin_value(u, "VACUUM dsql_file");
+	ck_assert_int_eq(admin_value(u, "SELECT pg_relation_size('dsql_file')"), 0);
+
+	/* A new connection: its first commit plans on the empty index. */
+	ck_assert_int_eq(dsql_catalog_open(&cat, u, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_table_create(cat, "grown", NULL, &err), DSQL_OK);
+	counts = commit_adds(cat, "grown", 0, 10, scans);
+	ck_assert_msg(counts / 1000000 == 0, "first commit: %lld sequential scans of dsql_file",
+	              (long long)(counts / 1000000));
+	for (int c = 1; c < 40; c++)
+		commit_adds(cat, "grown", c * 50, 50, NULL);
+	/* Fifteen new files and five that replace live ones (1995-1999). */
+	counts = commit_adds(cat, "grown", 1995, 20, scans);
+	ck_assert_msg(counts / 1000000 == 0, "%lld sequential scans of dsql_file at %lld pages",
+	              (long long)(counts / 1000000),
+	              (long long)admin_value(u, "SELECT pg_relation_size('dsql_file') / 8192"));
+	ck_assert_int_gt(counts % 1000000, 0);
+	ck_assert_int_eq(dsql_table_version(cat, "grown", &v, &err), DSQL_OK);
+	ck_assert_int_eq(v, 41);
+	ck_assert_int_eq(admin_value(u, "SELECT count(*) FROM dsql_file WHERE removed_version = 41"),
+	                 5);
+	dsql_catalog_free(cat);
+	snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", db);
+	admin(sql);
+	free(u);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("postgresql");
@@ -608,6 +723,7 @@ int main(void)
 	tcase_add_test(tc, deferred_then_two_phase);
 	tcase_add_test(tc, deferred_finalize_and_disconnect);
 	tcase_add_test(tc, rebound_parameters_read_back);
+	tcase_add_test(tc, plans_probe_after_vacuum_empties_the_file_index);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	failed = tu_run_suite(s);

@@ -49,11 +49,14 @@ static const struct dialect {
 /* Session settings run once at connect, by DBMS (SQL_DBMS_NAME prefix);
  * a failure is ignored (an older server without the setting). PostgreSQL:
  * one generic plan per statement; custom plans read every file of a table
- * created since the last ANALYZE on each commit (drivers/postgresql/). */
+ * created since the last ANALYZE on each commit; and no sequential scans,
+ * which a plan made while the file index was empty would keep as it grows
+ * (drivers/postgresql/). */
 static const struct session_setting {
 	const char *dbms, *sql;
 } session_settings[] = {
 	{"PostgreSQL", "SET plan_cache_mode = force_generic_plan"},
+	{"PostgreSQL", "SET enable_seqscan = off"},
 };
 
 struct dsql_driver_conn {

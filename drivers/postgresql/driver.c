@@ -357,6 +357,16 @@ static int pg_connect(dsql_driver_conn **out, const char *uri, dsql_error *err)
 	 * commit, where the generic plan probes (table_id, path). */
 	if (!strstr(conninfo, "plan_cache_mode"))
 		PQclear(PQexec(c->pg, "SET plan_cache_mode = force_generic_plan"));
+	/* A generic plan is made at a statement's first execution, from the
+	 * table's size then, and kept until the table's statistics change. A
+	 * file index that VACUUM emptied has no pages: a sequential scan then
+	 * costs nothing, and every commit's unlink and look-up would walk the
+	 * whole index as it grows, until autovacuum analyzes it. Every core
+	 * statement has an index to probe; with sequential scans off the plan
+	 * is that probe whatever the size (a table without a usable index is
+	 * still scanned). */
+	if (!strstr(conninfo, "enable_seqscan"))
+		PQclear(PQexec(c->pg, "SET enable_seqscan = off"));
 	*out = c;
 	return DSQL_OK;
 }

@@ -174,11 +174,15 @@ static int load_files(dsql_db *db, dsql_snapshot *s, int64_t id, int64_t latest,
 	db_stmt *st;
 	int rc;
 
-	/* The latest version has its own query: it uses the live index. */
+	/* The latest version has its own query: it walks the live index. The
+	 * order names the index's columns (removed_version is NULL in every
+	 * row): the primary key gives (path, dv_id) order too, over the
+	 * table's whole history, and a PostgreSQL plan made while the file
+	 * index was empty took it, both costing nothing then. */
 	if (s->version == latest) {
 		rc = db_stmt_get(&st, db,
 		                 "SELECT path, body FROM dsql_file WHERE table_id = ?"
-		                 " AND removed_version IS NULL ORDER BY path, dv_id",
+		                 " AND removed_version IS NULL ORDER BY removed_version, path, dv_id",
 		                 err);
 		if (rc == DSQL_OK)
 			rc = db_run(st, err, "i", id);

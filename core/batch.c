@@ -4,8 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The statement forms: the kinds, then the look-up of batch_find_live. */
-enum { FORM_LIVE = BATCH_KINDS, N_FORMS };
+/* The statement forms: the kinds, then the look-up of batch_find_live and
+ * BATCH_UNLINK by row ids. */
+enum { FORM_LIVE = BATCH_KINDS, FORM_UNLINK_BY_ROW_ID, N_FORMS };
 _Static_assert(N_FORMS == BATCH_FORMS, "BATCH_FORMS (catalog_int.h) counts the forms");
 
 static const struct {
@@ -30,6 +31,19 @@ static const struct {
 	 * over every live file of the table instead (see chunk_rows). */
 	[FORM_LIVE] = {"", "SELECT path, dv_id FROM dsql_file WHERE table_id = ?"
 	               " AND removed_version IS NULL AND path = ?", " UNION ALL ", "", 2, 0},
+	/* BATCH_UNLINK where rows have ids (DSQL_CAP_ROW_IDS): the files'
+	 * row ids, one exact probe of (table_id, path, dv_id) per file, then
+	 * a look-up of those rows: no plan has a walk to choose. The
+	 * condition is on the row id alone, so that no index on the outer
+	 * scan competes with the look-up. A row id names one version of a
+	 * row; every writer of a table's file rows (a commit, a drop) holds
+	 * the table's version row first, so none can move them between the
+	 * probe and the UPDATE. */
+	[FORM_UNLINK_BY_ROW_ID] = {"UPDATE dsql_file SET removed_version = ?"
+	                           " WHERE ctid = ANY(ARRAY(",
+	                           "SELECT ctid FROM dsql_file WHERE table_id = ?"
+	                           " AND removed_version IS NULL AND path = ? AND dv_id = ?",
+	                           " UNION ALL ", "))", 3, 1},
 };
 
 /* Chunks of up to BATCH_MAX_ROWS rows, one statement text per size in use:
@@ -67,18 +81,22 @@ static const char *sql_for(dsql_catalog *cat, int kind, size_t rows)
 
 /* Rows per statement. A database in the process (SQLite) gets one row per
  * statement: there is no round trip to save, and a statement that can
- * change only one row needs no statement journal. Where statements are
- * queued (no round trip each), a file is also unlinked by its own
- * statement: an exact probe of (table_id, path, dv_id) that every planner
- * gets right. An IN list is planned from statistics, and PostgreSQL
- * without them (a catalog not analyzed yet) walks every live file of the
- * table instead; elsewhere only removes still take that risk (adds are
- * unlinked after batch_find_live's exact probes, see commit.c). */
+ * change only one row needs no statement journal. Files are unlinked
+ * many to a statement only where rows have ids (DSQL_CAP_ROW_IDS: exact
+ * probes that every planner gets right, see FORM_UNLINK_BY_ROW_ID); else,
+ * where statements are queued (no round trip each), each by its own
+ * statement, an exact probe of (table_id, path, dv_id). An IN list is
+ * planned from statistics, and PostgreSQL without them (a catalog not
+ * analyzed yet, or a file index VACUUM emptied) walks every live file of
+ * the table instead; only removes through a driver that neither queues
+ * statements nor has row ids still take that risk (adds are unlinked
+ * after batch_find_live's exact probes, see commit.c). */
 static size_t chunk_rows(unsigned int capabilities, batch_kind kind)
 {
 	if (capabilities & DSQL_CAP_IN_PROCESS)
 		return 1;
-	if (kind == BATCH_UNLINK && (capabilities & DSQL_CAP_DEFERRED))
+	if (kind == BATCH_UNLINK && !(capabilities & DSQL_CAP_ROW_IDS) &&
+	    (capabilities & DSQL_CAP_DEFERRED))
 		return 1;
 	return BATCH_MAX_ROWS;
 }
@@ -89,23 +107,34 @@ int batch_run(dsql_catalog *cat, batch_kind kind, size_t n_rows, int64_t lead1, 
 	size_t done = 0;
 	int rc = DSQL_OK;
 
-	size_t chunk = chunk_rows(db_capabilities(cat->db), kind);
+	unsigned int caps = db_capabilities(cat->db);
+	size_t chunk = chunk_rows(caps, kind);
+	int form = kind == BATCH_UNLINK && (caps & DSQL_CAP_ROW_IDS) ? FORM_UNLINK_BY_ROW_ID
+	                                                               : (int)kind;
 
 	while (done < n_rows && rc == DSQL_OK) {
 		size_t rows = n_rows - done < chunk ? n_rows - done : chunk;
-		const char *sql = sql_for(cat, kind, rows);
+		const char *sql = sql_for(cat, form, rows);
 		db_stmt *st;
 		int param = 1;
 
 		if (!sql)
 			return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
 		rc = db_stmt_get(&st, cat->db, sql, err);
-		if (rc == DSQL_OK && forms[kind].lead_params) {
+		if (rc == DSQL_OK && forms[form].lead_params) {
 			rc = db_bind(st, param++, DSQL_TYPE_INT64, lead1, 0, NULL, 0, err);
-			if (rc == DSQL_OK)
+			if (rc == DSQL_OK && forms[form].lead_params > 1)
 				rc = db_bind(st, param++, DSQL_TYPE_INT64, lead2, 0, NULL, 0, err);
 		}
-		if (kind == BATCH_UNLINK) {
+		if (form == FORM_UNLINK_BY_ROW_ID) {
+			/* Per file: the table id, then the (path, dv_id) pair. */
+			for (size_t i = 0; i < rows && rc == DSQL_OK; i++) {
+				rc = db_bind(st, param, DSQL_TYPE_INT64, lead2, 0, NULL, 0, err);
+				if (rc == DSQL_OK)
+					rc = bind(st, param + 1, done + i, ctx, err);
+				param += forms[form].row_params;
+			}
+		} else if (kind == BATCH_UNLINK) {
 			/* The paths of the IN list, then the (path, dv_id) pairs. */
 			for (size_t i = 0; i < rows && rc == DSQL_OK; i++)
 				rc = bind(st, -(param + (int)i), done + i, ctx, err);

@@ -12,7 +12,7 @@
 /* Rows per multi-row statement at most (batch.c). */
 #define BATCH_MAX_ROWS 64
 /* Statement forms of batch.c: its kinds and the live-file look-up. */
-#define BATCH_FORMS 4
+#define BATCH_FORMS 5
 
 struct dsql_catalog {
 	dsql_db *db;

@@ -222,19 +222,28 @@ static int lock_table(dsql_db *db, txn_table *t, int64_t *version, int64_t *last
 
 /* --- step 3: validation against the read snapshot --- */
 
+/* Whether the file is live at version: added at or before it and not
+ * removed by then. Two arms, live now or removed since, so that neither
+ * has an OR: with "removed_version IS NULL OR removed_version > ?" the
+ * live-file index could match on table_id alone, and PostgreSQL, planning
+ * on an empty file index, took that walk over every file of the table. */
 static int file_live_at(dsql_db *db, const txn_table *t, const action *a, int64_t version,
                         int *live, dsql_error *err)
 {
 	db_stmt *st;
 	int rc = db_stmt_get(&st, db,
-	                     "SELECT COUNT(*) FROM dsql_file WHERE table_id = ? AND path = ?"
-	                     " AND dv_id = ? AND added_version <= ?"
-	                     " AND (removed_version IS NULL OR removed_version > ?)",
+	                     "SELECT COUNT(*) FROM (SELECT 1 AS one FROM dsql_file WHERE table_id = ?"
+	                     " AND removed_version IS NULL AND path = ? AND dv_id = ?"
+	                     " AND added_version <= ?"
+	                     " UNION ALL SELECT 1 FROM dsql_file WHERE table_id = ?"
+	                     " AND removed_version > ? AND path = ? AND dv_id = ?"
+	                     " AND added_version <= ?) live",
 	                     err);
 
 	if (rc != DSQL_OK)
 		return rc;
-	rc = db_run(st, err, "ittii", t->id, a->path, a->dv_id, version, version);
+	rc = db_run(st, err, "ittiiitti", t->id, a->path, a->dv_id, version, t->id, version,
+	            a->path, a->dv_id, version);
 	if (rc != DSQL_ROW)
 		return rc == DSQL_DONE ? DSQL_ERROR : rc;
 	*live = db_column_int64(st, 0) > 0;
@@ -545,8 +554,9 @@ static int write_actions(dsql_txn *txn, const txn_table *t, const commit_shape *
  * many files, and only those are unlinked: an add almost never replaces a
  * file, and an UPDATE that changes nothing costs SQLite as much as one
  * that does. Where statements are queued (PostgreSQL), the look-up would
- * cost a round trip of its own: each add gets its unlink statement
- * instead, in the same round trip as the rest. */
+ * cost a round trip of its own: the adds are unlinked instead, in the same
+ * round trip as the rest (one statement per table where rows have ids,
+ * else one per add; see batch.c). */
 static int unlink_replaced(dsql_catalog *cat, const txn_table *t, int64_t version,
                            const rows *adds, dsql_error *err)
 {

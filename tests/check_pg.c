@@ -603,11 +603,11 @@ END_TEST
 
 /* --- plans made while the file index is empty --- */
 
-/* Commits n adds (files first .. first + n - 1) to table; with a check
- * statement, also runs it in the commit's transaction and puts the first
- * row's two columns in out. */
-static void commit_adds(dsql_catalog *cat, const char *table, int first, int n,
-                        const char *check, int64_t out[2])
+/* Commits n adds (files first .. first + n - 1) to table, or removes of
+ * them; with a check statement, also runs it in the commit's transaction
+ * and puts the first row's two columns in out. */
+static void commit_files(dsql_catalog *cat, const char *table, int first, int n, int remove,
+                         const char *check, int64_t out[2])
 {
 	dsql_txn *txn;
 	dsql_error err;
@@ -616,12 +616,17 @@ static void commit_adds(dsql_catalog *cat, const char *table, int first, int n,
 
 	ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
 	for (int i = first; i < first + n; i++) {
-		snprintf(line, sizeof(line),
-		         "{\"add\":{\"path\":\"part-%06d.parquet\",\"partitionValues\":{},"
-		         "\"size\":%d,\"modificationTime\":1,\"dataChange\":true,\"stats\":"
-		         "\"{\\\"numRecords\\\":%d,\\\"minValues\\\":{\\\"id\\\":%d},"
-		         "\\\"maxValues\\\":{\\\"id\\\":%d},\\\"nullCount\\\":{\\\"id\\\":0}}\"}}",
-		         i, 1000 + i, i, i * 10, i * 10 + 9);
+		if (remove)
+			snprintf(line, sizeof(line),
+			         "{\"remove\":{\"path\":\"part-%06d.parquet\",\"deletionTimestamp\":1,"
+			         "\"dataChange\":true}}", i);
+		else
+			snprintf(line, sizeof(line),
+			         "{\"add\":{\"path\":\"part-%06d.parquet\",\"partitionValues\":{},"
+			         "\"size\":%d,\"modificationTime\":1,\"dataChange\":true,\"stats\":"
+			         "\"{\\\"numRecords\\\":%d,\\\"minValues\\\":{\\\"id\\\":%d},"
+			         "\\\"maxValues\\\":{\\\"id\\\":%d},\\\"nullCount\\\":{\\\"id\\\":0}}\"}}",
+			         i, 1000 + i, i, i * 10, i * 10 + 9);
 		ck_assert_msg(dsql_txn_stage(txn, table, line, &err) == DSQL_OK, "%s", err.message);
 	}
 	if (check)
@@ -638,18 +643,22 @@ static void commit_adds(dsql_catalog *cat, const char *table, int first, int n,
 /* VACUUM truncates a file index it emptied to no pages, where a sequential
  * scan costs nothing; a connection's plans are made at each statement's
  * first execution and kept. Commits on a new connection must still probe
- * the indexes, not walk dsql_file, however far it grew since: counted in
- * the commit's own transaction (pg_stat_xact_user_tables). */
+ * the indexes, not walk dsql_file, however far it grew since: adds,
+ * adds that replace files, and removes, on the handle's hint and under
+ * locks. Counted in the commit's own transaction
+ * (pg_stat_xact_user_tables). */
 START_TEST(plans_probe_after_vacuum_empties_the_file_index)
 {
 	const char *scans = "SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables"
 	                    " WHERE relname = 'dsql_file'";
+	const char *fetched = "SELECT seq_scan, idx_tup_fetch FROM pg_stat_xact_user_tables"
+	                      " WHERE relname = 'dsql_file'";
 	char db[64], sql[128], *u;
 	const char *q = strchr(uri, '?');
 	const char *slash;
-	dsql_catalog *cat;
+	dsql_catalog *cat, *other;
 	dsql_error err;
-	int64_t scanned[2], v = -1; /* sequential scans, index scans */
+	int64_t scanned[2], v = -1; /* sequential scans, index scans or rows */
 
 	ck_assert_ptr_nonnull(q);
 	for (slash = q; slash > uri && slash[-1] != '/'; slash--)
@@ -665,30 +674,53 @@ START_TEST(plans_probe_after_vacuum_empties_the_file_index)
 	ck_assert_int_eq(dsql_catalog_open(&cat, u, NULL, &err), DSQL_OK);
 	ck_assert_int_eq(dsql_table_create(cat, "filled", NULL, &err), DSQL_OK);
 	for (int c = 0; c < 10; c++)
-		commit_adds(cat, "filled", c * 50, 50, NULL, NULL);
+		commit_files(cat, "filled", c * 50, 50, 0, NULL, NULL);
 	ck_assert_int_eq(dsql_table_drop(cat, "filled", &err), DSQL_OK);
 	dsql_catalog_free(cat);
 	admin_value(u, "VACUUM dsql_file");
 	ck_assert_int_eq(admin_value(u, "SELECT pg_relation_size('dsql_file')"), 0);
 
-	/* A new connection: its first commit plans on the empty index. */
+	/* New connections: their first commits plan on the empty index, a
+	 * remove of two files on the handle's hint and one under locks (after
+	 * other moved the table). */
 	ck_assert_int_eq(dsql_catalog_open(&cat, u, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_catalog_open(&other, u, NULL, &err), DSQL_OK);
 	ck_assert_int_eq(dsql_table_create(cat, "grown", NULL, &err), DSQL_OK);
-	commit_adds(cat, "grown", 0, 10, scans, scanned);
+	commit_files(cat, "grown", 0, 10, 0, scans, scanned);
 	ck_assert_msg(scanned[0] == 0, "first commit: %lld sequential scans of dsql_file",
 	              (long long)scanned[0]);
+	commit_files(cat, "grown", 0, 2, 1, NULL, NULL);
+	commit_files(other, "grown", 3000, 2, 0, NULL, NULL);
+	commit_files(cat, "grown", 2, 2, 1, NULL, NULL);
 	for (int c = 1; c < 40; c++)
-		commit_adds(cat, "grown", c * 50, 50, NULL, NULL);
+		commit_files(cat, "grown", c * 50, 50, 0, NULL, NULL);
 	/* Fifteen new files and five that replace live ones (1995-1999). */
-	commit_adds(cat, "grown", 1995, 20, scans, scanned);
+	commit_files(cat, "grown", 1995, 20, 0, scans, scanned);
 	ck_assert_msg(scanned[0] == 0, "%lld sequential scans of dsql_file at %lld pages",
 	              (long long)scanned[0],
 	              (long long)admin_value(u, "SELECT pg_relation_size('dsql_file') / 8192"));
 	ck_assert_int_gt(scanned[1], 0);
 	ck_assert_int_eq(dsql_table_version(cat, "grown", &v, &err), DSQL_OK);
-	ck_assert_int_eq(v, 41);
-	ck_assert_int_eq(admin_value(u, "SELECT count(*) FROM dsql_file WHERE removed_version = 41"),
+	ck_assert_int_eq(v, 44);
+	ck_assert_int_eq(admin_value(u, "SELECT count(*) FROM dsql_file WHERE removed_version = 44"),
 	                 5);
+	/* Two of ~2 000 live files go, on the hint and under locks: a few
+	 * rows fetched by index scans, not the table's files. */
+	commit_files(cat, "grown", 100, 2, 1, fetched, scanned);
+	ck_assert_msg(scanned[0] == 0 && scanned[1] < 50,
+	              "hinted remove: %lld sequential scans, %lld rows fetched by index scans",
+	              (long long)scanned[0], (long long)scanned[1]);
+	commit_files(other, "grown", 3002, 2, 0, NULL, NULL);
+	commit_files(cat, "grown", 102, 2, 1, fetched, scanned);
+	ck_assert_msg(scanned[0] == 0 && scanned[1] < 50,
+	              "locked remove: %lld sequential scans, %lld rows fetched by index scans",
+	              (long long)scanned[0], (long long)scanned[1]);
+	ck_assert_int_eq(admin_value(u, "SELECT count(*) FROM dsql_file WHERE removed_version IN"
+	                                " (45, 47) AND path IN ('part-000100.parquet',"
+	                                " 'part-000101.parquet', 'part-000102.parquet',"
+	                                " 'part-000103.parquet')"),
+	                 4);
+	dsql_catalog_free(other);
 	dsql_catalog_free(cat);
 	snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", db);
 	admin(sql);

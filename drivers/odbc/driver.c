@@ -15,7 +15,8 @@
  * The dialect table also says which statement shapes suit the database
  * (connection_capabilities): the SQLite ODBC driver runs SQLite inside this
  * process, so the core writes one row per statement there, as it does on
- * the native SQLite driver.
+ * the native SQLite driver; PostgreSQL's rows have ctids, so the core
+ * unlinks many files in one statement that cannot be planned as a walk.
  *
  * After any error inside a transaction the driver refuses to commit it
  * (some drivers, psqlODBC among them, would otherwise commit the
@@ -34,7 +35,8 @@
 
 /* The dialect table: explicit transaction statements for DBMSs whose
  * driver's manual-commit mode does not fit (NULL: use SQLEndTran), and the
- * statement-shape capabilities of a connection to them. */
+ * statement-shape capabilities of a connection to them. SQLite stays
+ * first (connection_string). */
 static const struct dialect {
 	const char *dbms; /* SQL_DBMS_NAME prefix */
 	const char *begin_write, *begin_read, *commit, *rollback;
@@ -44,6 +46,7 @@ static const struct dialect {
 } dialects[] = {
 	{"SQLite", "BEGIN IMMEDIATE", "BEGIN DEFERRED", "COMMIT", "ROLLBACK", ";Timeout=10000",
 	 "timeout=", DSQL_CAP_IN_PROCESS},
+	{"PostgreSQL", NULL, NULL, NULL, NULL, NULL, NULL, DSQL_CAP_ROW_IDS},
 };
 
 /* Session settings run once at connect, by DBMS (SQL_DBMS_NAME prefix);
@@ -207,6 +210,12 @@ static void od_disconnect(dsql_driver_conn *c)
 	free(c);
 }
 
+/* Transactions by statements of the dialect's, not by SQLEndTran. */
+static int explicit_txn(const dsql_driver_conn *c)
+{
+	return c->dialect && c->dialect->begin_write;
+}
+
 static int od_begin(dsql_driver_conn *c, dsql_begin_mode mode, dsql_error *err)
 {
 	SQLUINTEGER want = mode == DSQL_BEGIN_WRITE ? SQL_TXN_READ_COMMITTED : SQL_TXN_REPEATABLE_READ;
@@ -214,7 +223,7 @@ static int od_begin(dsql_driver_conn *c, dsql_begin_mode mode, dsql_error *err)
 
 	c->failed = 0;
 	c->failed_code = 0;
-	if (c->dialect) {
+	if (explicit_txn(c)) {
 		rc = direct(c, mode == DSQL_BEGIN_WRITE ? c->dialect->begin_write : c->dialect->begin_read,
 		            "cannot begin a transaction", err);
 		c->in_txn = rc == DSQL_OK;
@@ -243,7 +252,7 @@ static int od_rollback(dsql_driver_conn *c, dsql_error *err)
 
 	if (!c->in_txn)
 		return DSQL_OK;
-	if (c->dialect) {
+	if (explicit_txn(c)) {
 		rc = direct(c, c->dialect->rollback, "rollback failed", err);
 		c->in_txn = 0;
 		return rc;
@@ -265,7 +274,7 @@ static int od_commit(dsql_driver_conn *c, dsql_error *err)
 		                      "commit refused: a statement of the transaction had failed; "
 		                      "it was rolled back");
 	}
-	if (c->dialect) {
+	if (explicit_txn(c)) {
 		rc = direct(c, c->dialect->commit, "commit failed", err);
 		if (rc != DSQL_OK)
 			direct(c, c->dialect->rollback, "rollback failed", NULL);

@@ -1095,7 +1095,7 @@ const dsql_driver dsql_postgresql_driver = {
 	.name = DRIVER,
 	.uri_schemes = schemes,
 	.capabilities = DSQL_CAP_TWO_PHASE | DSQL_CAP_ROW_LOCKS | DSQL_CAP_MULTI_PROCESS |
-	                DSQL_CAP_RETURNING | DSQL_CAP_DEFERRED,
+	                DSQL_CAP_RETURNING | DSQL_CAP_DEFERRED | DSQL_CAP_ROW_IDS,
 	.connect = pg_connect,
 	.disconnect = pg_disconnect,
 	.begin = pg_begin,

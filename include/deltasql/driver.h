@@ -57,9 +57,18 @@ extern "C" {
  * memory is allocated and given back on every commit.) A hint about cost
  * only: either way the rows written are the same. */
 #define DSQL_CAP_IN_PROCESS (1u << 5)
+/* Every row has a ctid naming it (PostgreSQL), and "ctid = ANY(ARRAY(
+ * subquery))" is run as a look-up of those rows: the core then unlinks
+ * many files in one statement whose plan is an exact index probe per file
+ * whatever the statistics say (UPDATE ... WHERE ctid = ANY(ARRAY(SELECT
+ * ctid ... UNION ALL ...))). Without it a statement that unlinks several
+ * files is an IN list, which a planner may run as a walk over every live
+ * file of the table. A hint about plans only: the rows changed are the
+ * same. */
+#define DSQL_CAP_ROW_IDS (1u << 6)
 /* The bits a connection may set for itself (connection_capabilities, ABI
  * 3): they only choose how the core writes its statements. */
-#define DSQL_CAP_CONNECTION_BITS (DSQL_CAP_RETURNING | DSQL_CAP_IN_PROCESS)
+#define DSQL_CAP_CONNECTION_BITS (DSQL_CAP_RETURNING | DSQL_CAP_IN_PROCESS | DSQL_CAP_ROW_IDS)
 
 /* begin() modes. */
 typedef enum dsql_begin_mode {

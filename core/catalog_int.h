@@ -11,7 +11,8 @@
 
 /* Rows per multi-row statement at most (batch.c). */
 #define BATCH_MAX_ROWS 64
-/* Statement forms of batch.c: its kinds and the live-file look-up. */
+/* Statement forms of batch.c: its kinds, the live-file look-up and the
+ * unlink by row ids. */
 #define BATCH_FORMS 5
 
 struct dsql_catalog {

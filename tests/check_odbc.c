@@ -266,59 +266,6 @@ END_TEST
 
 /* --- removes through ODBC to PostgreSQL, planned on an empty file index --- */
 
-/* Runs sql on a native connection to u, outside a transaction: the first
- * row's first value (-1 without rows). */
-static int64_t native_run(const char *u, const char *sql)
-{
-	const dsql_driver *d = dsql_driver_find(u);
-	dsql_driver_conn *c;
-	dsql_driver_stmt *s;
-	dsql_error err;
-	int64_t v = -1;
-
-	ck_assert_int_eq(d->connect(&c, u, &err), DSQL_OK);
-	ck_assert_msg(d->prepare(&s, c, sql, &err) == DSQL_OK, "%s: %s", sql, err.message);
-	if (d->step(s, &err) == DSQL_ROW)
-		v = d->column_int64(s, 0);
-	d->finalize(s);
-	d->disconnect(c);
-	return v;
-}
-
-/* Stages adds of files first .. first + n - 1, or removes of them, and
- * commits; with check SQL, runs it in the commit and puts the first row's
- * two columns in out. */
-static void commit_files(dsql_catalog *cat, const char *table, int first, int n, int remove,
-                         const char *check, int64_t out[2])
-{
-	dsql_txn *txn;
-	dsql_error err;
-	char line[256];
-
-	ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
-	for (int i = first; i < first + n; i++) {
-		if (remove)
-			snprintf(line, sizeof(line),
-			         "{\"remove\":{\"path\":\"f%06d.parquet\",\"deletionTimestamp\":1,"
-			         "\"dataChange\":true}}", i);
-		else
-			snprintf(line, sizeof(line),
-			         "{\"add\":{\"path\":\"f%06d.parquet\",\"partitionValues\":{},\"size\":%d,"
-			         "\"modificationTime\":1,\"dataChange\":true}}", i, 100 + i);
-		ck_assert_msg(dsql_txn_stage(txn, table, line, &err) == DSQL_OK, "%s", err.message);
-	}
-	if (check)
-		ck_assert_int_eq(dsql_txn_add_sql(txn, NULL, check, NULL, 0, &err), DSQL_OK);
-	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
-	for (int col = 0; check && col < 2; col++) {
-		const char *v = dsql_txn_sql_value(txn, 0, 0, col);
-
-		ck_assert_ptr_nonnull(v);
-		out[col] = strtoll(v, NULL, 10);
-	}
-	dsql_txn_free(txn);
-}
-
 /* The statements of a remove, first run while VACUUM had emptied the file
  * index to no pages, keep their plans as the index grows: they must stay
  * a probe per file, not a walk over every live file of the table. Both
@@ -334,7 +281,6 @@ START_TEST(postgresql_removes_probe_after_vacuum_empties_the_file_index)
 	const char *counts = "SELECT seq_scan, idx_tup_fetch FROM pg_stat_xact_user_tables"
 	                     " WHERE relname = 'dsql_file'";
 	char db[64], sql[128], *nat_db, *odbc_db;
-	const char *q, *slash, *dbkey, *dbend;
 	dsql_catalog *cat, *other;
 	dsql_error err;
 	int64_t scanned[2];
@@ -349,51 +295,33 @@ START_TEST(postgresql_removes_probe_after_vacuum_empties_the_file_index)
 	}
 	/* The same server, a database of the test's own. */
 	snprintf(db, sizeof(db), "deltasql_oplans_%d", (int)getpid());
-	q = strchr(native, '?');
-	ck_assert_ptr_nonnull(q);
-	for (slash = q; slash > native && slash[-1] != '/'; slash--)
-		;
-	ck_assert_int_ne(asprintf(&nat_db, "%.*s%s%s", (int)(slash - native), native, db, q), -1);
-	dbkey = strcasestr(pg, "Database=");
-	ck_assert_ptr_nonnull(dbkey);
-	dbend = strchr(dbkey, ';');
-	ck_assert_int_ne(asprintf(&odbc_db, "%.*sDatabase=%s%s", (int)(dbkey - pg), pg, db,
-	                          dbend ? dbend : ""),
-	                 -1);
+	nat_db = tu_pg_uri_for(native, db);
+	odbc_db = tu_pg_uri_for(pg, db);
 	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", db);
-	native_run(native, sql);
+	tu_admin(native, sql, NULL);
 	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", db);
-	native_run(native, sql);
-
-	/* A file index with pages, emptied (the table dropped) and vacuumed. */
-	ck_assert_msg(dsql_catalog_open(&cat, odbc_db, NULL, &err) == DSQL_OK, "%s", err.message);
-	ck_assert_int_eq(dsql_table_create(cat, "filled", NULL, &err), DSQL_OK);
-	for (int c = 0; c < 10; c++)
-		commit_files(cat, "filled", c * 50, 50, 0, NULL, NULL);
-	ck_assert_int_eq(dsql_table_drop(cat, "filled", &err), DSQL_OK);
-	dsql_catalog_free(cat);
-	native_run(nat_db, "VACUUM dsql_file");
-	ck_assert_int_eq(native_run(nat_db, "SELECT pg_relation_size('dsql_file')"), 0);
+	tu_admin(native, sql, NULL);
+	tu_pg_empty_file_index(odbc_db, nat_db);
 
 	/* New connections plan their two-file removes on the empty index:
 	 * one on its hint, one under locks (other moved the table). */
 	ck_assert_int_eq(dsql_catalog_open(&cat, odbc_db, NULL, &err), DSQL_OK);
 	ck_assert_int_eq(dsql_catalog_open(&other, odbc_db, NULL, &err), DSQL_OK);
 	ck_assert_int_eq(dsql_table_create(cat, "grown", NULL, &err), DSQL_OK);
-	commit_files(cat, "grown", 0, 10, 0, NULL, NULL);
-	commit_files(cat, "grown", 0, 2, 1, NULL, NULL);
-	commit_files(other, "grown", 2000, 2, 0, NULL, NULL);
-	commit_files(cat, "grown", 2, 2, 1, NULL, NULL);
+	tu_commit_files(cat, "grown", 0, 10, 0, NULL, NULL);
+	tu_commit_files(cat, "grown", 0, 2, 1, NULL, NULL);
+	tu_commit_files(other, "grown", 2000, 2, 0, NULL, NULL);
+	tu_commit_files(cat, "grown", 2, 2, 1, NULL, NULL);
 	for (int c = 1; c < 40; c++)
-		commit_files(cat, "grown", c * 50, 50, 0, NULL, NULL);
+		tu_commit_files(cat, "grown", c * 50, 50, 0, NULL, NULL);
 	/* Two of the 1 958 live files go: two rows to fetch, not 1 958. */
-	commit_files(cat, "grown", 100, 2, 1, counts, scanned);
+	tu_commit_files(cat, "grown", 100, 2, 1, counts, scanned);
 	ck_assert_msg(scanned[0] == 0, "%lld sequential scans of dsql_file", (long long)scanned[0]);
 	ck_assert_msg(scanned[1] < 50, "a remove of two files fetched %lld rows of dsql_file",
 	              (long long)scanned[1]);
 	/* The same under locks. */
-	commit_files(other, "grown", 2002, 2, 0, NULL, NULL);
-	commit_files(cat, "grown", 102, 2, 1, counts, scanned);
+	tu_commit_files(other, "grown", 2002, 2, 0, NULL, NULL);
+	tu_commit_files(cat, "grown", 102, 2, 1, counts, scanned);
 	ck_assert_msg(scanned[0] == 0, "locked: %lld sequential scans of dsql_file",
 	              (long long)scanned[0]);
 	ck_assert_msg(scanned[1] < 50, "locked: a remove of two files fetched %lld rows of dsql_file",
@@ -401,7 +329,7 @@ START_TEST(postgresql_removes_probe_after_vacuum_empties_the_file_index)
 	dsql_catalog_free(other);
 	dsql_catalog_free(cat);
 	snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", db);
-	native_run(native, sql);
+	tu_admin(native, sql, NULL);
 	free(nat_db);
 	free(odbc_db);
 }

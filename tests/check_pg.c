@@ -16,35 +16,10 @@
 
 static const char *uri;
 
-/* Runs sql on a separate connection to u, through the driver: the number of
- * rows it returned, and in *first (when given) the first row's first column
- * (-1 without rows). */
-static int64_t admin_on(const char *u, const char *sql, int64_t *first)
-{
-	const dsql_driver *d = dsql_driver_find(u);
-	dsql_driver_conn *c;
-	dsql_driver_stmt *s;
-	dsql_error err;
-	int64_t n = 0;
-
-	if (first)
-		*first = -1;
-	ck_assert_int_eq(d->connect(&c, u, &err), DSQL_OK);
-	ck_assert_msg(d->prepare(&s, c, sql, &err) == DSQL_OK, "%s: %s", sql, err.message);
-	while (d->step(s, &err) == DSQL_ROW) {
-		if (n == 0 && first)
-			*first = d->column_int64(s, 0);
-		n++;
-	}
-	d->finalize(s);
-	d->disconnect(c);
-	return n;
-}
-
-/* Runs sql on a separate connection to the test's database. */
+/* Runs SQL on a separate connection to the test's database. */
 static int64_t admin(const char *sql)
 {
-	return admin_on(uri, sql, NULL);
+	return tu_admin(uri, sql, NULL);
 }
 
 /* The first value sql returns on a separate connection to u. */
@@ -52,7 +27,7 @@ static int64_t admin_value(const char *u, const char *sql)
 {
 	int64_t v;
 
-	admin_on(u, sql, &v);
+	tu_admin(u, sql, &v);
 	return v;
 }
 
@@ -603,43 +578,6 @@ END_TEST
 
 /* --- plans made while the file index is empty --- */
 
-/* Commits n adds (files first .. first + n - 1) to table, or removes of
- * them; with a check statement, also runs it in the commit's transaction
- * and puts the first row's two columns in out. */
-static void commit_files(dsql_catalog *cat, const char *table, int first, int n, int remove,
-                         const char *check, int64_t out[2])
-{
-	dsql_txn *txn;
-	dsql_error err;
-	char line[512];
-	const char *v;
-
-	ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
-	for (int i = first; i < first + n; i++) {
-		if (remove)
-			snprintf(line, sizeof(line),
-			         "{\"remove\":{\"path\":\"part-%06d.parquet\",\"deletionTimestamp\":1,"
-			         "\"dataChange\":true}}", i);
-		else
-			snprintf(line, sizeof(line),
-			         "{\"add\":{\"path\":\"part-%06d.parquet\",\"partitionValues\":{},"
-			         "\"size\":%d,\"modificationTime\":1,\"dataChange\":true,\"stats\":"
-			         "\"{\\\"numRecords\\\":%d,\\\"minValues\\\":{\\\"id\\\":%d},"
-			         "\\\"maxValues\\\":{\\\"id\\\":%d},\\\"nullCount\\\":{\\\"id\\\":0}}\"}}",
-			         i, 1000 + i, i, i * 10, i * 10 + 9);
-		ck_assert_msg(dsql_txn_stage(txn, table, line, &err) == DSQL_OK, "%s", err.message);
-	}
-	if (check)
-		ck_assert_int_eq(dsql_txn_add_sql(txn, NULL, check, NULL, 0, &err), DSQL_OK);
-	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
-	for (int col = 0; check && col < 2; col++) {
-		v = dsql_txn_sql_value(txn, 0, 0, col);
-		ck_assert_ptr_nonnull(v);
-		out[col] = strtoll(v, NULL, 10);
-	}
-	dsql_txn_free(txn);
-}
-
 /* VACUUM truncates a file index it emptied to no pages, where a sequential
  * scan costs nothing; a connection's plans are made at each statement's
  * first execution and kept. Commits on a new connection must still probe
@@ -654,31 +592,17 @@ START_TEST(plans_probe_after_vacuum_empties_the_file_index)
 	const char *fetched = "SELECT seq_scan, idx_tup_fetch FROM pg_stat_xact_user_tables"
 	                      " WHERE relname = 'dsql_file'";
 	char db[64], sql[128], *u;
-	const char *q = strchr(uri, '?');
-	const char *slash;
 	dsql_catalog *cat, *other;
 	dsql_error err;
 	int64_t scanned[2], v = -1; /* sequential scans, index scans or rows */
 
-	ck_assert_ptr_nonnull(q);
-	for (slash = q; slash > uri && slash[-1] != '/'; slash--)
-		;
 	snprintf(db, sizeof(db), "deltasql_plans_%d", (int)getpid());
-	ck_assert_int_ne(asprintf(&u, "%.*s%s%s", (int)(slash - uri), uri, db, q), -1);
+	u = tu_pg_uri_for(uri, db);
 	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", db);
 	admin(sql);
 	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", db);
 	admin(sql);
-
-	/* A file index with pages, emptied (the table dropped) and vacuumed. */
-	ck_assert_int_eq(dsql_catalog_open(&cat, u, NULL, &err), DSQL_OK);
-	ck_assert_int_eq(dsql_table_create(cat, "filled", NULL, &err), DSQL_OK);
-	for (int c = 0; c < 10; c++)
-		commit_files(cat, "filled", c * 50, 50, 0, NULL, NULL);
-	ck_assert_int_eq(dsql_table_drop(cat, "filled", &err), DSQL_OK);
-	dsql_catalog_free(cat);
-	admin_value(u, "VACUUM dsql_file");
-	ck_assert_int_eq(admin_value(u, "SELECT pg_relation_size('dsql_file')"), 0);
+	tu_pg_empty_file_index(u, u);
 
 	/* New connections: their first commits plan on the empty index, a
 	 * remove of two files on the handle's hint and one under locks (after
@@ -686,16 +610,16 @@ START_TEST(plans_probe_after_vacuum_empties_the_file_index)
 	ck_assert_int_eq(dsql_catalog_open(&cat, u, NULL, &err), DSQL_OK);
 	ck_assert_int_eq(dsql_catalog_open(&other, u, NULL, &err), DSQL_OK);
 	ck_assert_int_eq(dsql_table_create(cat, "grown", NULL, &err), DSQL_OK);
-	commit_files(cat, "grown", 0, 10, 0, scans, scanned);
+	tu_commit_files(cat, "grown", 0, 10, 0, scans, scanned);
 	ck_assert_msg(scanned[0] == 0, "first commit: %lld sequential scans of dsql_file",
 	              (long long)scanned[0]);
-	commit_files(cat, "grown", 0, 2, 1, NULL, NULL);
-	commit_files(other, "grown", 3000, 2, 0, NULL, NULL);
-	commit_files(cat, "grown", 2, 2, 1, NULL, NULL);
+	tu_commit_files(cat, "grown", 0, 2, 1, NULL, NULL);
+	tu_commit_files(other, "grown", 3000, 2, 0, NULL, NULL);
+	tu_commit_files(cat, "grown", 2, 2, 1, NULL, NULL);
 	for (int c = 1; c < 40; c++)
-		commit_files(cat, "grown", c * 50, 50, 0, NULL, NULL);
+		tu_commit_files(cat, "grown", c * 50, 50, 0, NULL, NULL);
 	/* Fifteen new files and five that replace live ones (1995-1999). */
-	commit_files(cat, "grown", 1995, 20, 0, scans, scanned);
+	tu_commit_files(cat, "grown", 1995, 20, 0, scans, scanned);
 	ck_assert_msg(scanned[0] == 0, "%lld sequential scans of dsql_file at %lld pages",
 	              (long long)scanned[0],
 	              (long long)admin_value(u, "SELECT pg_relation_size('dsql_file') / 8192"));
@@ -706,12 +630,12 @@ START_TEST(plans_probe_after_vacuum_empties_the_file_index)
 	                 5);
 	/* Two of ~2 000 live files go, on the hint and under locks: a few
 	 * rows fetched by index scans, not the table's files. */
-	commit_files(cat, "grown", 100, 2, 1, fetched, scanned);
+	tu_commit_files(cat, "grown", 100, 2, 1, fetched, scanned);
 	ck_assert_msg(scanned[0] == 0 && scanned[1] < 50,
 	              "hinted remove: %lld sequential scans, %lld rows fetched by index scans",
 	              (long long)scanned[0], (long long)scanned[1]);
-	commit_files(other, "grown", 3002, 2, 0, NULL, NULL);
-	commit_files(cat, "grown", 102, 2, 1, fetched, scanned);
+	tu_commit_files(other, "grown", 3002, 2, 0, NULL, NULL);
+	tu_commit_files(cat, "grown", 102, 2, 1, fetched, scanned);
 	ck_assert_msg(scanned[0] == 0 && scanned[1] < 50,
 	              "locked remove: %lld sequential scans, %lld rows fetched by index scans",
 	              (long long)scanned[0], (long long)scanned[1]);

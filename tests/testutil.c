@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "testutil.h"
 
+#include <deltasql/driver.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,4 +125,101 @@ int tu_run_suite(Suite *s)
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+int64_t tu_admin(const char *uri, const char *sql, int64_t *first)
+{
+	const dsql_driver *d = dsql_driver_find(uri);
+	dsql_driver_conn *c;
+	dsql_driver_stmt *s;
+	dsql_error err;
+	int64_t n = 0;
+
+	if (first)
+		*first = -1;
+	ck_assert_ptr_nonnull(d);
+	ck_assert_int_eq(d->connect(&c, uri, &err), DSQL_OK);
+	ck_assert_msg(d->prepare(&s, c, sql, &err) == DSQL_OK, "%s: %s", sql, err.message);
+	while (d->step(s, &err) == DSQL_ROW) {
+		if (n == 0 && first)
+			*first = d->column_int64(s, 0);
+		n++;
+	}
+	d->finalize(s);
+	d->disconnect(c);
+	return n;
+}
+
+char *tu_pg_uri_for(const char *uri, const char *db)
+{
+	const char *key = strcasestr(uri, "Database=");
+	const char *q = strchr(uri, '?'), *slash;
+	char *out;
+
+	if (key) { /* ODBC */
+		const char *end = strchr(key, ';');
+
+		ck_assert_int_ne(asprintf(&out, "%.*sDatabase=%s%s", (int)(key - uri), uri, db,
+		                          end ? end : ""),
+		                 -1);
+		return out;
+	}
+	ck_assert_ptr_nonnull(q);
+	for (slash = q; slash > uri && slash[-1] != '/'; slash--)
+		;
+	ck_assert_int_ne(asprintf(&out, "%.*s%s%s", (int)(slash - uri), uri, db, q), -1);
+	return out;
+}
+
+void tu_commit_files(dsql_catalog *cat, const char *table, int first, int n, int remove,
+                     const char *check, int64_t out[2])
+{
+	dsql_txn *txn;
+	dsql_error err;
+	char line[512];
+
+	ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
+	for (int i = first; i < first + n; i++) {
+		if (remove)
+			snprintf(line, sizeof(line),
+			         "{\"remove\":{\"path\":\"part-%06d.parquet\",\"deletionTimestamp\":1,"
+			         "\"dataChange\":true}}",
+			         i);
+		else
+			snprintf(line, sizeof(line),
+			         "{\"add\":{\"path\":\"part-%06d.parquet\",\"partitionValues\":{},"
+			         "\"size\":%d,\"modificationTime\":1,\"dataChange\":true,\"stats\":"
+			         "\"{\\\"numRecords\\\":%d,\\\"minValues\\\":{\\\"id\\\":%d},"
+			         "\\\"maxValues\\\":{\\\"id\\\":%d},\\\"nullCount\\\":{\\\"id\\\":0}}\"}}",
+			         i, 1000 + i, i, i * 10, i * 10 + 9);
+		ck_assert_msg(dsql_txn_stage(txn, table, line, &err) == DSQL_OK, "%s", err.message);
+	}
+	if (check)
+		ck_assert_int_eq(dsql_txn_add_sql(txn, NULL, check, NULL, 0, &err), DSQL_OK);
+	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
+	for (int col = 0; check && col < 2; col++) {
+		const char *v = dsql_txn_sql_value(txn, 0, 0, col);
+
+		ck_assert_ptr_nonnull(v);
+		out[col] = strtoll(v, NULL, 10);
+	}
+	dsql_txn_free(txn);
+}
+
+void tu_pg_empty_file_index(const char *catalog_uri, const char *native_uri)
+{
+	dsql_catalog *cat;
+	dsql_error err;
+	int64_t size;
+
+	ck_assert_msg(dsql_catalog_open(&cat, catalog_uri, NULL, &err) == DSQL_OK, "%s",
+	              err.message);
+	ck_assert_int_eq(dsql_table_create(cat, "filled", NULL, &err), DSQL_OK);
+	for (int c = 0; c < 10; c++)
+		tu_commit_files(cat, "filled", c * 50, 50, 0, NULL, NULL);
+	ck_assert_int_eq(dsql_table_drop(cat, "filled", &err), DSQL_OK);
+	dsql_catalog_free(cat);
+	tu_admin(native_uri, "VACUUM dsql_file", NULL);
+	tu_admin(native_uri, "SELECT pg_relation_size('dsql_file')", &size);
+	ck_assert_int_eq(size, 0);
 }

@@ -24,4 +24,23 @@ char *tu_snapshot_text(dsql_catalog *cat, const char *table, int64_t version, ds
 /* Runs a suite with Check's normal output; returns the process exit code. */
 int tu_run_suite(Suite *s);
 
+/* Runs sql on a connection of its own to uri, through the driver, outside
+ * a transaction: the number of rows it returned, and in *first (when not
+ * NULL) the first row's first column (-1 without rows). */
+int64_t tu_admin(const char *uri, const char *sql, int64_t *first);
+/* A PostgreSQL URI naming database db instead of its own: a native
+ * "postgresql:///name?..." URI or an ODBC string with "Database=";
+ * malloc'd. */
+char *tu_pg_uri_for(const char *uri, const char *db);
+/* Commits n adds of files first .. first + n - 1 (with statistics) to
+ * table, or removes of them; with check SQL, also runs it in the commit's
+ * transaction and puts the first row's two columns in out. */
+void tu_commit_files(dsql_catalog *cat, const char *table, int first, int n, int remove,
+                     const char *check, int64_t out[2]);
+/* Leaves the catalog at catalog_uri (a PostgreSQL database of the test's
+ * own, reached natively at native_uri) with a file index that had pages,
+ * was emptied and was vacuumed to none: where a plan made at a statement's
+ * first execution may take a walk for free. */
+void tu_pg_empty_file_index(const char *catalog_uri, const char *native_uri);
+
 #endif

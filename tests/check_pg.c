@@ -22,15 +22,6 @@ static int64_t admin(const char *sql)
 	return tu_admin(uri, sql, NULL);
 }
 
-/* The first value sql returns on a separate connection to u. */
-static int64_t admin_value(const char *u, const char *sql)
-{
-	int64_t v;
-
-	tu_admin(u, sql, &v);
-	return v;
-}
-
 typedef struct txn_count {
 	const char *id;
 	int n;
@@ -578,77 +569,10 @@ END_TEST
 
 /* --- plans made while the file index is empty --- */
 
-/* VACUUM truncates a file index it emptied to no pages, where a sequential
- * scan costs nothing; a connection's plans are made at each statement's
- * first execution and kept. Commits on a new connection must still probe
- * the indexes, not walk dsql_file, however far it grew since: adds,
- * adds that replace files, and removes, on the handle's hint and under
- * locks. Counted in the commit's own transaction
- * (pg_stat_xact_user_tables). */
+/* Plans made while VACUUM had emptied the file index (tests/testutil.c). */
 START_TEST(plans_probe_after_vacuum_empties_the_file_index)
 {
-	const char *scans = "SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables"
-	                    " WHERE relname = 'dsql_file'";
-	const char *fetched = "SELECT seq_scan, idx_tup_fetch FROM pg_stat_xact_user_tables"
-	                      " WHERE relname = 'dsql_file'";
-	char db[64], sql[128], *u;
-	dsql_catalog *cat, *other;
-	dsql_error err;
-	int64_t scanned[2], v = -1; /* sequential scans, index scans or rows */
-
-	snprintf(db, sizeof(db), "deltasql_plans_%d", (int)getpid());
-	u = tu_pg_uri_for(uri, db);
-	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", db);
-	admin(sql);
-	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", db);
-	admin(sql);
-	tu_pg_empty_file_index(u, u);
-
-	/* New connections: their first commits plan on the empty index, a
-	 * remove of two files on the handle's hint and one under locks (after
-	 * other moved the table). */
-	ck_assert_int_eq(dsql_catalog_open(&cat, u, NULL, &err), DSQL_OK);
-	ck_assert_int_eq(dsql_catalog_open(&other, u, NULL, &err), DSQL_OK);
-	ck_assert_int_eq(dsql_table_create(cat, "grown", NULL, &err), DSQL_OK);
-	tu_commit_files(cat, "grown", 0, 10, 0, scans, scanned);
-	ck_assert_msg(scanned[0] == 0, "first commit: %lld sequential scans of dsql_file",
-	              (long long)scanned[0]);
-	tu_commit_files(cat, "grown", 0, 2, 1, NULL, NULL);
-	tu_commit_files(other, "grown", 3000, 2, 0, NULL, NULL);
-	tu_commit_files(cat, "grown", 2, 2, 1, NULL, NULL);
-	for (int c = 1; c < 40; c++)
-		tu_commit_files(cat, "grown", c * 50, 50, 0, NULL, NULL);
-	/* Fifteen new files and five that replace live ones (1995-1999). */
-	tu_commit_files(cat, "grown", 1995, 20, 0, scans, scanned);
-	ck_assert_msg(scanned[0] == 0, "%lld sequential scans of dsql_file at %lld pages",
-	              (long long)scanned[0],
-	              (long long)admin_value(u, "SELECT pg_relation_size('dsql_file') / 8192"));
-	ck_assert_int_gt(scanned[1], 0);
-	ck_assert_int_eq(dsql_table_version(cat, "grown", &v, &err), DSQL_OK);
-	ck_assert_int_eq(v, 44);
-	ck_assert_int_eq(admin_value(u, "SELECT count(*) FROM dsql_file WHERE removed_version = 44"),
-	                 5);
-	/* Two of ~2 000 live files go, on the hint and under locks: a few
-	 * rows fetched by index scans, not the table's files. */
-	tu_commit_files(cat, "grown", 100, 2, 1, fetched, scanned);
-	ck_assert_msg(scanned[0] == 0 && scanned[1] < 50,
-	              "hinted remove: %lld sequential scans, %lld rows fetched by index scans",
-	              (long long)scanned[0], (long long)scanned[1]);
-	tu_commit_files(other, "grown", 3002, 2, 0, NULL, NULL);
-	tu_commit_files(cat, "grown", 102, 2, 1, fetched, scanned);
-	ck_assert_msg(scanned[0] == 0 && scanned[1] < 50,
-	              "locked remove: %lld sequential scans, %lld rows fetched by index scans",
-	              (long long)scanned[0], (long long)scanned[1]);
-	ck_assert_int_eq(admin_value(u, "SELECT count(*) FROM dsql_file WHERE removed_version IN"
-	                                " (45, 47) AND path IN ('part-000100.parquet',"
-	                                " 'part-000101.parquet', 'part-000102.parquet',"
-	                                " 'part-000103.parquet')"),
-	                 4);
-	dsql_catalog_free(other);
-	dsql_catalog_free(cat);
-	snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", db);
-	admin(sql);
-	free(u);
+	tu_pg_plans_replay(uri, uri);
 }
 END_TEST
 

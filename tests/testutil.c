@@ -150,7 +150,8 @@ int64_t tu_admin(const char *uri, const char *sql, int64_t *first)
 	return n;
 }
 
-char *tu_pg_uri_for(const char *uri, const char *db)
+/* uri naming database db instead of its own; malloc'd. */
+static char *pg_uri_for(const char *uri, const char *db)
 {
 	const char *key = strcasestr(uri, "Database=");
 	const char *q = strchr(uri, '?'), *slash;
@@ -171,8 +172,11 @@ char *tu_pg_uri_for(const char *uri, const char *db)
 	return out;
 }
 
-void tu_commit_files(dsql_catalog *cat, const char *table, int first, int n, int remove,
-                     const char *check, int64_t out[2])
+/* Commits n adds of files first .. first + n - 1 (with statistics) to
+ * table, or removes of them; with check SQL, also runs it in the commit's
+ * transaction and puts the first row's two columns in out. */
+static void commit_files(dsql_catalog *cat, const char *table, int first, int n, int remove,
+                         const char *check, int64_t out[2])
 {
 	dsql_txn *txn;
 	dsql_error err;
@@ -206,20 +210,79 @@ void tu_commit_files(dsql_catalog *cat, const char *table, int first, int n, int
 	dsql_txn_free(txn);
 }
 
-void tu_pg_empty_file_index(const char *catalog_uri, const char *native_uri)
+void tu_pg_plans_replay(const char *native_uri, const char *catalog_uri)
 {
-	dsql_catalog *cat;
+	const char *scans = "SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables"
+	                    " WHERE relname = 'dsql_file'";
+	const char *fetched = "SELECT seq_scan, idx_tup_fetch FROM pg_stat_xact_user_tables"
+	                      " WHERE relname = 'dsql_file'";
+	char db[64], sql[128], *nat, *u;
+	dsql_catalog *cat, *other;
 	dsql_error err;
-	int64_t size;
+	int64_t scanned[2], v = -1; /* sequential scans, index scans or rows */
 
-	ck_assert_msg(dsql_catalog_open(&cat, catalog_uri, NULL, &err) == DSQL_OK, "%s",
-	              err.message);
+	snprintf(db, sizeof(db), "deltasql_plans_%d", (int)getpid());
+	nat = pg_uri_for(native_uri, db);
+	u = pg_uri_for(catalog_uri, db);
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", db);
+	tu_admin(native_uri, sql, NULL);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", db);
+	tu_admin(native_uri, sql, NULL);
+
+	/* A file index with pages, emptied (the table dropped) and vacuumed. */
+	ck_assert_msg(dsql_catalog_open(&cat, u, NULL, &err) == DSQL_OK, "%s", err.message);
 	ck_assert_int_eq(dsql_table_create(cat, "filled", NULL, &err), DSQL_OK);
 	for (int c = 0; c < 10; c++)
-		tu_commit_files(cat, "filled", c * 50, 50, 0, NULL, NULL);
+		commit_files(cat, "filled", c * 50, 50, 0, NULL, NULL);
 	ck_assert_int_eq(dsql_table_drop(cat, "filled", &err), DSQL_OK);
 	dsql_catalog_free(cat);
-	tu_admin(native_uri, "VACUUM dsql_file", NULL);
-	tu_admin(native_uri, "SELECT pg_relation_size('dsql_file')", &size);
-	ck_assert_int_eq(size, 0);
+	tu_admin(nat, "VACUUM dsql_file", NULL);
+	tu_admin(nat, "SELECT pg_relation_size('dsql_file')", &v);
+	ck_assert_int_eq(v, 0);
+
+	/* New connections: their first commits plan on the empty index, a
+	 * remove of two files on the handle's hint and one under locks (after
+	 * other moved the table). */
+	ck_assert_int_eq(dsql_catalog_open(&cat, u, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_catalog_open(&other, u, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_table_create(cat, "grown", NULL, &err), DSQL_OK);
+	commit_files(cat, "grown", 0, 10, 0, scans, scanned);
+	ck_assert_msg(scanned[0] == 0, "first commit: %lld sequential scans of dsql_file",
+	              (long long)scanned[0]);
+	commit_files(cat, "grown", 0, 2, 1, NULL, NULL);
+	commit_files(other, "grown", 3000, 2, 0, NULL, NULL);
+	commit_files(cat, "grown", 2, 2, 1, NULL, NULL);
+	for (int c = 1; c < 40; c++)
+		commit_files(cat, "grown", c * 50, 50, 0, NULL, NULL);
+	/* Fifteen new files and five that replace live ones (1995-1999). */
+	commit_files(cat, "grown", 1995, 20, 0, scans, scanned);
+	ck_assert_msg(scanned[0] == 0, "%lld sequential scans of dsql_file", (long long)scanned[0]);
+	ck_assert_int_gt(scanned[1], 0);
+	ck_assert_int_eq(dsql_table_version(cat, "grown", &v, &err), DSQL_OK);
+	ck_assert_int_eq(v, 44);
+	tu_admin(nat, "SELECT count(*) FROM dsql_file WHERE removed_version = 44", &v);
+	ck_assert_int_eq(v, 5);
+	/* Two of ~2 000 live files go, on the hint and under locks: a few
+	 * rows fetched by index scans, not the table's files. */
+	commit_files(cat, "grown", 100, 2, 1, fetched, scanned);
+	ck_assert_msg(scanned[0] == 0 && scanned[1] < 50,
+	              "hinted remove: %lld sequential scans, %lld rows fetched by index scans",
+	              (long long)scanned[0], (long long)scanned[1]);
+	commit_files(other, "grown", 3002, 2, 0, NULL, NULL);
+	commit_files(cat, "grown", 102, 2, 1, fetched, scanned);
+	ck_assert_msg(scanned[0] == 0 && scanned[1] < 50,
+	              "locked remove: %lld sequential scans, %lld rows fetched by index scans",
+	              (long long)scanned[0], (long long)scanned[1]);
+	tu_admin(nat,
+	         "SELECT count(*) FROM dsql_file WHERE removed_version IN (45, 47) AND path IN"
+	         " ('part-000100.parquet', 'part-000101.parquet', 'part-000102.parquet',"
+	         " 'part-000103.parquet')",
+	         &v);
+	ck_assert_int_eq(v, 4);
+	dsql_catalog_free(other);
+	dsql_catalog_free(cat);
+	snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", db);
+	tu_admin(native_uri, sql, NULL);
+	free(nat);
+	free(u);
 }

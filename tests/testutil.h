@@ -28,19 +28,16 @@ int tu_run_suite(Suite *s);
  * a transaction: the number of rows it returned, and in *first (when not
  * NULL) the first row's first column (-1 without rows). */
 int64_t tu_admin(const char *uri, const char *sql, int64_t *first);
-/* A PostgreSQL URI naming database db instead of its own: a native
- * "postgresql:///name?..." URI or an ODBC string with "Database=";
- * malloc'd. */
-char *tu_pg_uri_for(const char *uri, const char *db);
-/* Commits n adds of files first .. first + n - 1 (with statistics) to
- * table, or removes of them; with check SQL, also runs it in the commit's
- * transaction and puts the first row's two columns in out. */
-void tu_commit_files(dsql_catalog *cat, const char *table, int first, int n, int remove,
-                     const char *check, int64_t out[2]);
-/* Leaves the catalog at catalog_uri (a PostgreSQL database of the test's
- * own, reached natively at native_uri) with a file index that had pages,
- * was emptied and was vacuumed to none: where a plan made at a statement's
- * first execution may take a walk for free. */
-void tu_pg_empty_file_index(const char *catalog_uri, const char *native_uri);
+/* The replay of plans made on an emptied file index (check_pg, and
+ * check_odbc through ODBC): in a database of its own on the server of
+ * native_uri (a native PostgreSQL URI), reached for the catalog at
+ * catalog_uri with its database swapped (a native URI or an ODBC string
+ * with "Database="), a file index that had pages is emptied and vacuumed
+ * to none, where a plan made at a statement's first execution may take a
+ * walk for free; then commits on new connections must still probe the
+ * indexes however far the index grows: adds, adds that replace files, and
+ * removes, on the handle's hint and under locks. Counted in each commit's
+ * own transaction (pg_stat_xact_user_tables). */
+void tu_pg_plans_replay(const char *native_uri, const char *catalog_uri);
 
 #endif

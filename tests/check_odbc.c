@@ -83,6 +83,19 @@ static int have_odbc(void)
 	return 0;
 }
 
+/* Whether the PostgreSQL URIs are set: DELTASQL_TEST_ODBC_PG_URI, and
+ * with native DELTASQL_TEST_PG_URI too. Unset is a failure under CI=true,
+ * a loud skip of what otherwise. */
+static int have_pg(const char *what, int native)
+{
+	if (getenv("DELTASQL_TEST_ODBC_PG_URI") && (!native || getenv("DELTASQL_TEST_PG_URI")))
+		return 1;
+	ck_assert_msg(!(getenv("CI") && strcmp(getenv("CI"), "true") == 0),
+	              "PostgreSQL URIs are not set (CI=true: they must be)");
+	fprintf(stderr, "SKIPPED: ODBC-PostgreSQL %s *** no server (outside CI only) ***\n", what);
+	return 0;
+}
+
 START_TEST(sqlite_odbc_and_native_agree)
 {
 	char path[512], odbc[600], native[600];
@@ -104,12 +117,8 @@ START_TEST(postgresql_odbc_and_native_agree)
 
 	if (!have_odbc())
 		return;
-	if (!odbc || !native) {
-		ck_assert_msg(!(getenv("CI") && strcmp(getenv("CI"), "true") == 0),
-		              "PostgreSQL URIs are not set (CI=true: they must be)");
-		fprintf(stderr, "SKIPPED: ODBC-PostgreSQL test *** no server (outside CI only) ***\n");
+	if (!have_pg("test", 1))
 		return;
-	}
 	cross_check(odbc, native);
 	cross_check(native, odbc);
 }
@@ -212,12 +221,8 @@ START_TEST(statement_shapes_follow_the_database)
 	snprintf(uri, sizeof(uri), "odbc-watched:DRIVER={SQLite3};Database=%s/shape.db",
 	         tu_tmpdir());
 	ck_assert_uint_eq(most_rows_per_insert(uri), 1);
-	if (!pg) {
-		ck_assert_msg(!(getenv("CI") && strcmp(getenv("CI"), "true") == 0),
-		              "DELTASQL_TEST_ODBC_PG_URI is not set (CI=true: it must be)");
-		fprintf(stderr, "SKIPPED: ODBC-PostgreSQL shapes *** no server (outside CI only) ***\n");
+	if (!have_pg("shapes", 0))
 		return;
-	}
 	snprintf(uri, sizeof(uri), "odbc-watched:%s", strchr(pg, ':') + 1);
 	ck_assert_uint_eq(most_rows_per_insert(uri), 20);
 }
@@ -237,12 +242,8 @@ START_TEST(postgresql_session_settings)
 
 	if (!have_odbc())
 		return;
-	if (!pg) {
-		ck_assert_msg(!(getenv("CI") && strcmp(getenv("CI"), "true") == 0),
-		              "DELTASQL_TEST_ODBC_PG_URI is not set (CI=true: it must be)");
-		fprintf(stderr, "SKIPPED: ODBC-PostgreSQL settings *** no server (outside CI only) ***\n");
+	if (!have_pg("settings", 0))
 		return;
-	}
 	snprintf(table, sizeof(table), "settings_%d", (int)getpid());
 	ck_assert_int_eq(dsql_catalog_open(&cat, pg, NULL, &err), DSQL_OK);
 	ck_assert_int_eq(dsql_table_create(cat, table, NULL, &err), DSQL_OK);
@@ -275,12 +276,8 @@ START_TEST(postgresql_plans_probe_after_vacuum_empties_the_file_index)
 
 	if (!have_odbc())
 		return;
-	if (!pg || !native) {
-		ck_assert_msg(!(getenv("CI") && strcmp(getenv("CI"), "true") == 0),
-		              "PostgreSQL URIs are not set (CI=true: they must be)");
-		fprintf(stderr, "SKIPPED: ODBC-PostgreSQL plans *** no server (outside CI only) ***\n");
+	if (!have_pg("plans", 1))
 		return;
-	}
 	tu_pg_plans_replay(native, pg);
 }
 END_TEST

@@ -63,8 +63,8 @@ extern "C" {
  * whatever the statistics say (UPDATE ... WHERE ctid = ANY(ARRAY(SELECT
  * ctid ... UNION ALL ...))). Without it a statement that unlinks several
  * files is an IN list, which a planner may run as a walk over every live
- * file of the table. A hint about plans only: the rows changed are the
- * same. */
+ * file of the table. Declare it only where that SQL runs; the rows
+ * changed are the same either way. */
 #define DSQL_CAP_ROW_IDS (1u << 6)
 /* The bits a connection may set for itself (connection_capabilities, ABI
  * 3): they only choose how the core writes its statements. */

@@ -181,13 +181,21 @@ static int create_table_row(dsql_txn *txn, txn_table *t, dsql_error *err)
 static int lock_table(dsql_db *db, txn_table *t, int64_t *version, int64_t *last_ms,
                       int64_t *oldest, int64_t *metadata_at, dsql_error *err)
 {
+	unsigned int caps = db_capabilities(db);
 	db_stmt *st;
 	int rc;
 
 	/* A no-op update takes the row's write lock on every database with
-	 * row locks; after it, reads see the latest committed version. Where
-	 * the database has RETURNING, lock and read are one statement. */
-	if (db_capabilities(db) & DSQL_CAP_RETURNING) {
+	 * row locks; after it, reads see the latest committed version. In a
+	 * database in the process (SQLite) the write transaction holds every
+	 * writer off from its start, so lock and read can be one statement
+	 * (RETURNING). Elsewhere the read must be a statement of its own: at
+	 * READ COMMITTED an UPDATE that waited for the lock sees the row as the
+	 * winner left it, but its sub-queries (the latest metaData) still read
+	 * the snapshot taken before the wait, which misses the winner's
+	 * actions. Where statements are queued the two are still one round
+	 * trip. */
+	if ((caps & DSQL_CAP_RETURNING) && (caps & DSQL_CAP_IN_PROCESS)) {
 		rc = db_stmt_get(&st, db,
 		                 "UPDATE dsql_table SET version = version WHERE id = ?"
 		                 " RETURNING version, last_commit_ms, oldest_version" METADATA_AT,
@@ -197,9 +205,14 @@ static int lock_table(dsql_db *db, txn_table *t, int64_t *version, int64_t *last
 	} else {
 		rc = db_stmt_get(&st, db, "UPDATE dsql_table SET version = version WHERE id = ?",
 		                 err);
-		if (rc == DSQL_OK && (rc = run_done(st, err, db_run(st, err, "i", t->id))) == DSQL_OK &&
-		    db_changes(st) == 0)
+		if (rc == DSQL_OK && (caps & DSQL_CAP_DEFERRED)) {
+			/* A dropped table: no row to read below. */
+			rc = db_run_deferred(st, -1, err, "i", t->id);
+		} else if (rc == DSQL_OK &&
+		           (rc = run_done(st, err, db_run(st, err, "i", t->id))) == DSQL_OK &&
+		           db_changes(st) == 0) {
 			rc = DSQL_DONE;
+		}
 		if (rc == DSQL_OK)
 			rc = db_stmt_get(&st, db,
 			                 "SELECT version, last_commit_ms, oldest_version" METADATA_AT

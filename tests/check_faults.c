@@ -6,7 +6,10 @@
  * For every N through a whole two-table commit and every kind, the commit
  * must either succeed (retried) or fail cleanly, and the catalog must hold
  * the transaction in both tables or in neither, with contiguous versions.
- * Runs against SQLite, and PostgreSQL when DELTASQL_TEST_PG_URI is set.
+ * Runs against SQLite, and PostgreSQL when DELTASQL_TEST_PG_URI is set:
+ * with every statement run at once, and with statements queued as the
+ * PostgreSQL driver queues them. Each also as a blind append whose hints
+ * another writer made stale.
  */
 #define _GNU_SOURCE
 #include <check.h>
@@ -48,7 +51,7 @@ static int inject(dsql_error *err)
 
 static const char *inner_uri(const char *uri)
 {
-	return uri + strlen("fault:");
+	return strchr(uri, ':') + 1;
 }
 
 static int f_connect(dsql_driver_conn **out, const char *uri, dsql_error *err)
@@ -126,6 +129,19 @@ static int f_step(dsql_driver_stmt *s, dsql_error *err)
 	return inner->step(s->s, err);
 }
 
+static int f_exec_deferred(dsql_driver_stmt *s, int64_t expect, dsql_error *err)
+{
+	if (inject(err))
+		return fail_code == DSQL_EUNKNOWN ? DSQL_EDB : fail_code;
+	return inner->exec_deferred(s->s, expect, err);
+}
+
+static unsigned int f_connection_capabilities(dsql_driver_conn *c)
+{
+	return inner->connection_capabilities ? inner->connection_capabilities(c->c)
+	                                      : inner->capabilities;
+}
+
 #define FWD(ret, name, params, args) \
 	static ret f_##name params { return inner->name args; }
 FWD(int, bind_null, (dsql_driver_stmt *s, int i, dsql_error *e), (s->s, i, e))
@@ -150,6 +166,9 @@ static void f_finalize(dsql_driver_stmt *s)
 	free(s);
 }
 
+/* "fault:" runs every statement at once; "faultq:" also forwards the
+ * inner driver's queued statements (exec_deferred) and its statement
+ * shapes, so that a commit takes the path it takes in production. */
 static const char *const schemes[] = {"fault", NULL};
 static dsql_driver fault_driver = {
 	DSQL_DRIVER_ABI_VERSION, sizeof(dsql_driver), "fault", schemes, DSQL_CAP_MULTI_PROCESS,
@@ -157,6 +176,15 @@ static dsql_driver fault_driver = {
 	f_bind_int64, f_bind_double, f_bind_text, f_bind_blob, f_step, f_changes, f_column_count,
 	f_column_type, f_column_int64, f_column_double, f_column_text, f_column_blob, f_reset,
 	f_finalize, NULL, NULL, NULL, NULL, NULL, NULL,
+};
+static const char *const queued_schemes[] = {"faultq", NULL};
+static dsql_driver queued_fault_driver = {
+	DSQL_DRIVER_ABI_VERSION, sizeof(dsql_driver), "faultq", queued_schemes,
+	DSQL_CAP_MULTI_PROCESS | DSQL_CAP_DEFERRED, f_connect, f_disconnect, f_begin, f_commit,
+	f_rollback, f_prepare, f_bind_null, f_bind_int64, f_bind_double, f_bind_text, f_bind_blob,
+	f_step, f_changes, f_column_count, f_column_type, f_column_int64, f_column_double,
+	f_column_text, f_column_blob, f_reset, f_finalize, NULL, NULL, NULL, NULL,
+	f_exec_deferred, f_connection_capabilities,
 };
 
 typedef struct seen {
@@ -184,8 +212,64 @@ static int in_table(dsql_catalog *cat, const char *t, const char *id)
 }
 
 static long total_injected, total_ok, total_failed;
+static int sweeps;
 
-static void sweep(const char *base_uri)
+static uint64_t hint_misses(dsql_catalog *cat)
+{
+	dsql_metrics m;
+
+	dsql_catalog_metrics(cat, &m, sizeof(m));
+	return m.hint_misses;
+}
+
+/* Makes the handle's hints of both tables stale: cat commits to each (it
+ * learns them), then another writer does. */
+static int stale_hints(dsql_catalog *cat, dsql_catalog *other, const char *a, const char *b,
+                       const char *id, dsql_error *err)
+{
+	dsql_catalog *by[2] = {cat, other};
+	int rc = DSQL_OK;
+
+	for (int w = 0; w < 2 && rc == DSQL_OK; w++) {
+		char line[256];
+		dsql_txn *txn;
+
+		rc = dsql_txn_begin(&txn, by[w], NULL, err);
+		for (int t = 0; t < 2 && rc == DSQL_OK; t++) {
+			snprintf(line, sizeof(line),
+			         "{\"add\":{\"path\":\"w%d-%s\",\"partitionValues\":{},\"size\":1,"
+			         "\"modificationTime\":1,\"dataChange\":true}}", w, id);
+			rc = dsql_txn_stage(txn, t ? b : a, line, err);
+		}
+		if (rc == DSQL_OK)
+			rc = dsql_txn_commit(txn, err);
+		dsql_txn_free(txn);
+	}
+	return rc;
+}
+
+static int stage_blind_appends(dsql_txn *txn, const char *a, const char *b, const char *id,
+                               dsql_error *err)
+{
+	int rc = DSQL_OK;
+
+	for (int t = 0; t < 2 && rc == DSQL_OK; t++) {
+		char line[256];
+
+		snprintf(line, sizeof(line),
+		         "{\"add\":{\"path\":\"x-%s\",\"partitionValues\":{},\"size\":1,"
+		         "\"modificationTime\":1,\"dataChange\":true}}", id);
+		rc = dsql_txn_stage(txn, t ? b : a, line, err);
+	}
+	return rc;
+}
+
+/* Every call of a two-table commit fails in turn, with each kind of error.
+ * scheme: "fault" or "faultq". blind: the commit is a blind append to both
+ * tables by a handle whose hints another writer made stale (the hinted
+ * try fails, the locked one commits); else it writes an application
+ * transaction id to each. */
+static void sweep(const char *scheme, const char *base_uri, int blind)
 {
 	static const int kinds[] = {DSQL_ERETRY, DSQL_ECONNECT, DSQL_EDB, DSQL_EUNKNOWN};
 	char uri[700], a[64], b[64];
@@ -194,7 +278,10 @@ static void sweep(const char *base_uri)
 	dsql_error err;
 	long n_calls = 0;
 
-	snprintf(uri, sizeof(uri), "fault:%s", base_uri);
+	/* Transaction ids are unique across sweeps: the journal outlives the
+	 * tables, and a known id is a replay. */
+	sweeps++;
+	snprintf(uri, sizeof(uri), "%s:%s", scheme, base_uri);
 	snprintf(a, sizeof(a), "fa_%d", (int)getpid());
 	snprintf(b, sizeof(b), "fb_%d", (int)getpid());
 	ck_assert_int_eq(dsql_catalog_open(&plain, base_uri, NULL, &err), DSQL_OK);
@@ -214,8 +301,8 @@ static void sweep(const char *base_uri)
 					fail_at = pass ? n : -1;
 					fail_code = kinds[k];
 					unknown_commits_inner = real;
-					snprintf(id, sizeof(id), "f-%d-%d-%zu-%ld-%d", (int)getpid(), pass, k, n,
-					         real);
+					snprintf(id, sizeof(id), "f-%d-%d-%d-%zu-%ld-%d", (int)getpid(), sweeps,
+					         pass, k, n, real);
 					o.txn_id = id;
 					o.retry = &p;
 					rc = dsql_catalog_open(&cat, uri, NULL, &err);
@@ -224,31 +311,41 @@ static void sweep(const char *base_uri)
 						total_injected++;
 						continue;
 					}
+					if (blind)
+						rc = stale_hints(cat, plain, a, b, id, &err);
+					/* A failed warm-up leaves the commit another path to take. */
+					ck_assert_msg(rc == DSQL_OK || pass, "clean warm-up: %s", err.message);
 					rc = dsql_txn_begin(&txn, cat, &o, &err);
-					if (rc == DSQL_OK)
+					if (rc == DSQL_OK && blind)
+						rc = stage_blind_appends(txn, a, b, id, &err);
+					else if (rc == DSQL_OK)
 						rc = dsql_txn_stage(txn, a, "{\"txn\":{\"appId\":\"x\",\"version\":1}}",
 						                    &err);
-					if (rc == DSQL_OK)
+					if (rc == DSQL_OK && !blind)
 						rc = dsql_txn_stage(txn, b, "{\"txn\":{\"appId\":\"x\",\"version\":1}}",
 						                    &err);
 					if (rc == DSQL_OK)
 						rc = dsql_txn_commit(txn, &err);
 					dsql_txn_free(txn);
-					dsql_catalog_free(cat);
 					if (!pass) {
 						ck_assert_msg(rc == DSQL_OK, "clean run: %s", err.message);
+						/* The stale hints failed the hinted try. */
+						if (blind)
+							ck_assert_uint_eq(hint_misses(cat), 1);
+						dsql_catalog_free(cat);
 						n_calls = calls;
 						continue;
 					}
+					dsql_catalog_free(cat);
 					total_injected++;
 					ina = in_table(plain, a, id);
 					inb = in_table(plain, b, id);
-					ck_assert_msg(ina == inb, "call %ld, kind %d: half a transaction", n,
-					              kinds[k]);
+					ck_assert_msg(ina == inb, "%s%s, call %ld, kind %d: half a transaction",
+					              uri, blind ? " (blind)" : "", n, kinds[k]);
 					if (rc == DSQL_OK) {
 						total_ok++;
-						ck_assert_msg(ina == 1, "call %ld kind %d: success not in the log", n,
-						              kinds[k]);
+						ck_assert_msg(ina == 1, "%s%s, call %ld, kind %d: success not in the log",
+						              uri, blind ? " (blind)" : "", n, kinds[k]);
 					} else {
 						total_failed++;
 						ck_assert_msg(err.message[0] != '\0', "an error without a message");
@@ -271,10 +368,16 @@ START_TEST(every_call_of_a_commit_can_fail)
 
 	inner = dsql_driver_find("sqlite:");
 	ck_assert_int_eq(dsql_driver_register(&fault_driver, &err), DSQL_OK);
-	sweep(tu_sqlite_uri("faults"));
+	ck_assert_int_eq(dsql_driver_register(&queued_fault_driver, &err), DSQL_OK);
+	sweep("fault", tu_sqlite_uri("faults"), 0);
+	sweep("fault", tu_sqlite_uri("faults"), 1);
 	if (pg) {
 		inner = dsql_driver_find(pg);
-		sweep(pg);
+		sweep("fault", pg, 0);
+		sweep("fault", pg, 1);
+		ck_assert(inner->capabilities & DSQL_CAP_DEFERRED);
+		sweep("faultq", pg, 0);
+		sweep("faultq", pg, 1);
 	}
 	fprintf(stderr, "fault injection: %ld injected faults, %ld commits recovered by retry, "
 	                "%ld failed cleanly\n",

@@ -41,8 +41,12 @@ extern "C" {
 #define DSQL_CAP_ROW_LOCKS (1u << 1)
 /* The catalog can be shared by several processes at once. */
 #define DSQL_CAP_MULTI_PROCESS (1u << 2)
-/* UPDATE ... RETURNING works: the core then locks and reads a row in one
- * statement (one round trip fewer per table on a server database). */
+/* UPDATE ... RETURNING works. The core locks and reads a table's row in
+ * one statement where the database is also in the process
+ * (DSQL_CAP_IN_PROCESS: its write transaction holds every other writer off
+ * from the start). Elsewhere it reads in a statement of its own after the
+ * lock: at READ COMMITTED an UPDATE that waited for a lock evaluates its
+ * sub-queries on the snapshot from before the wait (PostgreSQL). */
 #define DSQL_CAP_RETURNING (1u << 3)
 /* exec_deferred works (ABI 2): the driver queues statements and sends them
  * together, so that a commit's writes and its COMMIT cost one round trip

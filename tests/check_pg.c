@@ -331,6 +331,25 @@ START_TEST(rebound_parameters_read_back)
 }
 END_TEST
 
+/* A connection to PostgreSQL itself keeps every statement shape the
+ * driver declares (a server that reports crdb_version would lose the row
+ * ids; there is none here to connect to). */
+START_TEST(connection_keeps_the_statement_shapes)
+{
+	const dsql_driver *d = dsql_driver_find(uri);
+	dsql_driver_conn *c;
+	dsql_error err;
+
+	ck_assert_ptr_nonnull(d);
+	ck_assert_ptr_nonnull(d->connection_capabilities);
+	ck_assert_msg(d->connect(&c, uri, &err) == DSQL_OK, "%s", err.message);
+	ck_assert_uint_eq(d->connection_capabilities(c) & DSQL_CAP_CONNECTION_BITS,
+	                  d->capabilities & DSQL_CAP_CONNECTION_BITS);
+	ck_assert(d->connection_capabilities(c) & DSQL_CAP_ROW_IDS);
+	d->disconnect(c);
+}
+END_TEST
+
 START_TEST(deferred_inserts_commit)
 {
 	pipe_fixture f;
@@ -596,6 +615,7 @@ int main(void)
 	tcase_add_test(tc, connection_killed_before_commit_is_resolved);
 	tcase_add_test(tc, schema_has_its_indexes);
 	tcase_add_test(tc, stuck_lock_times_out);
+	tcase_add_test(tc, connection_keeps_the_statement_shapes);
 	tcase_add_test(tc, deferred_inserts_commit);
 	tcase_add_test(tc, deferred_expectation_aborts_commit);
 	tcase_add_test(tc, deferred_unique_violation);

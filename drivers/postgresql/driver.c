@@ -1087,6 +1087,19 @@ static int pg_list_prepared(dsql_driver_conn *c, const char *prefix, dsql_prepar
 	return rc;
 }
 
+/* The statement shapes of one connection: PostgreSQL's, except where the
+ * server only speaks its protocol. CockroachDB (which says so in the
+ * crdb_version parameter it reports at connection start) has no ctid, so
+ * no row ids. */
+static unsigned int pg_connection_capabilities(dsql_driver_conn *c)
+{
+	unsigned int caps = DSQL_CAP_RETURNING | DSQL_CAP_ROW_IDS;
+
+	if (PQparameterStatus(c->pg, "crdb_version") != NULL)
+		caps &= ~DSQL_CAP_ROW_IDS;
+	return caps;
+}
+
 static const char *const schemes[] = {"postgresql", "postgres", NULL};
 
 const dsql_driver dsql_postgresql_driver = {
@@ -1122,4 +1135,5 @@ const dsql_driver dsql_postgresql_driver = {
 	.rollback_prepared = pg_rollback_prepared,
 	.list_prepared = pg_list_prepared,
 	.exec_deferred = pg_exec_deferred,
+	.connection_capabilities = pg_connection_capabilities,
 };

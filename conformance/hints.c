@@ -340,13 +340,15 @@ START_TEST(waiting_commit_sees_a_metadata_change)
 	const char *t = tname("hintwm");
 	dsql_txn *txn;
 	dsql_error err;
-	int status;
+	int status, ready[2];
 	pid_t pid;
+	char go;
 
 	create(a, t, 1); /* partitioned by p */
 	ck_assert_int_eq(commit_add_in(a, t, "p=1/a", "1"), 1);
 	ck_assert_int_eq(commit_add_in(b, t, "p=1/b", "1"), 2);
 	ck_assert_int_eq(commit_add_in(a, t, "p=1/c", "1"), 3); /* a saw another writer */
+	ck_assert_int_eq(pipe(ready), 0);
 	pid = fork();
 	if (pid == 0) {
 		dsql_catalog *c = open_cat();
@@ -356,9 +358,16 @@ START_TEST(waiting_commit_sees_a_metadata_change)
 		setenv("DELTASQL_PAUSE_MS", "1500", 1);
 		if (dsql_txn_begin(&w, c, NULL, &err) || dsql_txn_stage(w, t, unpartitioned, &err))
 			_exit(10);
+		if (write(ready[1], "g", 1) != 1)
+			_exit(12);
 		_exit(dsql_txn_commit(w, &err) == DSQL_OK ? 0 : 11);
 	}
-	usleep(400000); /* the winner is holding the table now */
+	/* Connected and staged: its commit takes the table within a round trip
+	 * and holds it for 1.5 s. */
+	ck_assert_int_eq(read(ready[0], &go, 1), 1);
+	close(ready[0]);
+	close(ready[1]);
+	usleep(300000);
 	OK(dsql_txn_begin(&txn, a, NULL, &err));
 	OK(stage(txn, t, add_json("p=2/d", 1, "2"), &err));
 	ck_assert_int_eq(dsql_txn_commit(txn, &err), DSQL_EINVALID);

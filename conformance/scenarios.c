@@ -763,14 +763,16 @@ START_TEST(waiting_commit_sees_the_winner)
 	const char *t = tname("lockread");
 	dsql_txn *me;
 	dsql_error err;
-	int status;
+	int status, ready[2];
 	pid_t pid;
+	char go;
 
 	create(cat, t, 0);
 	commit_add(cat, t, "f");
 	OK(dsql_txn_begin(&me, cat, NULL, &err));
 	OK(dsql_txn_open_table(me, t, 1, &err));
 	OK(stage(me, t, remove_json("f"), &err));
+	ck_assert_int_eq(pipe(ready), 0);
 	pid = fork();
 	if (pid == 0) {
 		dsql_catalog *c = NULL;
@@ -781,9 +783,16 @@ START_TEST(waiting_commit_sees_the_winner)
 		if (dsql_catalog_open(&c, scn_uri, NULL, &err) || dsql_txn_begin(&w, c, NULL, &err) ||
 		    stage(w, t, remove_json("f"), &err))
 			_exit(10);
+		if (write(ready[1], "g", 1) != 1)
+			_exit(12);
 		_exit(dsql_txn_commit(w, &err) == DSQL_OK ? 0 : 11);
 	}
-	usleep(400000); /* the winner is holding the lock now */
+	/* Connected and staged: its commit takes the lock within a round trip
+	 * and holds it for 1.5 s. */
+	ck_assert_int_eq(read(ready[0], &go, 1), 1);
+	close(ready[0]);
+	close(ready[1]);
+	usleep(300000);
 	ck_assert_int_eq(dsql_txn_commit(me, &err), DSQL_ECONFLICT);
 	ck_assert_str_eq(err.conflict.rule, "concurrent_delete_delete");
 	ck_assert_int_eq(err.conflict.winning_version, 2);

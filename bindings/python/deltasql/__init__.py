@@ -125,6 +125,82 @@ class _Metrics(ctypes.Structure):
                 ("hint_misses", ctypes.c_uint64)]
 
 
+class _KeyValue(ctypes.Structure):
+    _fields_ = [("key", ctypes.c_char_p), ("value", ctypes.c_char_p)]
+
+
+class _DeletionVector(ctypes.Structure):
+    _fields_ = [("storage_type", ctypes.c_char_p), ("path_or_inline_dv", ctypes.c_char_p),
+                ("offset", ctypes.c_int64), ("size_in_bytes", ctypes.c_int64),
+                ("cardinality", ctypes.c_int64)]
+
+
+class _FileAction(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint), ("path", ctypes.c_char_p),
+                ("partition_values", ctypes.POINTER(_KeyValue)),
+                ("n_partition_values", ctypes.c_size_t), ("size", ctypes.c_int64),
+                ("timestamp_ms", ctypes.c_int64), ("data_change", ctypes.c_int),
+                ("stats", ctypes.c_char_p), ("tags", ctypes.POINTER(_KeyValue)),
+                ("n_tags", ctypes.c_size_t),
+                ("deletion_vector", ctypes.POINTER(_DeletionVector)),
+                ("base_row_id", ctypes.c_int64), ("default_row_commit_version", ctypes.c_int64)]
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _key_values(m):
+    """A dict of str to str or None as a C array, or None when it is something else."""
+    if not isinstance(m, dict) or not all(
+            isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in m.items()):
+        return None
+    arr = (_KeyValue * max(len(m), 1))()
+    for i, (k, v) in enumerate(m.items()):
+        arr[i].key = k.encode()
+        arr[i].value = None if v is None else v.encode()
+    return arr
+
+
+def _file_action(path, size, partition_values, stats, data_change, timestamp_ms, tags,
+                 deletion_vector):
+    """The typed file action (dsql_txn_add_file), or None where an argument has another
+    shape: the JSON line then goes through dsql_txn_stage, whose checks name what is
+    wrong."""
+    if not isinstance(path, str) or not (size is None or _is_int(size)) or \
+            not isinstance(data_change, bool) or not _is_int(timestamp_ms):
+        return None
+    f = _FileAction(1, path.encode(), None, 0, -1 if size is None else size, timestamp_ms,
+                    1 if data_change else 0, None, None, 0, None, -1, -1)
+    keep = []
+    for value, ptr, count in ((partition_values, "partition_values", "n_partition_values"),
+                              (tags, "tags", "n_tags")):
+        if value:
+            arr = _key_values(value)
+            if arr is None:
+                return None
+            keep.append(arr)
+            setattr(f, ptr, ctypes.cast(arr, ctypes.POINTER(_KeyValue)))
+            setattr(f, count, len(value))
+    if stats is not None:
+        f.stats = _json(stats).encode()
+    if deletion_vector:
+        dv = deletion_vector
+        if not isinstance(dv, dict) or set(dv) - {"storageType", "pathOrInlineDv", "offset",
+                                                   "sizeInBytes", "cardinality"} or \
+                not isinstance(dv.get("storageType"), str) or \
+                not isinstance(dv.get("pathOrInlineDv"), str) or \
+                not all(_is_int(dv.get(k)) for k in ("sizeInBytes", "cardinality")) or \
+                not (dv.get("offset") is None or _is_int(dv["offset"])):
+            return None
+        d = _DeletionVector(dv["storageType"].encode(), dv["pathOrInlineDv"].encode(),
+                            -1 if dv.get("offset") is None else dv["offset"],
+                            dv["sizeInBytes"], dv["cardinality"])
+        keep.append(d)
+        f.deletion_vector = ctypes.pointer(d)
+    return f, keep
+
+
 class _ExpireOptions(ctypes.Structure):
     _fields_ = [("version", ctypes.c_uint), ("before_ms", ctypes.c_int64),
                 ("keep_versions", ctypes.c_int64), ("dry_run", ctypes.c_int)]
@@ -166,6 +242,9 @@ for _name, _res, _args in [
     ("dsql_txn_open_table", ctypes.c_int, [_P, ctypes.c_char_p, ctypes.c_int64, _E]),
     ("dsql_txn_read_version", ctypes.c_int, [_P, ctypes.c_char_p, ctypes.POINTER(ctypes.c_int64), _E]),
     ("dsql_txn_stage", ctypes.c_int, [_P, ctypes.c_char_p, ctypes.c_char_p, _E]),
+    ("dsql_txn_add_file", ctypes.c_int, [_P, ctypes.c_char_p, ctypes.POINTER(_FileAction), _E]),
+    ("dsql_txn_remove_file", ctypes.c_int, [_P, ctypes.c_char_p, ctypes.POINTER(_FileAction),
+                                            _E]),
     ("dsql_txn_read", ctypes.c_int, [_P, ctypes.c_char_p, ctypes.c_char_p, _E]),
     ("dsql_txn_add_sql", ctypes.c_int, [_P, ctypes.POINTER(ctypes.c_size_t), ctypes.c_char_p,
                                          ctypes.POINTER(_Param), ctypes.c_size_t, _E]),
@@ -332,9 +411,17 @@ class TableStage:
 
     def add(self, path, size, partition_values=None, stats=None, data_change=True,
             modification_time=None, tags=None, deletion_vector=None):
+        """Stages an add, as typed fields (no JSON to build or parse) where the arguments
+        have Delta's shapes."""
+        if modification_time is None:
+            modification_time = int(time.time() * 1000)
+        typed = _file_action(path, size, partition_values, stats, data_change,
+                             modification_time, tags, deletion_vector)
+        if typed is not None and _is_int(size):
+            self._tx._stage_file("dsql_txn_add_file", self.name, typed[0])
+            return self
         body = {"path": path, "partitionValues": partition_values or {}, "size": size,
-                "modificationTime": int(time.time() * 1000) if modification_time is None
-                else modification_time, "dataChange": data_change}
+                "modificationTime": modification_time, "dataChange": data_change}
         if stats is not None:
             body["stats"] = _json(stats)
         if tags:
@@ -345,9 +432,15 @@ class TableStage:
 
     def remove(self, path, data_change=True, deletion_timestamp=None, partition_values=None,
                deletion_vector=None):
-        body = {"path": path, "dataChange": data_change,
-                "deletionTimestamp": int(time.time() * 1000) if deletion_timestamp is None
-                else deletion_timestamp}
+        """Stages a remove, as typed fields where the arguments have Delta's shapes."""
+        if deletion_timestamp is None:
+            deletion_timestamp = int(time.time() * 1000)
+        typed = _file_action(path, None, partition_values, None, data_change,
+                             deletion_timestamp, None, deletion_vector)
+        if typed is not None:
+            self._tx._stage_file("dsql_txn_remove_file", self.name, typed[0])
+            return self
+        body = {"path": path, "dataChange": data_change, "deletionTimestamp": deletion_timestamp}
         if partition_values is not None:
             body["partitionValues"] = partition_values
         if deletion_vector:
@@ -437,6 +530,10 @@ class Transaction:
     def _stage(self, table, text):
         err = _Error()
         _check(_c["dsql_txn_stage"](self._handle(), _b(table), text.encode(), ctypes.byref(err)), err)
+
+    def _stage_file(self, fn, table, f):
+        err = _Error()
+        _check(_c[fn](self._handle(), _b(table), ctypes.byref(f), ctypes.byref(err)), err)
 
     def _read(self, table, text):
         err = _Error()

@@ -64,6 +64,49 @@ class Base:
         self.assertEqual(at.version, 1)
         self.assertIn(dim, [t["name"] for t in self.cat.tables()])
 
+    def test_add_and_remove_stage_the_lines_json_would(self):
+        typed, lines = self.name("typed"), self.name("lines")
+        dv = {"storageType": "u", "pathOrInlineDv": "ab^-aqEH.-t@S}K{vb[*k^", "offset": 4,
+              "sizeInBytes": 40, "cardinality": 6}
+        files = [("country=DE/a.parquet", {"country": "DE"}, {"numRecords": 3}, None, None),
+                 ("country=__null/b.parquet", {"country": None}, None, {"k": "v"}, dv)]
+        for t in (typed, lines):
+            self.cat.create_table(t, schema=SCHEMA, partition_by=["country"])
+        with self.cat.transaction() as tx:
+            for path, part, stats, tags, vec in files:
+                # These go as typed fields (dsql_txn_add_file), not as JSON.
+                self.assertIsNotNone(deltasql._file_action(path, 10, part, stats, True, 1,
+                                                           tags, vec))
+                tx.table(typed).add(path=path, size=10, partition_values=part, stats=stats,
+                                    modification_time=1700000000000, tags=tags,
+                                    deletion_vector=vec)
+                body = {"path": path, "partitionValues": part, "size": 10,
+                        "modificationTime": 1700000000000, "dataChange": True}
+                if stats is not None:
+                    body["stats"] = deltasql._json(stats)
+                if tags:
+                    body["tags"] = tags
+                if vec:
+                    body["deletionVector"] = vec
+                tx.table(lines).action({"add": body})
+        self.assertEqual(self.cat.snapshot(typed).files, self.cat.snapshot(lines).files)
+        self.assertEqual(len(self.cat.snapshot(typed).files), 2)
+        with self.cat.transaction() as tx:
+            tx.table(typed).remove("country=DE/a.parquet", partition_values={"country": "DE"})
+            tx.table(lines).action({"remove": {"path": "country=DE/a.parquet",
+                                               "dataChange": True, "deletionTimestamp": 1}})
+        self.assertEqual(self.cat.snapshot(typed).files, self.cat.snapshot(lines).files)
+        self.assertEqual([f["path"] for f in self.cat.snapshot(typed).files],
+                         ["country=__null/b.parquet"])
+        # What is not of Delta's shapes is refused, naming the field, and nothing is staged.
+        bad = [dict(size=-1), dict(size=1.5), dict(size=1, partition_values={"country": 7}),
+               dict(size=1, deletion_vector={"storageType": "u"})]
+        for kwargs in bad:
+            with self.assertRaises(deltasql.InvalidInputError, msg=str(kwargs)):
+                with self.cat.transaction() as tx:
+                    tx.table(typed).add(path="x.parquet", **kwargs)
+        self.assertEqual(self.cat.table_version(typed), 2)
+
     def test_exception_rolls_back_everything(self):
         a, b = self.name("a"), self.name("b")
         self.cat.create_table(a)
@@ -235,7 +278,9 @@ class SQLiteTest(Base, unittest.TestCase):
             f.write('#include <stdio.h>\n#include <deltasql.h>\n#include <deltasql/driver.h>\n'
                     'int main(void){printf("%zu %zu %zu %zu %zu %zu\\n", sizeof(dsql_error), '
                     'sizeof(dsql_metrics), sizeof(dsql_txn_options), sizeof(dsql_table_options),'
-                    ' sizeof(dsql_param), sizeof(dsql_catalog_options));return 0;}\n')
+                    ' sizeof(dsql_param), sizeof(dsql_catalog_options));'
+                    'printf("%zu %zu %zu\\n", sizeof(dsql_file_action), sizeof(dsql_key_value),'
+                    ' sizeof(dsql_deletion_vector));return 0;}\n')
         exe = os.path.join(self.dir, "sizes")
         if shutil.which("cc") is None:
             self.skipTest("no C compiler")
@@ -244,7 +289,9 @@ class SQLiteTest(Base, unittest.TestCase):
         m = deltasql
         self.assertEqual(sizes, [ctypes.sizeof(m._Error), ctypes.sizeof(m._Metrics),
                                  ctypes.sizeof(m._TxnOptions), ctypes.sizeof(m._TableOptions),
-                                 ctypes.sizeof(m._Param), ctypes.sizeof(m._CatalogOptions)])
+                                 ctypes.sizeof(m._Param), ctypes.sizeof(m._CatalogOptions),
+                                 ctypes.sizeof(m._FileAction), ctypes.sizeof(m._KeyValue),
+                                 ctypes.sizeof(m._DeletionVector)])
 
     def test_delta_import_and_export(self):
         case = os.path.join(FIXTURES, "dat", "basic_append", "delta")

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 const char *scn_uri;
@@ -28,6 +29,48 @@ dsql_catalog *open_cat(void)
 
 	ck_assert_msg(rc == DSQL_OK, "open %s: %s", scn_uri, err.message);
 	return cat;
+}
+
+pid_t start_paused_winner(const char *table, char *action_json)
+{
+	int ready[2];
+	pid_t pid;
+	char go;
+
+	ck_assert_int_eq(pipe(ready), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		dsql_catalog *c = NULL;
+		dsql_txn *w;
+		dsql_error err;
+
+		setenv("DELTASQL_PAUSE", "before_commit", 1);
+		setenv("DELTASQL_PAUSE_MS", "1500", 1);
+		if (dsql_catalog_open(&c, scn_uri, NULL, &err) || dsql_txn_begin(&w, c, NULL, &err) ||
+		    dsql_txn_stage(w, table, action_json, &err))
+			_exit(10);
+		if (write(ready[1], "g", 1) != 1)
+			_exit(12);
+		_exit(dsql_txn_commit(w, &err) == DSQL_OK ? 0 : 11);
+	}
+	free(action_json);
+	/* Connected and staged: its commit takes the table within a round
+	 * trip, and holds it for 1.5 s. */
+	ck_assert_int_eq(read(ready[0], &go, 1), 1);
+	close(ready[0]);
+	close(ready[1]);
+	usleep(300000);
+	return pid;
+}
+
+void end_winner(pid_t pid)
+{
+	int status;
+
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	              "the winner did not commit (status %d)", status);
 }
 
 /* A table name unique to this test run. */

@@ -6,6 +6,7 @@
 #include <check.h>
 #include <deltasql.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* The catalog URI the scenarios run against. */
 extern const char *scn_uri;
@@ -20,6 +21,13 @@ extern size_t scn_n_not_supported;
 #define OK(call) ck_assert_msg((call) == DSQL_OK, "%s failed: %s", #call, err.message)
 
 dsql_catalog *open_cat(void);
+/* Another process commits one action (JSON, freed here) to table, pausing
+ * 1.5 s just before its COMMIT while it holds the table (with fault points
+ * compiled in; else it commits at once). Returns once the winner is
+ * connected and staged and 0.3 s more: its commit holds the table now. */
+pid_t start_paused_winner(const char *table, char *action_json);
+/* Waits for the winner; asserts that it committed. */
+void end_winner(pid_t pid);
 /* A table name unique to this process and call (8 live at a time). */
 const char *tname(const char *base);
 /* Two columns: x (long) and p (string). */

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 static uint64_t hint_misses(dsql_catalog *cat)
@@ -340,41 +339,19 @@ START_TEST(waiting_commit_sees_a_metadata_change)
 	const char *t = tname("hintwm");
 	dsql_txn *txn;
 	dsql_error err;
-	int status, ready[2];
 	pid_t pid;
-	char go;
 
 	create(a, t, 1); /* partitioned by p */
 	ck_assert_int_eq(commit_add_in(a, t, "p=1/a", "1"), 1);
 	ck_assert_int_eq(commit_add_in(b, t, "p=1/b", "1"), 2);
 	ck_assert_int_eq(commit_add_in(a, t, "p=1/c", "1"), 3); /* a saw another writer */
-	ck_assert_int_eq(pipe(ready), 0);
-	pid = fork();
-	if (pid == 0) {
-		dsql_catalog *c = open_cat();
-		dsql_txn *w;
-
-		setenv("DELTASQL_PAUSE", "before_commit", 1);
-		setenv("DELTASQL_PAUSE_MS", "1500", 1);
-		if (dsql_txn_begin(&w, c, NULL, &err) || dsql_txn_stage(w, t, unpartitioned, &err))
-			_exit(10);
-		if (write(ready[1], "g", 1) != 1)
-			_exit(12);
-		_exit(dsql_txn_commit(w, &err) == DSQL_OK ? 0 : 11);
-	}
-	/* Connected and staged: its commit takes the table within a round trip
-	 * and holds it for 1.5 s. */
-	ck_assert_int_eq(read(ready[0], &go, 1), 1);
-	close(ready[0]);
-	close(ready[1]);
-	usleep(300000);
+	pid = start_paused_winner(t, strdup(unpartitioned));
 	OK(dsql_txn_begin(&txn, a, NULL, &err));
 	OK(stage(txn, t, add_json("p=2/d", 1, "2"), &err));
 	ck_assert_int_eq(dsql_txn_commit(txn, &err), DSQL_EINVALID);
 	ck_assert_msg(strstr(err.message, "not partitioned by"), "%s", err.message);
 	dsql_txn_free(txn);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	end_winner(pid);
 	ck_assert_int_eq(version_of(b, t), 4);
 	assert_paths(b, t, DSQL_LATEST, "p=1/a,p=1/b,p=1/c");
 	dsql_catalog_free(a);

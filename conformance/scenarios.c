@@ -763,42 +763,19 @@ START_TEST(waiting_commit_sees_the_winner)
 	const char *t = tname("lockread");
 	dsql_txn *me;
 	dsql_error err;
-	int status, ready[2];
 	pid_t pid;
-	char go;
 
 	create(cat, t, 0);
 	commit_add(cat, t, "f");
 	OK(dsql_txn_begin(&me, cat, NULL, &err));
 	OK(dsql_txn_open_table(me, t, 1, &err));
 	OK(stage(me, t, remove_json("f"), &err));
-	ck_assert_int_eq(pipe(ready), 0);
-	pid = fork();
-	if (pid == 0) {
-		dsql_catalog *c = NULL;
-		dsql_txn *w;
-
-		setenv("DELTASQL_PAUSE", "before_commit", 1);
-		setenv("DELTASQL_PAUSE_MS", "1500", 1);
-		if (dsql_catalog_open(&c, scn_uri, NULL, &err) || dsql_txn_begin(&w, c, NULL, &err) ||
-		    stage(w, t, remove_json("f"), &err))
-			_exit(10);
-		if (write(ready[1], "g", 1) != 1)
-			_exit(12);
-		_exit(dsql_txn_commit(w, &err) == DSQL_OK ? 0 : 11);
-	}
-	/* Connected and staged: its commit takes the lock within a round trip
-	 * and holds it for 1.5 s. */
-	ck_assert_int_eq(read(ready[0], &go, 1), 1);
-	close(ready[0]);
-	close(ready[1]);
-	usleep(300000);
+	pid = start_paused_winner(t, remove_json("f"));
 	ck_assert_int_eq(dsql_txn_commit(me, &err), DSQL_ECONFLICT);
 	ck_assert_str_eq(err.conflict.rule, "concurrent_delete_delete");
 	ck_assert_int_eq(err.conflict.winning_version, 2);
 	dsql_txn_free(me);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	end_winner(pid);
 	ck_assert_int_eq(version_of(cat, t), 2);
 	dsql_catalog_free(cat);
 }

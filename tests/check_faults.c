@@ -222,6 +222,24 @@ static uint64_t hint_misses(dsql_catalog *cat)
 	return m.hint_misses;
 }
 
+/* Stages an add of "<prefix>-<id>" to both tables: nothing but adds, so
+ * that a handle that knows the tables stages them on its hints. */
+static int stage_blind_appends(dsql_txn *txn, const char *a, const char *b, const char *prefix,
+                               const char *id, dsql_error *err)
+{
+	int rc = DSQL_OK;
+
+	for (int t = 0; t < 2 && rc == DSQL_OK; t++) {
+		char line[256];
+
+		snprintf(line, sizeof(line),
+		         "{\"add\":{\"path\":\"%s-%s\",\"partitionValues\":{},\"size\":1,"
+		         "\"modificationTime\":1,\"dataChange\":true}}", prefix, id);
+		rc = dsql_txn_stage(txn, t ? b : a, line, err);
+	}
+	return rc;
+}
+
 /* Makes the handle's hints of both tables stale: cat commits to each (it
  * learns them), then another writer does. */
 static int stale_hints(dsql_catalog *cat, dsql_catalog *other, const char *a, const char *b,
@@ -231,35 +249,14 @@ static int stale_hints(dsql_catalog *cat, dsql_catalog *other, const char *a, co
 	int rc = DSQL_OK;
 
 	for (int w = 0; w < 2 && rc == DSQL_OK; w++) {
-		char line[256];
-		dsql_txn *txn;
+		dsql_txn *txn = NULL;
 
 		rc = dsql_txn_begin(&txn, by[w], NULL, err);
-		for (int t = 0; t < 2 && rc == DSQL_OK; t++) {
-			snprintf(line, sizeof(line),
-			         "{\"add\":{\"path\":\"w%d-%s\",\"partitionValues\":{},\"size\":1,"
-			         "\"modificationTime\":1,\"dataChange\":true}}", w, id);
-			rc = dsql_txn_stage(txn, t ? b : a, line, err);
-		}
+		if (rc == DSQL_OK)
+			rc = stage_blind_appends(txn, a, b, w ? "other" : "own", id, err);
 		if (rc == DSQL_OK)
 			rc = dsql_txn_commit(txn, err);
 		dsql_txn_free(txn);
-	}
-	return rc;
-}
-
-static int stage_blind_appends(dsql_txn *txn, const char *a, const char *b, const char *id,
-                               dsql_error *err)
-{
-	int rc = DSQL_OK;
-
-	for (int t = 0; t < 2 && rc == DSQL_OK; t++) {
-		char line[256];
-
-		snprintf(line, sizeof(line),
-		         "{\"add\":{\"path\":\"x-%s\",\"partitionValues\":{},\"size\":1,"
-		         "\"modificationTime\":1,\"dataChange\":true}}", id);
-		rc = dsql_txn_stage(txn, t ? b : a, line, err);
 	}
 	return rc;
 }
@@ -317,7 +314,7 @@ static void sweep(const char *scheme, const char *base_uri, int blind)
 					ck_assert_msg(rc == DSQL_OK || pass, "clean warm-up: %s", err.message);
 					rc = dsql_txn_begin(&txn, cat, &o, &err);
 					if (rc == DSQL_OK && blind)
-						rc = stage_blind_appends(txn, a, b, id, &err);
+						rc = stage_blind_appends(txn, a, b, "x", id, &err);
 					else if (rc == DSQL_OK)
 						rc = dsql_txn_stage(txn, a, "{\"txn\":{\"appId\":\"x\",\"version\":1}}",
 						                    &err);

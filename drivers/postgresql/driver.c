@@ -1087,13 +1087,15 @@ static int pg_list_prepared(dsql_driver_conn *c, const char *prefix, dsql_prepar
 	return rc;
 }
 
-/* The statement shapes of one connection: PostgreSQL's, except where the
- * server only speaks its protocol. CockroachDB (which says so in the
- * crdb_version parameter it reports at connection start) has no ctid, so
- * no row ids. */
+extern const dsql_driver dsql_postgresql_driver;
+
+/* The statement shapes of one connection: those the driver declares,
+ * except where the server only speaks PostgreSQL's protocol. CockroachDB
+ * (which says so in the crdb_version parameter it reports at connection
+ * start) has no ctid, so no row ids. */
 static unsigned int pg_connection_capabilities(dsql_driver_conn *c)
 {
-	unsigned int caps = DSQL_CAP_RETURNING | DSQL_CAP_ROW_IDS;
+	unsigned int caps = dsql_postgresql_driver.capabilities & DSQL_CAP_CONNECTION_BITS;
 
 	if (PQparameterStatus(c->pg, "crdb_version") != NULL)
 		caps &= ~DSQL_CAP_ROW_IDS;

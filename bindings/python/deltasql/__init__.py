@@ -415,9 +415,10 @@ class TableStage:
         have Delta's shapes."""
         if modification_time is None:
             modification_time = int(time.time() * 1000)
+        # An add's size is required: without one, the JSON line says so.
         typed = _file_action(path, size, partition_values, stats, data_change,
-                             modification_time, tags, deletion_vector)
-        if typed is not None and _is_int(size):
+                             modification_time, tags, deletion_vector) if _is_int(size) else None
+        if typed is not None:
             self._tx._stage_file("dsql_txn_add_file", self.name, typed[0])
             return self
         body = {"path": path, "partitionValues": partition_values or {}, "size": size,

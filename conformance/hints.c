@@ -225,6 +225,70 @@ START_TEST(multi_table_commit_with_one_stale_hint)
 }
 END_TEST
 
+/* The size of the one live file at path (0 when absent, -1 when twice). */
+static int64_t live_size(dsql_catalog *cat, const char *table, int64_t version,
+                         const char *path)
+{
+	dsql_snapshot *s;
+	dsql_error err;
+	int64_t size = 0;
+
+	ck_assert_msg(dsql_snapshot_open(&s, cat, table, version, &err) == DSQL_OK, "%s",
+	              err.message);
+	for (size_t i = 0; i < dsql_snapshot_file_count(s); i++) {
+		json_t *f = json_loads(dsql_snapshot_file_json(s, i), 0, NULL);
+
+		if (strcmp(json_string_value(json_object_get(f, "path")), path) == 0)
+			size = size ? -1 : json_integer_value(json_object_get(f, "size"));
+		json_decref(f);
+	}
+	dsql_snapshot_free(s);
+	return size;
+}
+
+/* Adds that replace live files, on a right hint, in a commit of two tables
+ * (one add replaces, one is new): where the database refuses a second live
+ * row of a file (a unique live-file key) the hinted attempt fails and the
+ * locked one commits; either way both tables move once, the replaced file
+ * is live once with the new size, and the old version still has the old. */
+START_TEST(adds_that_replace_files_on_the_hint)
+{
+	dsql_catalog *a = open_cat(), *b = open_cat();
+	const char *t1 = tname("hintr1"), *t2 = tname("hintr2");
+	dsql_txn *txn;
+	dsql_error err;
+	int64_t v1, v2;
+
+	create(a, t1, 0);
+	create(a, t2, 0);
+	commit_add(a, t1, "p");
+	commit_add(a, t2, "q");
+	OK(dsql_txn_begin(&txn, a, NULL, &err));
+	OK(stage(txn, t1, add_json("p", 77, NULL), &err));
+	OK(stage(txn, t2, add_json("q2", 5, NULL), &err));
+	OK(dsql_txn_commit(txn, &err));
+	OK(dsql_txn_committed_version(txn, t1, &v1));
+	OK(dsql_txn_committed_version(txn, t2, &v2));
+	ck_assert_int_eq(v1, 2);
+	ck_assert_int_eq(v2, 2);
+	ck_assert_uint_le(hint_misses(a), 1);
+	dsql_txn_free(txn);
+	assert_paths(b, t1, DSQL_LATEST, "p");
+	ck_assert_int_eq(live_size(b, t1, DSQL_LATEST, "p"), 77);
+	ck_assert_int_ne(live_size(b, t1, 1, "p"), 77);
+	ck_assert_int_gt(live_size(b, t1, 1, "p"), 0);
+	assert_paths(b, t2, DSQL_LATEST, "q,q2");
+	ck_assert_int_eq(history_len(b, t1), 3);
+	ck_assert_int_eq(history_len(b, t2), 3);
+	/* And again on the hint: the same, once more. */
+	ck_assert_int_eq(commit_add(a, t1, "p"), 3);
+	assert_paths(b, t1, DSQL_LATEST, "p");
+	ck_assert_int_eq(live_size(b, t1, 2, "p"), 77);
+	dsql_catalog_free(a);
+	dsql_catalog_free(b);
+}
+END_TEST
+
 /* The table was dropped and created again under the same name by another
  * writer: an append goes to the new table; an explicit read of the old one
  * finds it gone. */
@@ -368,6 +432,7 @@ void hint_cases(Suite *s)
 	tcase_add_test(tc, remove_reads_the_latest_version_not_the_hint);
 	tcase_add_test(tc, conflict_behind_a_hint_is_reported);
 	tcase_add_test(tc, multi_table_commit_with_one_stale_hint);
+	tcase_add_test(tc, adds_that_replace_files_on_the_hint);
 	tcase_add_test(tc, append_after_drop_and_create_finds_the_new_table);
 	tcase_add_test(tc, partition_check_follows_a_metadata_change_elsewhere);
 	tcase_add_test(tc, stale_hint_does_not_keep_changed_metadata);

@@ -20,6 +20,8 @@ struct dsql_catalog {
 	dsql_retry_policy retry;
 	char uuid[37];
 	int schema_version;
+	/* The live-file index is unique among live rows (schema.c). */
+	int live_key_unique;
 	dsql_metrics metrics;
 	/* Multi-row statement texts, by kind and row count (batch.c). */
 	char *batch_sql[BATCH_FORMS][BATCH_MAX_ROWS + 1];

@@ -569,7 +569,9 @@ static int write_actions(dsql_txn *txn, const txn_table *t, const commit_shape *
  * that does. Where statements are queued (PostgreSQL), the look-up would
  * cost a round trip of its own: the adds are unlinked instead, in the same
  * round trip as the rest (one statement per table where rows have ids,
- * else one per add; see batch.c). */
+ * else one per add; see batch.c), except on an attempt built on the hint
+ * where the live-file key is unique (schema.c): there an add that replaces
+ * a live file fails the attempt, and the attempt under locks unlinks. */
 static int unlink_replaced(dsql_catalog *cat, const txn_table *t, int64_t version,
                            const rows *adds, dsql_error *err)
 {
@@ -607,7 +609,7 @@ static int unlink_replaced(dsql_catalog *cat, const txn_table *t, int64_t versio
  * one live file: validation proved it, or (on a commit built on a hint)
  * the assertion is the proof. */
 static int write_file_index(dsql_catalog *cat, const dsql_txn *txn, const txn_table *t,
-                            int64_t version, dsql_error *err)
+                            int64_t version, int hinted, dsql_error *err)
 {
 	rows removes, adds;
 	int rc = rows_alloc(&removes, t, version, t->n_actions, err);
@@ -634,7 +636,7 @@ static int write_file_index(dsql_catalog *cat, const dsql_txn *txn, const txn_ta
 	               !txn->importing, err);
 	if (rc == DSQL_OK && !(db_capabilities(cat->db) & DSQL_CAP_DEFERRED))
 		rc = unlink_replaced(cat, t, version, &adds, err);
-	else if (rc == DSQL_OK)
+	else if (rc == DSQL_OK && !(hinted && cat->live_key_unique && !txn->importing))
 		rc = batch_run(cat, BATCH_UNLINK, adds.n, version, t->id, bind_file_key, &adds, 0,
 		               err);
 	if (rc == DSQL_OK)
@@ -649,7 +651,7 @@ static int write_file_index(dsql_catalog *cat, const dsql_txn *txn, const txn_ta
  * compare-and-swap asserts one changed row, so a commit built on a stale
  * hint fails instead of writing. */
 static int write_table(dsql_txn *txn, txn_table *t, int64_t current, int64_t last_ms,
-                       dsql_error *err)
+                       int hinted, dsql_error *err)
 {
 	dsql_db *db = txn->cat->db;
 	int64_t version = current + 1;
@@ -685,7 +687,7 @@ static int write_table(dsql_txn *txn, txn_table *t, int64_t current, int64_t las
 		return rc;
 	rc = write_actions(txn, t, &s, version, ts, err);
 	if (rc == DSQL_OK)
-		rc = write_file_index(txn->cat, txn, t, version, err);
+		rc = write_file_index(txn->cat, txn, t, version, hinted, err);
 	for (size_t i = 0; i < t->n_actions && rc == DSQL_OK; i++)
 		if (t->actions[i].kind == ACT_TXN || t->actions[i].kind == ACT_DOMAIN)
 			rc = index_app_txn(db, t, &t->actions[i], version, err);
@@ -762,7 +764,7 @@ static int commit_table_locked(dsql_txn *txn, txn_table *t, dsql_error *err)
 	if (rc == DSQL_OK && current != t->read_version)
 		rc = conflict_check(txn->cat, txn, t, current, err);
 	if (rc == DSQL_OK)
-		rc = write_table(txn, t, current, last_ms, err);
+		rc = write_table(txn, t, current, last_ms, 0, err);
 	return rc;
 }
 
@@ -816,7 +818,7 @@ static int commit_table_hinted(dsql_txn *txn, txn_table *t, dsql_error *err)
 		return rc;
 	rc = validate_table(txn->cat->db, txn, t, &rules, 0, err);
 	rules_clear(&rules);
-	return rc == DSQL_OK ? write_table(txn, t, t->read_version, h->last_ms, err) : rc;
+	return rc == DSQL_OK ? write_table(txn, t, t->read_version, h->last_ms, 1, err) : rc;
 }
 
 /* One attempt; *hinted: built on the hints (cleared when the attempt went on

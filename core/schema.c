@@ -223,6 +223,80 @@ static int migrate(dsql_catalog *cat, dsql_error *err)
 	return db_commit(cat->db, err);
 }
 
+/* The live-file key. Where a commit's statements travel together
+ * (DSQL_CAP_DEFERRED), unlinking the files its adds replace costs a
+ * statement per table that almost never changes a row. Where the live-file
+ * index can be made unique on (table, path, dv_id) among live rows,
+ * PostgreSQL 15's NULLS NOT DISTINCT, an add that replaces a live file
+ * fails instead of leaving two live rows: the attempt built on the handle's
+ * hint then skips those unlinks, and the rare add that does replace a file
+ * fails it and goes under locks, where the adds are unlinked as before
+ * (commit.c). The outcome is decided once per catalog and recorded in
+ * dsql_catalog under LIVE_KEY ("unique" or "plain"), by the first such
+ * client to open it; everything else works the same on either index. */
+#define LIVE_KEY "live_file_key"
+
+static const char *const live_key_unique[] = {
+	"DROP INDEX IF EXISTS dsql_file_live",
+	"CREATE UNIQUE INDEX dsql_file_live ON dsql_file (table_id, removed_version, path, dv_id)"
+	" NULLS NOT DISTINCT",
+	NULL,
+};
+
+/* In one write transaction, serialized on the schema_version row: the
+ * recorded outcome when there is one, else (try set) the unique index or
+ * (not set) "plain" recorded. *ddl_failed: an index statement failed. */
+static int live_key_decide(dsql_catalog *cat, int try, char *value, size_t cap,
+                           int *ddl_failed, dsql_error *err)
+{
+	char buf[32];
+	int rc;
+
+	*ddl_failed = 0;
+	snprintf(buf, sizeof(buf), "%d", cat->schema_version);
+	rc = db_begin(cat->db, DSQL_BEGIN_WRITE, err);
+	if (rc != DSQL_OK)
+		return rc;
+	rc = write_key(cat, "schema_version", buf, err);
+	if (rc == DSQL_OK && read_key(cat, LIVE_KEY, value, cap, NULL) == DSQL_OK) {
+		db_rollback(cat->db);
+		return DSQL_OK;
+	}
+	util_copy(value, cap, try ? "unique" : "plain");
+	for (const char *const *sql = live_key_unique; try && rc == DSQL_OK && *sql; sql++)
+		if ((rc = db_exec(cat->db, *sql, err)) != DSQL_OK)
+			*ddl_failed = 1;
+	if (rc == DSQL_OK)
+		rc = write_key(cat, LIVE_KEY, value, err);
+	if (rc != DSQL_OK) {
+		db_rollback(cat->db);
+		return rc;
+	}
+	return db_commit(cat->db, err);
+}
+
+/* Sets cat->live_key_unique. Any failure here leaves it clear: unlinking
+ * every add is right on either index. */
+static void live_key_ensure(dsql_catalog *cat)
+{
+	char value[16];
+	int rc, ddl_failed;
+
+	cat->live_key_unique = 0;
+	if (!(db_capabilities(cat->db) & DSQL_CAP_DEFERRED))
+		return;
+	rc = read_key(cat, LIVE_KEY, value, sizeof(value), NULL);
+	if (rc == DSQL_ENOTFOUND) {
+		rc = live_key_decide(cat, 1, value, sizeof(value), &ddl_failed, NULL);
+		/* The database's answer (not PostgreSQL 15 or later, or live rows
+		 * that break the key), not a passing failure. */
+		if (ddl_failed && (rc == DSQL_EDB || rc == DSQL_EEXISTS || rc == DSQL_EINVALID ||
+		                   rc == DSQL_EUNSUPPORTED))
+			rc = live_key_decide(cat, 0, value, sizeof(value), &ddl_failed, NULL);
+	}
+	cat->live_key_unique = rc == DSQL_OK && strcmp(value, "unique") == 0;
+}
+
 int schema_ensure(dsql_catalog *cat, int create, dsql_error *err)
 {
 	dsql_error probe;
@@ -264,7 +338,10 @@ int schema_ensure(dsql_catalog *cat, int create, dsql_error *err)
 		v = DSQL_CATALOG_SCHEMA_VERSION;
 	}
 	cat->schema_version = v;
-	return read_key(cat, "catalog_uuid", cat->uuid, sizeof(cat->uuid), err);
+	rc = read_key(cat, "catalog_uuid", cat->uuid, sizeof(cat->uuid), err);
+	if (rc == DSQL_OK)
+		live_key_ensure(cat);
+	return rc;
 }
 
 int schema_create_at(dsql_catalog *cat, int version, dsql_error *err)

@@ -282,6 +282,21 @@ START_TEST(postgresql_plans_probe_after_vacuum_empties_the_file_index)
 }
 END_TEST
 
+/* A catalog with the unique live-file key, through ODBC: its adds are
+ * looked up and unlinked as on any index (tests/testutil.c). */
+START_TEST(postgresql_live_file_key)
+{
+	const char *pg = getenv("DELTASQL_TEST_ODBC_PG_URI");
+	const char *native = getenv("DELTASQL_TEST_PG_URI");
+
+	if (!have_odbc())
+		return;
+	if (!have_pg("live key", 1))
+		return;
+	tu_pg_live_key(native, pg);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("odbc");
@@ -294,6 +309,7 @@ int main(void)
 	tcase_add_test(tc, statement_shapes_follow_the_database);
 	tcase_add_test(tc, postgresql_session_settings);
 	tcase_add_test(tc, postgresql_plans_probe_after_vacuum_empties_the_file_index);
+	tcase_add_test(tc, postgresql_live_file_key);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	failed = tu_run_suite(s);

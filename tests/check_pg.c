@@ -595,6 +595,13 @@ START_TEST(plans_probe_after_vacuum_empties_the_file_index)
 }
 END_TEST
 
+/* The unique live-file key (tests/testutil.c). */
+START_TEST(live_file_key_is_unique)
+{
+	tu_pg_live_key(uri, uri);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("postgresql");
@@ -626,6 +633,7 @@ int main(void)
 	tcase_add_test(tc, deferred_finalize_and_disconnect);
 	tcase_add_test(tc, rebound_parameters_read_back);
 	tcase_add_test(tc, plans_probe_after_vacuum_empties_the_file_index);
+	tcase_add_test(tc, live_file_key_is_unique);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	failed = tu_run_suite(s);

@@ -286,3 +286,175 @@ void tu_pg_plans_replay(const char *native_uri, const char *catalog_uri)
 	free(nat);
 	free(u);
 }
+
+/* Rows of the file index for one path: live ones, and all. */
+static void path_rows(const char *nat, const char *path, int64_t *live, int64_t *all)
+{
+	char sql[256];
+
+	snprintf(sql, sizeof(sql),
+	         "SELECT count(*) FROM dsql_file WHERE path = '%s' AND removed_version IS NULL", path);
+	tu_admin(nat, sql, live);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM dsql_file WHERE path = '%s'", path);
+	tu_admin(nat, sql, all);
+}
+
+static uint64_t hint_misses(const dsql_catalog *cat)
+{
+	dsql_metrics m;
+
+	dsql_catalog_metrics(cat, &m, sizeof(m));
+	return m.hint_misses;
+}
+
+/* The key as recorded (1 "unique", 0 "plain", -1 none) and whether the
+ * live-file index is unique (-1: no such index). */
+static void live_key_state(const char *nat, int64_t *recorded, int64_t *unique)
+{
+	int64_t v = -1;
+
+	*recorded = -1;
+	if (tu_admin(nat, "SELECT value = 'unique' FROM dsql_catalog WHERE key = 'live_file_key'",
+	             &v) == 1)
+		*recorded = v;
+	*unique = -1;
+	if (tu_admin(nat, "SELECT i.indisunique FROM pg_index i JOIN pg_class c ON c.oid ="
+	                  " i.indexrelid WHERE c.relname = 'dsql_file_live'", &v) == 1)
+		*unique = v;
+}
+
+/* The index as an older deltasql left it: not unique, no key recorded. */
+static void live_key_forget(const char *nat)
+{
+	tu_admin(nat, "DROP INDEX dsql_file_live", NULL);
+	tu_admin(nat, "CREATE INDEX dsql_file_live ON dsql_file (table_id, removed_version, path,"
+	              " dv_id)", NULL);
+	tu_admin(nat, "DELETE FROM dsql_catalog WHERE key = 'live_file_key'", NULL);
+}
+
+void tu_pg_live_key(const char *native_uri, const char *catalog_uri)
+{
+	char db[64], sql[128], *nat, *u;
+	dsql_catalog *cat, *first;
+	dsql_error err;
+	int64_t live, all, recorded, unique, v = -1;
+	uint64_t misses;
+	int native;
+
+	snprintf(db, sizeof(db), "deltasql_livekey_%d", (int)getpid());
+	nat = pg_uri_for(native_uri, db);
+	u = pg_uri_for(catalog_uri, db);
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", db);
+	tu_admin(native_uri, sql, NULL);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", db);
+	tu_admin(native_uri, sql, NULL);
+
+	/* A new catalog gets the unique key from its first native client. */
+	ck_assert_msg(dsql_catalog_open(&first, nat, NULL, &err) == DSQL_OK, "%s", err.message);
+	live_key_state(nat, &recorded, &unique);
+	ck_assert_int_eq(recorded, 1);
+	ck_assert_int_eq(unique, 1);
+	dsql_catalog_free(first);
+
+	/* Adds on the handle's hint: new files cost no second attempt; one
+	 * that replaces a live file does (native: the unique key fails the
+	 * hinted attempt) and leaves exactly one live row. */
+	ck_assert_int_eq(dsql_catalog_open(&cat, u, NULL, &err), DSQL_OK);
+	native = strcmp(dsql_catalog_driver(cat), "postgresql") == 0;
+	ck_assert_int_eq(dsql_table_create(cat, "t", NULL, &err), DSQL_OK);
+	commit_files(cat, "t", 0, 3, 0, NULL, NULL);
+	misses = hint_misses(cat);
+	commit_files(cat, "t", 10, 2, 0, NULL, NULL);
+	ck_assert_uint_eq(hint_misses(cat), misses);
+	commit_files(cat, "t", 2, 2, 0, NULL, NULL);
+	ck_assert_uint_eq(hint_misses(cat), misses + (uint64_t)native);
+	ck_assert_int_eq(dsql_table_version(cat, "t", &v, &err), DSQL_OK);
+	ck_assert_int_eq(v, 3);
+	path_rows(nat, "part-000002.parquet", &live, &all);
+	ck_assert_int_eq(live, 1);
+	ck_assert_int_eq(all, 2);
+	tu_admin(nat, "SELECT added_version FROM dsql_file WHERE path = 'part-000002.parquet'"
+	              " AND removed_version IS NULL", &v);
+	ck_assert_int_eq(v, 3);
+	tu_admin(nat, "SELECT removed_version FROM dsql_file WHERE path = 'part-000002.parquet'"
+	              " AND added_version = 1", &v);
+	ck_assert_int_eq(v, 3);
+	/* Remove and add again in one commit, on the hint: no failure. */
+	{
+		dsql_txn *txn;
+
+		ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
+		ck_assert_int_eq(dsql_txn_stage(txn, "t",
+		                                "{\"remove\":{\"path\":\"part-000000.parquet\","
+		                                "\"deletionTimestamp\":1,\"dataChange\":true}}",
+		                                &err),
+		                 DSQL_OK);
+		ck_assert_int_eq(dsql_txn_stage(txn, "t",
+		                                "{\"add\":{\"path\":\"part-000000.parquet\","
+		                                "\"partitionValues\":{},\"size\":5,"
+		                                "\"modificationTime\":1,\"dataChange\":true}}",
+		                                &err),
+		                 DSQL_OK);
+		misses = hint_misses(cat);
+		ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
+		ck_assert_uint_eq(hint_misses(cat), misses);
+		dsql_txn_free(txn);
+	}
+	path_rows(nat, "part-000000.parquet", &live, &all);
+	ck_assert_int_eq(live, 1);
+	ck_assert_int_eq(all, 2);
+	dsql_catalog_free(cat);
+
+	/* A catalog from before the key is given it when next opened. */
+	live_key_forget(nat);
+	live_key_state(nat, &recorded, &unique);
+	ck_assert_int_eq(recorded, -1);
+	ck_assert_int_eq(unique, 0);
+	/* by whichever of four processes opening it at once gets there first */
+	for (int i = 0; i < 4; i++) {
+		pid_t pid = fork();
+
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			int rc = dsql_catalog_open(&first, nat, NULL, &err);
+
+			if (rc != DSQL_OK)
+				fprintf(stderr, "live key: open: %s\n", err.message);
+			dsql_catalog_free(first);
+			_exit(rc == DSQL_OK ? 0 : 1);
+		}
+	}
+	for (int i = 0, status; i < 4; i++) {
+		ck_assert_int_gt(wait(&status), 0);
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	live_key_state(nat, &recorded, &unique);
+	ck_assert_int_eq(recorded, 1);
+	ck_assert_int_eq(unique, 1);
+
+	/* One whose live rows break the key (two live rows of a file) keeps
+	 * its index, records "plain", and its adds are unlinked as before
+	 * (natively: where the live files are looked up first, ODBC, two live
+	 * rows of a file fail the commit). */
+	live_key_forget(nat);
+	tu_admin(nat, "INSERT INTO dsql_file SELECT table_id, path, dv_id, added_version + 100,"
+	              " NULL, size, body FROM dsql_file WHERE path = 'part-000003.parquet'"
+	              " AND removed_version IS NULL", NULL);
+	ck_assert_int_eq(dsql_catalog_open(&first, nat, NULL, &err), DSQL_OK);
+	live_key_state(nat, &recorded, &unique);
+	ck_assert_int_eq(recorded, 0);
+	ck_assert_int_eq(unique, 0);
+	commit_files(first, "t", 3, 1, 0, NULL, NULL);
+	misses = hint_misses(first);
+	commit_files(first, "t", 3, 1, 0, NULL, NULL);
+	ck_assert_uint_eq(hint_misses(first), misses);
+	path_rows(nat, "part-000003.parquet", &live, &all);
+	ck_assert_int_eq(live, 1);
+	ck_assert_int_eq(all, 4);
+	dsql_catalog_free(first);
+
+	snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", db);
+	tu_admin(native_uri, sql, NULL);
+	free(nat);
+	free(u);
+}

@@ -67,6 +67,10 @@ int action_from_file(action *out, action_kind kind, const dsql_file_action *file
                      dsql_error *err);
 /* Delta's deletion vector unique id: storageType + pathOrInlineDv, plus
  * "@offset" when an offset is given (offset -1: none). */
+/* Writes s as a JSON string, quoted, with the escapes jansson writes and
+ * nothing else escaped, and a NUL; dst needs 6 * strlen(s) + 3 bytes.
+ * Returns the length written (without the NUL). */
+size_t action_json_string(char *dst, const char *s);
 void action_set_dv_id(action *a, const char *storage, const char *where, int64_t offset);
 /* An add's partition values: how many, and whether one is given for a
  * column. */

@@ -54,16 +54,11 @@ static void put_lit(line_buf *b, const char *s)
 	put(b, s, strlen(s));
 }
 
-/* A JSON string: the escapes jansson writes, nothing else escaped. No
- * character takes more than six bytes (\u00XX). */
-static void put_string(line_buf *b, const char *s)
+size_t action_json_string(char *dst, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	char *p;
+	char *p = dst;
 
-	if (!reserve(b, 6 * strlen(s) + 2))
-		return;
-	p = b->s + b->len;
 	*p++ = '"';
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
@@ -90,7 +85,15 @@ static void put_string(line_buf *b, const char *s)
 	}
 	*p++ = '"';
 	*p = '\0';
-	b->len = (size_t)(p - b->s);
+	return (size_t)(p - dst);
+}
+
+/* A JSON string (action_json_string). No character takes more than six
+ * bytes (\u00XX). */
+static void put_string(line_buf *b, const char *s)
+{
+	if (reserve(b, 6 * strlen(s) + 2))
+		b->len += action_json_string(b->s + b->len, s);
 }
 
 static void put_key(line_buf *b, const char *key)

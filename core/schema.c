@@ -275,11 +275,25 @@ static int live_key_decide(dsql_catalog *cat, int try, char *value, size_t cap,
 	return db_commit(cat->db, err);
 }
 
+/* The index statements' failure is the database's answer, to be recorded:
+ * live rows that break the key, or SQL it does not have (not PostgreSQL 15
+ * or later: a syntax error or an unsupported feature). Not a passing
+ * failure, nor a client without the rights (insufficient privilege, 42501),
+ * after which the owner's client may still make the key. */
+static int refused(int rc, const dsql_error *e)
+{
+	if (rc == DSQL_EEXISTS || rc == DSQL_EUNSUPPORTED)
+		return 1;
+	return rc == DSQL_EDB && strncmp(e->sqlstate, "42", 2) == 0 &&
+	       strcmp(e->sqlstate, "42501") != 0;
+}
+
 /* Sets cat->live_key_unique. Any failure here leaves it clear: unlinking
  * every add is right on either index. */
 static void live_key_ensure(dsql_catalog *cat)
 {
 	char value[16];
+	dsql_error e;
 	int rc, ddl_failed;
 
 	cat->live_key_unique = 0;
@@ -287,11 +301,8 @@ static void live_key_ensure(dsql_catalog *cat)
 		return;
 	rc = read_key(cat, LIVE_KEY, value, sizeof(value), NULL);
 	if (rc == DSQL_ENOTFOUND) {
-		rc = live_key_decide(cat, 1, value, sizeof(value), &ddl_failed, NULL);
-		/* The database's answer (not PostgreSQL 15 or later, or live rows
-		 * that break the key), not a passing failure. */
-		if (ddl_failed && (rc == DSQL_EDB || rc == DSQL_EEXISTS || rc == DSQL_EINVALID ||
-		                   rc == DSQL_EUNSUPPORTED))
+		rc = live_key_decide(cat, 1, value, sizeof(value), &ddl_failed, &e);
+		if (ddl_failed && refused(rc, &e))
 			rc = live_key_decide(cat, 0, value, sizeof(value), &ddl_failed, NULL);
 	}
 	cat->live_key_unique = rc == DSQL_OK && strcmp(value, "unique") == 0;

@@ -5,6 +5,7 @@
 #include <check.h>
 #include <deltasql.h>
 #include <deltasql/driver.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,107 @@ static int raw_count(const char *uri, const char *sql)
 	d->disconnect(c);
 	return n;
 }
+
+/* The commitInfo deltasql generates is written without a JSON tree: it
+ * must be, byte for byte, what jansson writes for the same object, with
+ * the fields each commit calls for, in the order deltasql always wrote
+ * them (a caller's id with a quote and a backslash escaped; readVersion on
+ * every version after the first). */
+START_TEST(generated_commit_info_is_janssons_rendering)
+{
+	static const struct {
+		const char *id, *line, *operation, *level;
+		dsql_isolation isolation;
+		int blind;
+	} commits[] = {
+		{NULL, NULL, "CREATE TABLE", "WriteSerializable", DSQL_ISOLATION_DEFAULT, 0},
+		{"q\"uo\\te/{x}", "{\"add\":{\"path\":\"a\",\"partitionValues\":{},\"size\":1,"
+		                  "\"modificationTime\":1,\"dataChange\":true}}",
+		 "WRITE", "WriteSerializable", DSQL_ISOLATION_DEFAULT, 1},
+		{NULL, "{\"remove\":{\"path\":\"a\",\"deletionTimestamp\":1,\"dataChange\":true}}",
+		 "DELETE", "SnapshotIsolation", DSQL_ISOLATION_SNAPSHOT, 0},
+		{"plain-id", "{\"add\":{\"path\":\"b\",\"partitionValues\":{},\"size\":1,"
+		             "\"modificationTime\":1,\"dataChange\":true}}",
+		 "WRITE", "Serializable", DSQL_ISOLATION_SERIALIZABLE, 1},
+	};
+	const char *uri = tu_sqlite_uri("commitinfo");
+	const dsql_driver *d = dsql_driver_find(uri);
+	char ids[4][130];
+	dsql_driver_conn *c;
+	dsql_driver_stmt *st;
+	dsql_catalog *cat;
+	dsql_error err;
+	size_t n = 0;
+
+	ck_assert_int_eq(dsql_catalog_open(&cat, uri, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_table_create(cat, "t", NULL, &err), DSQL_OK);
+	for (size_t i = 1; i < 4; i++) {
+		dsql_txn_options o = DSQL_TXN_OPTIONS_INIT;
+		dsql_txn *txn;
+
+		o.isolation = commits[i].isolation;
+		o.txn_id = commits[i].id;
+		ck_assert_int_eq(dsql_txn_begin(&txn, cat, &o, &err), DSQL_OK);
+		ck_assert_int_eq(dsql_txn_stage(txn, "t", commits[i].line, &err), DSQL_OK);
+		ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
+		snprintf(ids[i], sizeof(ids[i]), "%s", dsql_txn_id(txn));
+		dsql_txn_free(txn);
+	}
+	dsql_catalog_free(cat);
+
+	ck_assert_int_eq(d->connect(&c, uri, &err), DSQL_OK);
+	ck_assert_int_eq(d->prepare(&st, c,
+	                            "SELECT version, body FROM dsql_action WHERE kind = 'commitInfo'"
+	                            " ORDER BY version",
+	                            &err),
+	                 DSQL_OK);
+	while (d->step(st, &err) == DSQL_ROW) {
+		int64_t v = d->column_int64(st, 0);
+		const char *body = d->column_text(st, 1, NULL);
+		json_t *line = json_loads(body, 0, NULL), *ci;
+		char *again;
+
+		ck_assert_msg(line != NULL, "version %lld: not JSON: %s", (long long)v, body);
+		again = json_dumps(line, JSON_COMPACT);
+		ck_assert_str_eq(body, again);
+		free(again);
+		ck_assert_int_eq(v, (int64_t)n);
+		ci = json_object_get(line, "commitInfo");
+		{
+			static const char *const order[] = {"operation", "operationParameters",
+			                                     "isolationLevel", "isBlindAppend",
+			                                     "engineInfo", "timestamp", "txnId",
+			                                     "readVersion"};
+			size_t k = 0;
+
+			for (void *it = json_object_iter(ci); it; it = json_object_iter_next(ci, it))
+				ck_assert_str_eq(json_object_iter_key(it), order[k++]);
+			ck_assert_uint_eq(k, n > 0 ? 8 : 7);
+		}
+		ck_assert_str_eq(json_string_value(json_object_get(ci, "operation")),
+		                 commits[n].operation);
+		ck_assert_str_eq(json_string_value(json_object_get(ci, "isolationLevel")),
+		                 commits[n].level);
+		ck_assert_int_eq(json_is_true(json_object_get(ci, "isBlindAppend")), commits[n].blind);
+		ck_assert_int_eq(strncmp(json_string_value(json_object_get(ci, "engineInfo")),
+		                         "deltasql/", 9),
+		                 0);
+		ck_assert(json_integer_value(json_object_get(ci, "timestamp")) > 0);
+		if (n > 0) {
+			ck_assert_str_eq(json_string_value(json_object_get(ci, "txnId")), ids[n]);
+			ck_assert_int_eq(json_integer_value(json_object_get(ci, "readVersion")), v - 1);
+		} else {
+			ck_assert_ptr_null(json_object_get(ci, "readVersion"));
+		}
+		json_decref(line);
+		n++;
+	}
+	ck_assert_uint_eq(n, 4);
+	ck_assert_str_eq(ids[1], commits[1].id);
+	d->finalize(st);
+	d->disconnect(c);
+}
+END_TEST
 
 START_TEST(old_catalog_is_migrated)
 {
@@ -379,6 +481,7 @@ static Suite *sqlite_only_suite(void)
 	Suite *s = suite_create("sqlite-specific");
 	TCase *tc = tcase_create("catalog file");
 
+	tcase_add_test(tc, generated_commit_info_is_janssons_rendering);
 	tcase_add_test(tc, old_catalog_is_migrated);
 	tcase_add_test(tc, newer_catalog_is_refused);
 	tcase_add_test(tc, missing_or_foreign_catalog);

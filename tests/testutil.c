@@ -432,6 +432,45 @@ void tu_pg_live_key(const char *native_uri, const char *catalog_uri)
 	ck_assert_int_eq(recorded, 1);
 	ck_assert_int_eq(unique, 1);
 
+	/* A client without the rights to make it (not the tables' owner)
+	 * records nothing, so that the owner's client still can. */
+	live_key_forget(nat);
+	{
+		char role[64], *limited;
+		const char *at = strstr(nat, "user=");
+		size_t rest;
+
+		snprintf(role, sizeof(role), "dsql_livekey_%d", (int)getpid());
+		ck_assert_ptr_nonnull(at);
+		rest = strcspn(at, "&");
+		ck_assert_int_ne(asprintf(&limited, "%.*suser=%s%s", (int)(at - nat), nat, role,
+		                          at + rest),
+		                 -1);
+		snprintf(sql, sizeof(sql), "DROP ROLE IF EXISTS %s", role);
+		tu_admin(nat, sql, NULL);
+		snprintf(sql, sizeof(sql), "CREATE ROLE %s LOGIN", role);
+		tu_admin(nat, sql, NULL);
+		snprintf(sql, sizeof(sql), "GRANT ALL ON ALL TABLES IN SCHEMA public TO %s", role);
+		tu_admin(nat, sql, NULL);
+		ck_assert_msg(dsql_catalog_open(&first, limited, NULL, &err) == DSQL_OK, "%s",
+		              err.message);
+		live_key_state(nat, &recorded, &unique);
+		ck_assert_int_eq(recorded, -1);
+		ck_assert_int_eq(unique, 0);
+		commit_files(first, "t", 20, 1, 0, NULL, NULL);
+		dsql_catalog_free(first);
+		snprintf(sql, sizeof(sql), "DROP OWNED BY %s", role);
+		tu_admin(nat, sql, NULL);
+		snprintf(sql, sizeof(sql), "DROP ROLE %s", role);
+		tu_admin(nat, sql, NULL);
+		free(limited);
+	}
+	ck_assert_int_eq(dsql_catalog_open(&first, nat, NULL, &err), DSQL_OK);
+	dsql_catalog_free(first);
+	live_key_state(nat, &recorded, &unique);
+	ck_assert_int_eq(recorded, 1);
+	ck_assert_int_eq(unique, 1);
+
 	/* One whose live rows break the key (two live rows of a file) keeps
 	 * its index, records "plain", and its adds are unlinked as before
 	 * (natively: where the live files are looked up first, ODBC, two live

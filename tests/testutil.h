@@ -42,7 +42,8 @@ void tu_pg_plans_replay(const char *native_uri, const char *catalog_uri);
 /* The unique live-file key (core/schema.c), in a database of its own as
  * above: recorded by a new catalog's first native client; adds that
  * replace live files, on the handle's hint, through catalog_uri; a catalog
- * from before the key given it; one whose rows break it kept plain. */
+ * from before the key given it (by concurrent openers; not by a role without
+ * the rights); one whose rows break it kept plain. */
 void tu_pg_live_key(const char *native_uri, const char *catalog_uri);
 
 #endif

@@ -145,6 +145,74 @@ START_TEST(binds_and_reads_every_type)
 }
 END_TEST
 
+/* Rows of one result whose values in a column differ in length (long,
+ * short, NULL, empty): each row reads back whole and alone, also when the
+ * statement runs again (a driver may keep its buffers from row to row). */
+START_TEST(reads_values_of_every_length_row_after_row)
+{
+	enum { ROWS = 6 };
+	dsql_driver_conn *c = conn();
+	const dsql_driver *d = drv();
+	const char *table = tname("drvlen");
+	char *vals[ROWS], sql[200];
+	dsql_driver_stmt *s;
+	dsql_error err;
+
+	vals[0] = malloc(65537);
+	memset(vals[0], 'y', 65536);
+	vals[0][65536] = '\0';
+	vals[1] = strdup("ab");
+	vals[2] = NULL;
+	vals[3] = strdup("");
+	vals[4] = malloc(1501);
+	memset(vals[4], 'z', 1500);
+	vals[4][1500] = '\0';
+	vals[5] = strdup("c");
+	snprintf(sql, sizeof(sql), "CREATE TABLE %s (n BIGINT PRIMARY KEY, v TEXT)", table);
+	must_exec(c, sql);
+	snprintf(sql, sizeof(sql), "INSERT INTO %s (n, v) VALUES (?, ?)", table);
+	for (int i = 0; i < ROWS; i++) {
+		ck_assert_int_eq(d->prepare(&s, c, sql, &err), DSQL_OK);
+		ck_assert_int_eq(d->bind_int64(s, 1, i, &err), DSQL_OK);
+		ck_assert_int_eq(vals[i] ? d->bind_text(s, 2, vals[i], strlen(vals[i]), &err)
+		                         : d->bind_null(s, 2, &err),
+		                 DSQL_OK);
+		ck_assert_msg(d->step(s, &err) == DSQL_DONE, "%s", err.message);
+		d->finalize(s);
+	}
+	snprintf(sql, sizeof(sql), "SELECT n, v FROM %s WHERE n >= ? ORDER BY n", table);
+	ck_assert_int_eq(d->prepare(&s, c, sql, &err), DSQL_OK);
+	for (int run = 0; run < 2; run++) {
+		int n = 0;
+
+		ck_assert_int_eq(d->bind_int64(s, 1, 0, &err), DSQL_OK);
+		while (d->step(s, &err) == DSQL_ROW) {
+			size_t len = 99;
+			const char *got = d->column_text(s, 1, &len);
+
+			ck_assert_int_eq(d->column_int64(s, 0), n);
+			if (!vals[n]) {
+				ck_assert_ptr_null(got);
+				ck_assert_int_eq(d->column_type(s, 1), DSQL_TYPE_NULL);
+			} else {
+				ck_assert_ptr_nonnull(got);
+				ck_assert_uint_eq(len, strlen(vals[n]));
+				ck_assert_uint_eq(strlen(got), len);
+				ck_assert(memcmp(got, vals[n], len) == 0);
+			}
+			n++;
+		}
+		ck_assert_int_eq(n, ROWS);
+		ck_assert_int_eq(d->reset(s, &err), DSQL_OK);
+	}
+	d->finalize(s);
+	drop(c, table);
+	for (int i = 0; i < ROWS; i++)
+		free(vals[i]);
+	d->disconnect(c);
+}
+END_TEST
+
 /* Doubles and blobs (with NUL bytes) through a table: every database we
  * reach knows DOUBLE PRECISION and BYTEA (SQLite accepts any type name). */
 START_TEST(binds_doubles_and_blobs)
@@ -328,6 +396,7 @@ void driver_cases(Suite *s)
 
 	tcase_add_test(tc, binds_and_reads_every_type);
 	tcase_add_test(tc, binds_doubles_and_blobs);
+	tcase_add_test(tc, reads_values_of_every_length_row_after_row);
 	tcase_add_test(tc, counts_rows_and_rolls_back);
 	tcase_add_test(tc, classifies_errors);
 	tcase_add_test(tc, two_writers_on_one_row);

@@ -80,9 +80,12 @@ typedef struct param {
 	SQLLEN len, ind;
 } param;
 
+/* One column of the current row. The buffer is kept from row to row of
+ * one execution (a value is valid until the next step): a row then costs
+ * no allocation, and a value that fits costs one SQLGetData. */
 typedef struct cell {
 	char *data;
-	size_t len;
+	size_t len, cap;
 	int null;
 } cell;
 
@@ -93,6 +96,7 @@ struct dsql_driver_stmt {
 	param *params;
 	SQLSMALLINT *col_types;
 	cell *cells;
+	SQLSMALLINT n_cells; /* of cells, allocated */
 	int executed, done;
 	int64_t changes;
 };
@@ -295,12 +299,19 @@ static int od_commit(dsql_driver_conn *c, dsql_error *err)
 
 static void clear_cells(dsql_driver_stmt *s)
 {
-	for (SQLSMALLINT i = 0; s->cells && i < s->n_cols; i++) {
-		free(s->cells[i].data);
-		s->cells[i].data = NULL;
+	for (SQLSMALLINT i = 0; s->cells && i < s->n_cells; i++) {
 		s->cells[i].len = 0;
 		s->cells[i].null = 1;
 	}
+}
+
+static void free_cells(dsql_driver_stmt *s)
+{
+	for (SQLSMALLINT i = 0; s->cells && i < s->n_cells; i++)
+		free(s->cells[i].data);
+	free(s->cells);
+	s->cells = NULL;
+	s->n_cells = 0;
 }
 
 static void clear_params(dsql_driver_stmt *s)
@@ -443,34 +454,30 @@ static SQLRETURN bind_one(dsql_driver_stmt *s, SQLUSMALLINT i, param *p)
 	}
 }
 
-/* Reads one column of the current row (SQLGetData, growing the buffer
- * for long values). */
+/* Reads one column of the current row into its cell's buffer
+ * (SQLGetData, growing the buffer for long values). */
 static int read_cell(dsql_driver_stmt *s, SQLUSMALLINT col, dsql_error *err)
 {
 	cell *c = &s->cells[col - 1];
 	SQLSMALLINT t = s->col_types[col - 1];
 	int binary = t == SQL_BINARY || t == SQL_VARBINARY || t == SQL_LONGVARBINARY;
 	SQLSMALLINT ctype = binary ? SQL_C_BINARY : SQL_C_CHAR;
-	size_t cap = 256, used = 0;
-	char *buf = malloc(cap);
+	size_t used = 0;
 
-	if (!buf)
+	if (!c->data && !(c->data = malloc(c->cap = 1024)))
 		return dsql_error_set(err, DSQL_ENOMEM, "odbc", NULL, 0, "out of memory");
 	for (;;) {
 		SQLLEN ind = 0;
-		size_t room = cap - used;
-		SQLRETURN r = SQLGetData(s->h, col, ctype, buf + used, (SQLLEN)room, &ind);
+		size_t room = c->cap - used, cap;
+		SQLRETURN r = SQLGetData(s->h, col, ctype, c->data + used, (SQLLEN)room, &ind);
+		char *n;
 
 		if (r == SQL_NO_DATA)
 			break;
-		if (!SQL_SUCCEEDED(r)) {
-			free(buf);
+		if (!SQL_SUCCEEDED(r))
 			return fail(s->conn, dsql_odbc_error(err, SQL_HANDLE_STMT, s->h,
 			                                     "cannot read a column"));
-		}
 		if (ind == SQL_NULL_DATA) {
-			free(buf);
-			c->data = NULL;
 			c->null = 1;
 			return DSQL_OK;
 		}
@@ -480,28 +487,22 @@ static int read_cell(dsql_driver_stmt *s, SQLUSMALLINT col, dsql_error *err)
 		}
 		/* Truncated: keep what came (less a character terminator), grow. */
 		used += binary ? room : room - 1;
-		cap = ind != SQL_NO_TOTAL && (size_t)ind > cap ? used + (size_t)ind + 1 : cap * 2;
-		{
-			char *n = realloc(buf, cap);
-
-			if (!n) {
-				free(buf);
-				return dsql_error_set(err, DSQL_ENOMEM, "odbc", NULL, 0, "out of memory");
-			}
-			buf = n;
-		}
-	}
-	if (used + 1 > cap) {
-		char *n = realloc(buf, used + 1);
-
-		if (!n) {
-			free(buf);
+		cap = ind != SQL_NO_TOTAL && (size_t)ind > c->cap ? used + (size_t)ind + 1
+		                                                  : c->cap * 2;
+		if (!(n = realloc(c->data, cap)))
 			return dsql_error_set(err, DSQL_ENOMEM, "odbc", NULL, 0, "out of memory");
-		}
-		buf = n;
+		c->data = n;
+		c->cap = cap;
 	}
-	buf[used] = '\0';
-	c->data = buf;
+	if (used + 1 > c->cap) {
+		char *n = realloc(c->data, used + 1);
+
+		if (!n)
+			return dsql_error_set(err, DSQL_ENOMEM, "odbc", NULL, 0, "out of memory");
+		c->data = n;
+		c->cap = used + 1;
+	}
+	c->data[used] = '\0';
 	c->len = used;
 	c->null = 0;
 	return DSQL_OK;
@@ -554,9 +555,13 @@ static int execute(dsql_driver_stmt *s, dsql_error *err)
 		return DSQL_DONE;
 	}
 	free(s->col_types);
-	free(s->cells);
 	s->col_types = calloc((size_t)s->n_cols, sizeof(*s->col_types));
-	s->cells = calloc((size_t)s->n_cols, sizeof(*s->cells));
+	/* A statement run again keeps its cells' buffers. */
+	if (s->n_cells != s->n_cols) {
+		free_cells(s);
+		if ((s->cells = calloc((size_t)s->n_cols, sizeof(*s->cells))) != NULL)
+			s->n_cells = s->n_cols;
+	}
 	if (!s->col_types || !s->cells)
 		return dsql_error_set(err, DSQL_ENOMEM, "odbc", NULL, 0, "out of memory");
 	for (SQLSMALLINT i = 0; i < s->n_cols; i++) {
@@ -686,7 +691,7 @@ static void od_finalize(dsql_driver_stmt *s)
 	SQLFreeHandle(SQL_HANDLE_STMT, s->h);
 	free(s->params);
 	free(s->col_types);
-	free(s->cells);
+	free_cells(s);
 	free(s);
 }
 

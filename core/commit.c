@@ -594,9 +594,10 @@ static int write_actions(dsql_txn *txn, const txn_table *t, const commit_shape *
  * that does. Where statements are queued (PostgreSQL), the look-up would
  * cost a round trip of its own: the adds are unlinked instead, in the same
  * round trip as the rest (one statement per table where rows have ids,
- * else one per add; see batch.c), except on an attempt built on the hint
- * where the live-file key is unique (schema.c): there an add that replaces
- * a live file fails the attempt, and the attempt under locks unlinks. */
+ * else one per add; see batch.c). Neither is needed on an attempt built
+ * on the hint where the live-file key is unique (schema.c): there an add
+ * that replaces a live file fails the attempt, and the attempt under locks
+ * unlinks. */
 static int unlink_replaced(dsql_catalog *cat, const txn_table *t, int64_t version,
                            const rows *adds, dsql_error *err)
 {
@@ -636,6 +637,7 @@ static int unlink_replaced(dsql_catalog *cat, const txn_table *t, int64_t versio
 static int write_file_index(dsql_catalog *cat, const dsql_txn *txn, const txn_table *t,
                             int64_t version, int hinted, dsql_error *err)
 {
+	int unlink_adds = !(hinted && cat->live_key_unique && !txn->importing);
 	rows removes, adds;
 	int rc = rows_alloc(&removes, t, version, t->n_actions, err);
 
@@ -659,9 +661,9 @@ static int write_file_index(dsql_catalog *cat, const dsql_txn *txn, const txn_ta
 	}
 	rc = batch_run(cat, BATCH_UNLINK, removes.n, version, t->id, bind_file_key, &removes,
 	               !txn->importing, err);
-	if (rc == DSQL_OK && !(db_capabilities(cat->db) & DSQL_CAP_DEFERRED))
+	if (rc == DSQL_OK && unlink_adds && !(db_capabilities(cat->db) & DSQL_CAP_DEFERRED))
 		rc = unlink_replaced(cat, t, version, &adds, err);
-	else if (rc == DSQL_OK && !(hinted && cat->live_key_unique && !txn->importing))
+	else if (rc == DSQL_OK && unlink_adds)
 		rc = batch_run(cat, BATCH_UNLINK, adds.n, version, t->id, bind_file_key, &adds, 0,
 		               err);
 	if (rc == DSQL_OK)

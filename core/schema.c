@@ -233,7 +233,9 @@ static int migrate(dsql_catalog *cat, dsql_error *err)
  * fails it and goes under locks, where the adds are unlinked as before
  * (commit.c). The outcome is decided once per catalog and recorded in
  * dsql_catalog under LIVE_KEY ("unique" or "plain"), by the first such
- * client to open it; everything else works the same on either index. */
+ * client to open it; other clients of a server (ODBC) read it and skip, on
+ * the hint, the look-up of the files their adds replace. Everything else
+ * works the same on either index. */
 #define LIVE_KEY "live_file_key"
 
 static const char *const live_key_unique[] = {
@@ -288,19 +290,22 @@ static int refused(int rc, const dsql_error *e)
 	       strcmp(e->sqlstate, "42501") != 0;
 }
 
-/* Sets cat->live_key_unique. Any failure here leaves it clear: unlinking
- * every add is right on either index. */
+/* Sets cat->live_key_unique. A client that defers statements decides the
+ * key when it is not recorded yet; other clients of a server (ODBC) read
+ * it. Any failure here leaves it clear: unlinking every add is right on
+ * either index. */
 static void live_key_ensure(dsql_catalog *cat)
 {
+	unsigned int caps = db_capabilities(cat->db);
 	char value[16];
 	dsql_error e;
 	int rc, ddl_failed;
 
 	cat->live_key_unique = 0;
-	if (!(db_capabilities(cat->db) & DSQL_CAP_DEFERRED))
-		return;
+	if ((caps & DSQL_CAP_IN_PROCESS) && !(caps & DSQL_CAP_DEFERRED))
+		return; /* SQLite: never a server's key */
 	rc = read_key(cat, LIVE_KEY, value, sizeof(value), NULL);
-	if (rc == DSQL_ENOTFOUND) {
+	if (rc == DSQL_ENOTFOUND && (caps & DSQL_CAP_DEFERRED)) {
 		rc = live_key_decide(cat, 1, value, sizeof(value), &ddl_failed, &e);
 		if (ddl_failed && refused(rc, &e))
 			rc = live_key_decide(cat, 0, value, sizeof(value), &ddl_failed, NULL);

@@ -282,8 +282,9 @@ START_TEST(postgresql_plans_probe_after_vacuum_empties_the_file_index)
 }
 END_TEST
 
-/* A catalog with the unique live-file key, through ODBC: its adds are
- * looked up and unlinked as on any index (tests/testutil.c). */
+/* A catalog with the unique live-file key, through ODBC: the hinted
+ * commit's adds are not looked up, and one that replaces a live file
+ * fails that attempt and commits under locks (tests/testutil.c). */
 START_TEST(postgresql_live_file_key)
 {
 	const char *pg = getenv("DELTASQL_TEST_ODBC_PG_URI");

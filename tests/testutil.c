@@ -172,6 +172,32 @@ static char *pg_uri_for(const char *uri, const char *db)
 	return out;
 }
 
+/* A fresh database named <prefix>_<pid> on the server of native_uri: its
+ * native URI in *nat and catalog_uri's for it in *u (both malloc'd). */
+static void scratch_db(const char *native_uri, const char *catalog_uri, const char *prefix,
+                       char *db, size_t cap, char **nat, char **u)
+{
+	char sql[128];
+
+	snprintf(db, cap, "%s_%d", prefix, (int)getpid());
+	*nat = pg_uri_for(native_uri, db);
+	*u = pg_uri_for(catalog_uri, db);
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", db);
+	tu_admin(native_uri, sql, NULL);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", db);
+	tu_admin(native_uri, sql, NULL);
+}
+
+static void scratch_db_drop(const char *native_uri, const char *db, char *nat, char *u)
+{
+	char sql[128];
+
+	snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", db);
+	tu_admin(native_uri, sql, NULL);
+	free(nat);
+	free(u);
+}
+
 /* Commits n adds of files first .. first + n - 1 (with statistics) to
  * table, or removes of them; with check SQL, also runs it in the commit's
  * transaction and puts the first row's two columns in out. */
@@ -216,18 +242,12 @@ void tu_pg_plans_replay(const char *native_uri, const char *catalog_uri)
 	                    " WHERE relname = 'dsql_file'";
 	const char *fetched = "SELECT seq_scan, idx_tup_fetch FROM pg_stat_xact_user_tables"
 	                      " WHERE relname = 'dsql_file'";
-	char db[64], sql[128], *nat, *u;
+	char db[64], *nat, *u;
 	dsql_catalog *cat, *other;
 	dsql_error err;
 	int64_t scanned[2], v = -1; /* sequential scans, index scans or rows */
 
-	snprintf(db, sizeof(db), "deltasql_plans_%d", (int)getpid());
-	nat = pg_uri_for(native_uri, db);
-	u = pg_uri_for(catalog_uri, db);
-	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", db);
-	tu_admin(native_uri, sql, NULL);
-	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", db);
-	tu_admin(native_uri, sql, NULL);
+	scratch_db(native_uri, catalog_uri, "deltasql_plans", db, sizeof(db), &nat, &u);
 
 	/* A file index with pages, emptied (the table dropped) and vacuumed. */
 	ck_assert_msg(dsql_catalog_open(&cat, u, NULL, &err) == DSQL_OK, "%s", err.message);
@@ -281,10 +301,7 @@ void tu_pg_plans_replay(const char *native_uri, const char *catalog_uri)
 	ck_assert_int_eq(v, 4);
 	dsql_catalog_free(other);
 	dsql_catalog_free(cat);
-	snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", db);
-	tu_admin(native_uri, sql, NULL);
-	free(nat);
-	free(u);
+	scratch_db_drop(native_uri, db, nat, u);
 }
 
 /* Rows of the file index for one path: live ones, and all. */
@@ -340,13 +357,7 @@ void tu_pg_live_key(const char *native_uri, const char *catalog_uri)
 	int64_t live, all, recorded, unique, v = -1;
 	uint64_t misses;
 
-	snprintf(db, sizeof(db), "deltasql_livekey_%d", (int)getpid());
-	nat = pg_uri_for(native_uri, db);
-	u = pg_uri_for(catalog_uri, db);
-	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", db);
-	tu_admin(native_uri, sql, NULL);
-	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", db);
-	tu_admin(native_uri, sql, NULL);
+	scratch_db(native_uri, catalog_uri, "deltasql_livekey", db, sizeof(db), &nat, &u);
 
 	/* A new catalog gets the unique key from its first native client. */
 	ck_assert_msg(dsql_catalog_open(&first, nat, NULL, &err) == DSQL_OK, "%s", err.message);
@@ -490,8 +501,5 @@ void tu_pg_live_key(const char *native_uri, const char *catalog_uri)
 	ck_assert_int_eq(all, 4);
 	dsql_catalog_free(first);
 
-	snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", db);
-	tu_admin(native_uri, sql, NULL);
-	free(nat);
-	free(u);
+	scratch_db_drop(native_uri, db, nat, u);
 }

@@ -80,9 +80,9 @@ typedef struct param {
 	SQLLEN len, ind;
 } param;
 
-/* One column of the current row. The buffer is kept from row to row of
- * one execution (a value is valid until the next step): a row then costs
- * no allocation, and a value that fits costs one SQLGetData. */
+/* One column of the current row. The buffer is kept from row to row and
+ * from one execution to the next (a value is valid until the next step):
+ * a row then costs no allocation, and a value that fits one SQLGetData. */
 typedef struct cell {
 	char *data;
 	size_t len, cap;

@@ -481,9 +481,8 @@ void tu_pg_live_key(const char *native_uri, const char *catalog_uri)
 	ck_assert_int_eq(unique, 1);
 
 	/* One whose live rows break the key (two live rows of a file) keeps
-	 * its index, records "plain", and its adds are unlinked as before
-	 * (natively: where the live files are looked up first, ODBC, two live
-	 * rows of a file fail the commit). */
+	 * its index, records "plain", and its adds are unlinked as before,
+	 * both rows, natively and through catalog_uri. */
 	live_key_forget(nat);
 	tu_admin(nat, "INSERT INTO dsql_file SELECT table_id, path, dv_id, added_version + 100,"
 	              " NULL, size, body FROM dsql_file WHERE path = 'part-000003.parquet'"
@@ -499,6 +498,15 @@ void tu_pg_live_key(const char *native_uri, const char *catalog_uri)
 	path_rows(nat, "part-000003.parquet", &live, &all);
 	ck_assert_int_eq(live, 1);
 	ck_assert_int_eq(all, 4);
+	tu_admin(nat, "INSERT INTO dsql_file SELECT table_id, path, dv_id, added_version + 100,"
+	              " NULL, size, body FROM dsql_file WHERE path = 'part-000003.parquet'"
+	              " AND removed_version IS NULL", NULL);
+	ck_assert_int_eq(dsql_catalog_open(&cat, u, NULL, &err), DSQL_OK);
+	commit_files(cat, "t", 3, 1, 0, NULL, NULL);
+	dsql_catalog_free(cat);
+	path_rows(nat, "part-000003.parquet", &live, &all);
+	ck_assert_int_eq(live, 1);
+	ck_assert_int_eq(all, 6);
 	dsql_catalog_free(first);
 
 	scratch_db_drop(native_uri, db, nat, u);

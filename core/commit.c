@@ -380,13 +380,6 @@ static int validate_table(dsql_db *db, const dsql_txn *txn, const txn_table *t,
 
 /* --- step 4: writing a table's next version --- */
 
-static const char *isolation_level(dsql_isolation isolation)
-{
-	return isolation == DSQL_ISOLATION_SNAPSHOT       ? "SnapshotIsolation"
-	       : isolation == DSQL_ISOLATION_SERIALIZABLE ? "Serializable"
-	                                                  : "WriteSerializable";
-}
-
 /* The commitInfo deltasql writes when none was staged, written directly,
  * as jansson would write the same object (compact, keys in this order):
  * building and dumping a tree cost more than the rest of a table's commit
@@ -403,7 +396,7 @@ static char *generated_commit_info(const dsql_txn *txn, const txn_table *t,
 	p += action_json_string(p, s->operation);
 	p += sprintf(p, ",\"operationParameters\":{},\"isolationLevel\":\"%s\",\"isBlindAppend\":%s,"
 	             "\"engineInfo\":",
-	             isolation_level(txn->isolation), shape_is_blind_append(s, t) ? "true" : "false");
+	             txn_isolation_delta_name(txn->isolation), shape_is_blind_append(s, t) ? "true" : "false");
 	p += action_json_string(p, ENGINE_INFO);
 	p += sprintf(p, ",\"timestamp\":%lld,\"txnId\":", (long long)ts);
 	p += action_json_string(p, txn->id);

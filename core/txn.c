@@ -33,14 +33,29 @@ int dsql_isolation_parse(dsql_isolation *out, const char *name, dsql_error *err)
 	                      "write_serializable or snapshot)", name ? name : "(null)");
 }
 
-const char *dsql_isolation_name(dsql_isolation isolation)
+static size_t isolation_index(dsql_isolation isolation)
 {
 	if (isolation == DSQL_ISOLATION_DEFAULT)
 		isolation = DSQL_ISOLATION_WRITE_SERIALIZABLE;
 	for (size_t i = 0; i < sizeof(isolations) / sizeof(isolations[0]); i++)
 		if (isolations[i].level == isolation)
-			return isolations[i].name;
-	return "unknown";
+			return i;
+	return sizeof(isolations) / sizeof(isolations[0]);
+}
+
+const char *dsql_isolation_name(dsql_isolation isolation)
+{
+	size_t i = isolation_index(isolation);
+
+	return i < sizeof(isolations) / sizeof(isolations[0]) ? isolations[i].name : "unknown";
+}
+
+const char *txn_isolation_delta_name(dsql_isolation isolation)
+{
+	size_t i = isolation_index(isolation);
+
+	return i < sizeof(isolations) / sizeof(isolations[0]) ? isolations[i].delta_name
+	                                                      : "WriteSerializable";
 }
 
 static int check_txn_id(const char *id, dsql_error *err)

@@ -82,6 +82,10 @@ int twophase_prepared_exists(dsql_catalog *cat, const char *gid, int *exists, ds
 int appsql_run(dsql_txn *txn, dsql_error *err);
 void appsql_free(dsql_txn *txn);
 
+/* Delta's name of an isolation level ("WriteSerializable" for the default),
+ * as commitInfo's isolationLevel carries it (txn.c). */
+const char *txn_isolation_delta_name(dsql_isolation isolation);
+
 /* Adds a table that the transaction creates (its actions become version
  * 0). Codes: DSQL_OK, DSQL_EINVALID, DSQL_EEXISTS (already in this txn). */
 int txn_add_new_table(dsql_txn *txn, const char *name, const char *location,

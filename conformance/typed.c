@@ -257,12 +257,163 @@ START_TEST(typed_files_are_judged_at_commit)
 }
 END_TEST
 
+/* A table partitioned by d (date) and n (integer), or with n a string. */
+static const char *const schema_dn =
+	"{\"type\":\"struct\",\"fields\":["
+	"{\"name\":\"d\",\"type\":\"date\",\"nullable\":true,\"metadata\":{}},"
+	"{\"name\":\"n\",\"type\":\"integer\",\"nullable\":true,\"metadata\":{}},"
+	"{\"name\":\"x\",\"type\":\"long\",\"nullable\":true,\"metadata\":{}}]}";
+
+static char *metadata_dn(const char *n_type)
+{
+	char *s;
+
+	ck_assert(asprintf(&s,
+	                   "{\"metaData\":{\"id\":\"dn\",\"format\":{\"provider\":\"parquet\","
+	                   "\"options\":{}},\"schemaString\":\"{\\\"type\\\":\\\"struct\\\","
+	                   "\\\"fields\\\":[{\\\"name\\\":\\\"d\\\",\\\"type\\\":\\\"date\\\","
+	                   "\\\"nullable\\\":true,\\\"metadata\\\":{}},{\\\"name\\\":\\\"n\\\","
+	                   "\\\"type\\\":\\\"%s\\\",\\\"nullable\\\":true,\\\"metadata\\\":{}}]}\","
+	                   "\"partitionColumns\":[\"d\",\"n\"],\"configuration\":{}}}",
+	                   n_type) > 0);
+	return s;
+}
+
+static char *add_dn(const char *path, const char *d, const char *n)
+{
+	char *s;
+
+	ck_assert(asprintf(&s,
+	                   "{\"add\":{\"path\":\"%s\",\"partitionValues\":{\"d\":\"%s\","
+	                   "\"n\":\"%s\"},\"size\":1,\"modificationTime\":1,\"dataChange\":true}}",
+	                   path, d, n) > 0);
+	return s;
+}
+
+/* Commits what txn staged and asserts it was refused, naming msg. */
+static void refused_naming(dsql_txn *txn, const char *msg)
+{
+	dsql_error err;
+
+	ck_assert_int_eq(dsql_txn_commit(txn, &err), DSQL_EINVALID);
+	ck_assert_msg(strstr(err.message, msg), "%s", err.message);
+	dsql_txn_free(txn);
+}
+
+/* Commits one or two actions (JSON, freed; b may be NULL) to table t in
+ * one transaction; returns the commit's code. */
+static int commit_actions(dsql_catalog *cat, const char *t, char *a, char *b, dsql_error *err)
+{
+	dsql_txn *txn;
+	int rc;
+
+	ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, err), DSQL_OK);
+	ck_assert_int_eq(stage(txn, t, a, err), DSQL_OK);
+	ck_assert_int_eq(b ? stage(txn, t, b, err) : DSQL_OK, DSQL_OK);
+	rc = dsql_txn_commit(txn, err);
+	dsql_txn_free(txn);
+	return rc;
+}
+
+/* Partition values must read as their column's type, as lines and as
+ * fields; a refused one fails the whole transaction. The type is the one
+ * in force when the add commits, also after another handle changed it. */
+START_TEST(partition_values_are_judged_by_type)
+{
+	dsql_catalog *cat = open_cat(), *other = open_cat();
+	dsql_table_options o = DSQL_TABLE_OPTIONS_INIT;
+	const char *parts[] = {"d", "n", NULL}, *t = tname("pvtype"), *tu = tname("pvplain");
+	dsql_key_value pv[] = {{"d", "2026-02-30"}, {"n", "1"}};
+	dsql_file_action f = DSQL_FILE_ACTION_INIT;
+	dsql_txn *txn;
+	dsql_error err;
+
+	o.schema_json = schema_dn;
+	o.partition_columns = parts;
+	OK(dsql_table_create(cat, t, &o, &err));
+	create(cat, tu, 0);
+
+	OK(dsql_txn_begin(&txn, cat, NULL, &err));
+	OK(stage(txn, tu, add_json("fine.parquet", 1, NULL), &err));
+	OK(stage(txn, t, add_dn("a", "2026-12-03", "x"), &err));
+	refused_naming(txn, "partition value 'x' of column 'n' is not a valid integer");
+	OK(dsql_txn_begin(&txn, cat, NULL, &err));
+	OK(stage(txn, t, add_dn("a", "2026-12-03", "2147483648"), &err));
+	refused_naming(txn, "'2147483648' of column 'n' is not a valid integer");
+	f.path = "b";
+	f.size = 1;
+	f.timestamp_ms = 1;
+	f.partition_values = pv;
+	f.n_partition_values = 2;
+	OK(dsql_txn_begin(&txn, cat, NULL, &err));
+	OK(dsql_txn_add_file(txn, t, &f, &err));
+	refused_naming(txn, "add of 'b': partition value '2026-02-30' of column 'd' is not a "
+	                    "valid date");
+	ck_assert_int_eq(version_of(cat, t), 0);
+	ck_assert_int_eq(version_of(cat, tu), 0);
+
+	/* Values of the types, nulls ("" is Delta's null), and typed fields. */
+	OK(dsql_txn_begin(&txn, cat, NULL, &err));
+	OK(stage(txn, t, add_dn("a", "2026-12-03", "-5"), &err));
+	OK(stage(txn, t, add_dn("c", "", ""), &err));
+	pv[0].value = "2024-02-29";
+	pv[1].value = NULL;
+	OK(dsql_txn_add_file(txn, t, &f, &err));
+	OK(dsql_txn_commit(txn, &err));
+	dsql_txn_free(txn);
+	assert_paths(cat, t, DSQL_LATEST, "a,b,c");
+
+	/* Another handle makes n a string: this handle's hint holds the
+	 * integer column, and must follow. Then a long. */
+	OK(commit_actions(other, t, metadata_dn("string"), NULL, &err));
+	OK(commit_actions(cat, t, add_dn("e", "2026-12-03", "x"), NULL, &err));
+	OK(commit_actions(other, t, metadata_dn("long"), NULL, &err));
+	ck_assert_int_eq(commit_actions(cat, t, add_dn("g", "2026-12-03", "y"), NULL, &err),
+	                 DSQL_EINVALID);
+	ck_assert_msg(strstr(err.message, "partition value 'y' of column 'n' is not a valid long"),
+	              "%s", err.message);
+	/* A metaData and adds in one commit: the adds meet the new types. */
+	ck_assert_int_eq(commit_actions(cat, t, metadata_dn("boolean"),
+	                                add_dn("h", "2026-12-03", "1"), &err),
+	                 DSQL_EINVALID);
+	ck_assert_msg(strstr(err.message, "'1' of column 'n' is not a valid boolean"), "%s",
+	              err.message);
+	OK(commit_actions(cat, t, metadata_dn("boolean"), add_dn("h", "2026-12-03", "true"), &err));
+	ck_assert_int_eq(version_of(other, t), 5);
+	assert_paths(other, t, DSQL_LATEST, "a,b,c,e,h");
+	dsql_catalog_free(cat);
+	dsql_catalog_free(other);
+}
+END_TEST
+
+/* Only primitive columns partition a table. */
+START_TEST(complex_partition_columns_are_refused)
+{
+	dsql_catalog *cat = open_cat();
+	dsql_table_options o = DSQL_TABLE_OPTIONS_INIT;
+	const char *parts[] = {"s", NULL}, *t = tname("pvcomplex");
+	dsql_error err;
+
+	o.schema_json = "{\"type\":\"struct\",\"fields\":[{\"name\":\"s\",\"type\":{\"type\":"
+	                "\"array\",\"elementType\":\"long\",\"containsNull\":true},\"nullable\":"
+	                "true,\"metadata\":{}}]}";
+	o.partition_columns = parts;
+	ck_assert_int_eq(dsql_table_create(cat, t, &o, &err), DSQL_EINVALID);
+	ck_assert_msg(strstr(err.message, "partition column 's' is not of a primitive type"), "%s",
+	              err.message);
+	ck_assert_int_eq(dsql_table_version(cat, t, &(int64_t){0}, &err), DSQL_ENOTFOUND);
+	dsql_catalog_free(cat);
+}
+END_TEST
+
 void typed_file_cases(Suite *s)
 {
 	TCase *tc = tcase_create("typed files");
 
 	tcase_add_test(tc, typed_files_land_like_their_lines);
 	tcase_add_test(tc, typed_files_are_judged_at_commit);
+	tcase_add_test(tc, partition_values_are_judged_by_type);
+	tcase_add_test(tc, complex_partition_columns_are_refused);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 }

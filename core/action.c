@@ -222,11 +222,14 @@ int action_check_schema(const char *schema_string, json_t *partition_columns,
 		json_array_foreach(fields, j, f)
 			if (strcmp(json_string_value(json_object_get(f, "name")),
 			           json_string_value(col)) == 0)
-				found = 1;
-		if (!found) {
+				found = json_is_string(json_object_get(f, "type")) ? 1 : -1;
+		if (found <= 0) {
 			rc = dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
-			                    "invalid metaData action: partition column '%s' is not a "
-			                    "field of the schema", json_string_value(col));
+			                    "invalid metaData action: partition column '%s' %s",
+			                    json_string_value(col),
+			                    found ? "is not of a primitive type (a struct, array or "
+			                            "map cannot partition a table)"
+			                          : "is not a field of the schema");
 			goto out;
 		}
 	}
@@ -446,16 +449,25 @@ size_t action_partition_value_count(const action *a)
 	return json_is_object(values) ? json_object_size(values) : 0;
 }
 
-int action_has_partition_value(const action *a, const char *column)
+int action_partition_value(const action *a, const char *column, const char **value)
 {
-	const char *k = a->value_keys;
+	const char *k = a->value_keys, *v = NULL;
+	int found = 0;
 
-	if (a->body)
-		return json_object_get(json_object_get(a->body, "partitionValues"), column) != NULL;
-	for (size_t i = 0; i < a->n_values; i++, k += strlen(k) + 1)
-		if (strcmp(k, column) == 0)
-			return 1;
-	return 0;
+	if (a->body) {
+		json_t *j = json_object_get(json_object_get(a->body, "partitionValues"), column);
+
+		found = j != NULL;
+		v = json_string_value(j);
+	}
+	for (size_t i = 0; !a->body && !found && i < a->n_values; i++) {
+		v = k + strlen(k) + 1;
+		found = strcmp(k, column) == 0;
+		k = v + strlen(v) + 1;
+	}
+	if (value)
+		*value = found && v && *v ? v : NULL;
+	return found;
 }
 
 void action_clear(action *a)

@@ -42,7 +42,8 @@ typedef struct action {
 	size_t text_len;
 	/* A typed file action (action_from_file) has no JSON tree (line and
 	 * body are NULL): owned holds its path, then its n_values partition
-	 * columns, each NUL-terminated, from value_keys on. */
+	 * columns, each followed by its value ("" for null), all
+	 * NUL-terminated, from value_keys on. */
 	char *owned;
 	const char *value_keys;
 	size_t n_values;
@@ -73,9 +74,10 @@ int action_from_file(action *out, action_kind kind, const dsql_file_action *file
 size_t action_json_string(char *dst, const char *s);
 void action_set_dv_id(action *a, const char *storage, const char *where, int64_t offset);
 /* An add's partition values: how many, and whether one is given for a
- * column. */
+ * column (1 or 0); *value (when value is not NULL) is set to it, borrowed
+ * from the action, NULL for a null. */
 size_t action_partition_value_count(const action *a);
-int action_has_partition_value(const action *a, const char *column);
+int action_partition_value(const action *a, const char *column, const char **value);
 /* Releases what action_parse_* and action_from_file took. */
 void action_clear(action *a);
 /* Compact JSON text of the whole line / of the body, borrowed from the

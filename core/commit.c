@@ -18,6 +18,7 @@
  */
 #include "batch.h"
 #include "conflict.h"
+#include "partition.h"
 #include "protocol.h"
 #include "txn_int.h"
 #include "util.h"
@@ -282,7 +283,7 @@ static int rules_for(dsql_catalog *cat, const txn_table *t, table_rules *out, ds
 		return rules_from(out, NULL, err);
 	h = hint_by_id(cat, t->id);
 	if (h && h->version == t->read_version && h->metadata)
-		return rules_from(out, h->metadata, err);
+		return rules_of_hint(out, h, err);
 	rc = catalog_metadata_at(cat->db, t->id, t->read_version, &body, &set_at, err);
 	if (rc == DSQL_OK && h && h->version == t->read_version && body)
 		hint_set_metadata(h, json_incref(body), set_at);
@@ -292,18 +293,29 @@ static int rules_for(dsql_catalog *cat, const txn_table *t, table_rules *out, ds
 	return rc;
 }
 
-static int check_partition_values(const txn_table *t, const action *a, const table_rules *r,
-                                  dsql_error *err)
+/* An add carries a value for each partition column and no other; made
+ * through deltasql (not imported), each value must read as its column's
+ * type. */
+static int check_partition_values(const dsql_txn *txn, const txn_table *t, const action *a,
+                                  const table_rules *r, dsql_error *err)
 {
+	const char *value;
 	json_t *key;
 	size_t i;
 
 	json_array_foreach(r->keys, i, key) {
-		if (!action_has_partition_value(a, json_string_value(key)))
+		const char *column = json_string_value(json_array_get(r->columns, i));
+		const char *type = json_string_value(json_array_get(r->types, i));
+
+		if (!action_partition_value(a, json_string_value(key), &value))
 			return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
 			                      "table '%s': add of '%s' lacks a value for partition "
-			                      "column '%s'", t->name, a->path,
-			                      json_string_value(json_array_get(r->columns, i)));
+			                      "column '%s'", t->name, a->path, column);
+		if (!txn->importing && !partition_value_ok(type, value))
+			return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+			                      "table '%s': add of '%s': partition value '%.64s' of "
+			                      "column '%s' is not a valid %s", t->name, a->path,
+			                      value, column, type);
 	}
 	if (action_partition_value_count(a) != json_array_size(r->keys))
 		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
@@ -368,7 +380,7 @@ static int validate_table(dsql_db *db, const dsql_txn *txn, const txn_table *t,
 				                    "table '%s' is append-only (delta.appendOnly): cannot "
 				                    "remove '%s' with dataChange", t->name, a->path);
 		} else if (a->kind == ACT_ADD && rules->metadata) {
-			rc = check_partition_values(t, a, rules, err);
+			rc = check_partition_values(txn, t, a, rules, err);
 		}
 	}
 	if (rc == DSQL_OK && t->creating && (!rules->metadata || !have_protocol))

@@ -279,18 +279,27 @@ static void write_line(line_buf *b, action_kind kind, const dsql_file_action *f)
 }
 
 /* The path and the partition columns, kept for the commit's checks. */
+/* The path, then each partition column and its value ("" for null), all
+ * NUL-terminated, in one allocation. */
 static char *own_names(const dsql_file_action *f)
 {
 	size_t n = strlen(f->path) + 1;
 	char *s, *p;
 
-	for (size_t i = 0; i < f->n_partition_values; i++)
-		n += strlen(f->partition_values[i].key) + 1;
+	for (size_t i = 0; i < f->n_partition_values; i++) {
+		const char *v = f->partition_values[i].value;
+
+		n += strlen(f->partition_values[i].key) + 1 + (v ? strlen(v) : 0) + 1;
+	}
 	if (!(s = p = malloc(n)))
 		return NULL;
 	p = stpcpy(p, f->path) + 1;
-	for (size_t i = 0; i < f->n_partition_values; i++)
+	for (size_t i = 0; i < f->n_partition_values; i++) {
+		const char *v = f->partition_values[i].value;
+
 		p = stpcpy(p, f->partition_values[i].key) + 1;
+		p = stpcpy(p, v ? v : "") + 1;
+	}
 	return s;
 }
 

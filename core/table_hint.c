@@ -57,6 +57,7 @@ void hint_saw(dsql_catalog *cat, const char *name, int64_t id, int64_t version,
 	if (h->version != version && (metadata_at < 0 || metadata_at != h->metadata_at)) {
 		json_decref(h->metadata);
 		h->metadata = NULL;
+		rules_clear(&h->rules);
 	}
 	h->id = id;
 	h->version = version;
@@ -66,6 +67,7 @@ void hint_saw(dsql_catalog *cat, const char *name, int64_t id, int64_t version,
 void hint_set_metadata(table_hint *h, json_t *metadata, int64_t set_at)
 {
 	json_decref(h->metadata);
+	rules_clear(&h->rules);
 	h->metadata = metadata;
 	h->metadata_at = metadata ? set_at : -1;
 }
@@ -78,6 +80,7 @@ void hint_forget(dsql_catalog *cat, int64_t id)
 		return;
 	free(h->name);
 	json_decref(h->metadata);
+	rules_clear(&h->rules);
 	*h = cat->hints[--cat->n_hints];
 }
 
@@ -90,23 +93,29 @@ void hint_free_all(dsql_catalog *cat)
 	cat->cap_hints = 0;
 }
 
-/* The key a partition column has in partitionValues: its name, or with
- * column mapping (delta.columnMapping.mode name or id) its physical name. */
-static const char *partition_key(json_t *schema, const char *column)
+/* The schema's top-level field named column, or NULL. */
+static json_t *field_named(json_t *schema, const char *column)
 {
 	json_t *f;
 	size_t i;
 
 	json_array_foreach(json_object_get(schema, "fields"), i, f) {
-		json_t *phys = json_object_get(json_object_get(f, "metadata"),
-		                               "delta.columnMapping.physicalName");
+		const char *name = json_string_value(json_object_get(f, "name"));
 
-		if (json_is_string(json_object_get(f, "name")) &&
-		    strcmp(json_string_value(json_object_get(f, "name")), column) == 0 &&
-		    json_is_string(phys))
-			return json_string_value(phys);
+		if (name && strcmp(name, column) == 0)
+			return f;
 	}
-	return column;
+	return NULL;
+}
+
+/* The key a partition column has in partitionValues: its name, or with
+ * column mapping (delta.columnMapping.mode name or id) its physical name. */
+static const char *partition_key(json_t *field, const char *column, int mapped)
+{
+	json_t *phys = json_object_get(json_object_get(field, "metadata"),
+	                               "delta.columnMapping.physicalName");
+
+	return mapped && json_is_string(phys) ? json_string_value(phys) : column;
 }
 
 static const char *config(json_t *metadata, const char *key)
@@ -118,6 +127,7 @@ int rules_from(table_rules *out, json_t *metadata, dsql_error *err)
 {
 	const char *mode = config(metadata, "delta.columnMapping.mode");
 	const char *append = config(metadata, "delta.appendOnly");
+	int mapped = mode && strcmp(mode, "none") != 0;
 	json_t *schema = NULL, *col;
 	size_t i;
 
@@ -126,32 +136,50 @@ int rules_from(table_rules *out, json_t *metadata, dsql_error *err)
 	out->columns = json_object_get(metadata, "partitionColumns");
 	out->append_only = append && strcmp(append, "true") == 0;
 	out->keys = json_array();
-	if (!out->keys)
-		return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
-	/* The schema is parsed only where it can rename a partition column. */
-	if (json_array_size(out->columns) > 0 && mode && strcmp(mode, "none") != 0) {
+	out->types = json_array();
+	if (!out->keys || !out->types)
+		goto oom;
+	if (json_array_size(out->columns) > 0) {
 		const char *text = json_string_value(json_object_get(metadata, "schemaString"));
 
 		schema = text ? json_loads(text, 0, NULL) : NULL;
 	}
 	json_array_foreach(out->columns, i, col) {
 		const char *name = json_string_value(col);
+		json_t *field = name ? field_named(schema, name) : NULL;
+		json_t *type = json_object_get(field, "type");
 
-		if (name && json_array_append_new(out->keys,
-		                                  json_string(schema ? partition_key(schema,
-		                                                                     name)
-		                                                     : name)) != 0) {
-			json_decref(schema);
-			rules_clear(out);
-			return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
-		}
+		if (!name)
+			continue;
+		if (json_array_append_new(out->keys,
+		                          json_string(partition_key(field, name, mapped))) != 0 ||
+		    json_array_append(out->types, json_is_string(type) ? type : json_null()) != 0)
+			goto oom;
 	}
 	json_decref(schema);
+	return DSQL_OK;
+oom:
+	json_decref(schema);
+	rules_clear(out);
+	return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
+}
+
+int rules_of_hint(table_rules *out, table_hint *h, dsql_error *err)
+{
+	int rc;
+
+	if (!h->rules.metadata && (rc = rules_from(&h->rules, h->metadata, err)) != DSQL_OK)
+		return rc;
+	*out = h->rules;
+	json_incref(out->metadata);
+	json_incref(out->keys);
+	json_incref(out->types);
 	return DSQL_OK;
 }
 
 void rules_clear(table_rules *r)
 {
+	json_decref(r->types);
 	json_decref(r->keys);
 	json_decref(r->metadata);
 	memset(r, 0, sizeof(*r));

@@ -16,6 +16,17 @@
 
 typedef struct dsql_catalog dsql_catalog;
 
+/* What a commit checks its adds and removes against, from a metaData body:
+ * the partitionValues keys (physical names under column mapping), in
+ * partitionColumns order, each column's type, and delta.appendOnly. */
+typedef struct table_rules {
+	json_t *metadata;   /* reference held */
+	json_t *columns;    /* partitionColumns (borrowed from metadata) */
+	json_t *keys;       /* array of strings, owned */
+	json_t *types;      /* the columns' type names, or null (any value); owned */
+	int append_only;
+} table_rules;
+
 typedef struct table_hint {
 	char *name;
 	int64_t id;
@@ -23,20 +34,11 @@ typedef struct table_hint {
 	int64_t last_ms;   /* commit time of version; -1: not known */
 	json_t *metadata;  /* metaData body in force at version; NULL: not known */
 	int64_t metadata_at; /* the version that committed it */
+	table_rules rules;   /* made from metadata when first needed */
 	/* The last commit found another writer's commits since the hint: the
 	 * hint is likely stale again, so the next commit reads under locks. */
 	int contended;
 } table_hint;
-
-/* What a commit checks its adds and removes against, from a metaData body:
- * the partitionValues keys (physical names under column mapping), in
- * partitionColumns order, and delta.appendOnly. */
-typedef struct table_rules {
-	json_t *metadata;   /* reference held */
-	json_t *columns;    /* partitionColumns (borrowed from metadata) */
-	json_t *keys;       /* array of strings, owned */
-	int append_only;
-} table_rules;
 
 table_hint *hint_find(dsql_catalog *cat, const char *name);
 table_hint *hint_by_id(dsql_catalog *cat, int64_t id);
@@ -55,6 +57,8 @@ void hint_free_all(dsql_catalog *cat);
 /* Fills rules from a metaData body (NULL: none, no partitions). Codes:
  * DSQL_OK, DSQL_ENOMEM. rules_clear releases it. */
 int rules_from(table_rules *out, json_t *metadata, dsql_error *err);
+/* The rules of the hint's metadata, made once and shared (new references). */
+int rules_of_hint(table_rules *out, table_hint *h, dsql_error *err);
 void rules_clear(table_rules *r);
 
 #endif

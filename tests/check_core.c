@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "action.h"
+#include "partition.h"
 #include "util.h"
 
 START_TEST(parses_each_action_kind)
@@ -339,12 +340,14 @@ START_TEST(typed_strings_are_escaped_as_jansson_escapes_them)
 }
 END_TEST
 
-/* The commit's partition check sees a typed add's columns as it sees a
- * parsed line's. */
-START_TEST(typed_add_knows_its_partition_columns)
+/* The commit's partition check sees a typed add's columns and values as
+ * it sees a parsed line's ("" and null both null). */
+START_TEST(typed_add_knows_its_partition_values)
 {
-	static const dsql_key_value pv[] = {{"day", "2026-12-02"}, {"country", NULL}};
+	static const dsql_key_value pv[] = {
+		{"day", "country"}, {"country", NULL}, {"region", ""}, {"n", "7"}};
 	dsql_file_action f = DSQL_FILE_ACTION_INIT;
+	const char *v;
 	dsql_error err;
 	action typed, parsed;
 
@@ -352,26 +355,90 @@ START_TEST(typed_add_knows_its_partition_columns)
 	f.size = 1;
 	f.timestamp_ms = 1;
 	f.partition_values = pv;
-	f.n_partition_values = 2;
+	f.n_partition_values = 4;
 	ck_assert_int_eq(action_from_file(&typed, ACT_ADD, &f, &err), DSQL_OK);
 	ck_assert_int_eq(action_parse_text(&parsed, action_line(&typed, &(size_t){0}), &err),
 	                 DSQL_OK);
 	for (int i = 0; i < 2; i++) {
 		const action *a = i ? &parsed : &typed;
 
-		ck_assert_uint_eq(action_partition_value_count(a), 2);
-		ck_assert(action_has_partition_value(a, "day"));
-		ck_assert(action_has_partition_value(a, "country"));
-		ck_assert(!action_has_partition_value(a, "da"));
-		ck_assert(!action_has_partition_value(a, "x"));
+		ck_assert_uint_eq(action_partition_value_count(a), 4);
+		v = "unset";
+		ck_assert(action_partition_value(a, "day", &v));
+		ck_assert_str_eq(v, "country");
+		ck_assert(action_partition_value(a, "country", &v));
+		ck_assert_ptr_null(v);
+		v = "unset";
+		ck_assert(action_partition_value(a, "region", &v));
+		ck_assert_ptr_null(v);
+		ck_assert(action_partition_value(a, "n", &v));
+		ck_assert_str_eq(v, "7");
+		ck_assert(action_partition_value(a, "n", NULL));
+		v = "unset";
+		ck_assert(!action_partition_value(a, "da", &v));
+		ck_assert_ptr_null(v);
+		ck_assert(!action_partition_value(a, "7", NULL));
+		ck_assert(!action_partition_value(a, "x", NULL));
 	}
 	action_clear(&typed);
 	action_clear(&parsed);
 	f.n_partition_values = 0;
 	ck_assert_int_eq(action_from_file(&typed, ACT_ADD, &f, &err), DSQL_OK);
 	ck_assert_uint_eq(action_partition_value_count(&typed), 0);
-	ck_assert(!action_has_partition_value(&typed, "day"));
+	ck_assert(!action_partition_value(&typed, "day", NULL));
 	action_clear(&typed);
+}
+END_TEST
+
+/* Partition values as Delta serializes them, per type: what writers
+ * write reads, what no reader could use is refused. */
+START_TEST(partition_values_read_as_their_type)
+{
+	static const struct {
+		const char *type, *ok[12], *bad[12];
+	} cases[] = {
+		{"integer", {"0", "-2147483648", "2147483647", "+7", "007"},
+		 {"x", "2147483648", "-2147483649", "1.5", " 1", "1 ", "-", "1e3", "0x10"}},
+		{"byte", {"-128", "127"}, {"128", "-129", "a"}},
+		{"short", {"-32768", "32767"}, {"32768"}},
+		{"long", {"-9223372036854775808", "9223372036854775807"},
+		 {"9223372036854775808", "1L"}},
+		{"double", {"1.5", "-0.0", "1.0E10", "NaN", "Infinity", "-Infinity", "3"},
+		 {"x", "1.5x", " 1", "1,5"}},
+		{"float", {"1.25", "1e-3"}, {"one"}},
+		{"decimal(10,2)", {"12.34", "-1", "0E-18", ".5", "5.", "+1.0e+3"},
+		 {"1.2.3", "x", ".", "1e", "1,0", "NaN"}},
+		{"boolean", {"true", "false", "TRUE", "False"}, {"1", "yes", "t", "truee"}},
+		{"date", {"1970-01-01", "2024-02-29", "2000-02-29", "0001-12-31", "-0044-03-15",
+		          "10000-01-01"},
+		 {"1970-1-01", "1970-13-01", "1970-00-10", "1970-01-32", "2023-02-29",
+		  "1900-02-29", "1970-04-31", "70-01-01", "1970-01-01 ", "1970/01/01"}},
+		{"timestamp", {"1970-01-01 00:00:00", "1970-01-01 00:00:00.123456",
+		               "2026-12-03T14:33:35.046Z", "2026-12-03T14:33:35+01:00",
+		               "2026-12-03 23:59:59.123456789", "2026-12-03 01:02:03-0530",
+		               "2026-12-03 01:02:03+05"},
+		 {"1970-01-01", "1970-01-01 24:00:00", "1970-01-01 00:60:00", "1970-01-01 00:00",
+		  "1970-01-01 00:00:00.", "1970-01-01 00:00:00.1234567890", "1970-01-01 00:00:00ZZ",
+		  "1970-01-01 00:00:00+05:", "1970-01-01 00:00:00 UTC", "1970-01-01x00:00:00"}},
+		{"timestamp_ntz", {"2026-12-03 14:33:35"}, {"14:33:35"}},
+		{"string", {"x", " ", "a\nb", "2147483648"}, {NULL}},
+		{"binary", {"\x01\x02"}, {NULL}},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		for (size_t j = 0; j < 12 && cases[i].ok[j]; j++)
+			ck_assert_msg(partition_value_ok(cases[i].type, cases[i].ok[j]),
+			              "'%s' must read as a %s", cases[i].ok[j], cases[i].type);
+		for (size_t j = 0; j < 12 && cases[i].bad[j]; j++)
+			ck_assert_msg(!partition_value_ok(cases[i].type, cases[i].bad[j]),
+			              "'%s' must not read as a %s", cases[i].bad[j], cases[i].type);
+		/* Null, and "" (Delta's null), are values of every type. */
+		ck_assert(partition_value_ok(cases[i].type, NULL));
+		ck_assert(partition_value_ok(cases[i].type, ""));
+	}
+	/* A type it does not know, or none (a complex type), takes anything. */
+	ck_assert(partition_value_ok("geography", "x"));
+	ck_assert(partition_value_ok(NULL, "x"));
 }
 END_TEST
 
@@ -552,7 +619,8 @@ int main(void)
 	tcase_add_test(tc, stored_text_is_the_compact_rendering);
 	tcase_add_test(tc, typed_file_action_is_the_line_it_stands_for);
 	tcase_add_test(tc, typed_strings_are_escaped_as_jansson_escapes_them);
-	tcase_add_test(tc, typed_add_knows_its_partition_columns);
+	tcase_add_test(tc, typed_add_knows_its_partition_values);
+	tcase_add_test(tc, partition_values_read_as_their_type);
 	tcase_add_test(tc, typed_file_action_rejects_bad_fields);
 	tcase_add_test(tc, uuid7_is_time_ordered_and_well_formed);
 	tcase_add_test(tc, names_and_levels);

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "partition.h"
 #include "testutil.h"
 
 static char fixtures[1024];
@@ -60,8 +61,6 @@ static json_t *field_names(json_t *meta)
 	return names;
 }
 
-/* sum(numRecords) - sum(DV cardinality) over live files; -1 when a file
- * has no numRecords. */
 /* sum(numRecords) - sum(DV cardinality) over live files, through the typed
  * file view; -1 when a file has no numRecords. */
 static json_int_t row_count(const dsql_snapshot *s, int *with_dv)
@@ -89,9 +88,52 @@ static json_int_t row_count(const dsql_snapshot *s, int *with_dv)
 	return unknown ? -1 : rows;
 }
 
-static void check_version(dsql_catalog *cat, const char *table, const char *name,
-                          int64_t version, json_t *want)
+/* Every live file's partition values read as their column's type, as a
+ * commit through deltasql requires (the check is proven on real writers'
+ * values). Returns how many values of types other than string it read. */
+static int typed_partition_values(const dsql_snapshot *s, json_t *meta, const char *name)
 {
+	const char *text = json_string_value(json_object_get(meta, "schemaString"));
+	const char *mode = json_string_value(
+	        json_object_get(json_object_get(meta, "configuration"), "delta.columnMapping.mode"));
+	json_t *schema = parse(text ? text : "{}"), *col, *f;
+	int n = 0;
+	size_t i, j;
+
+	for (size_t k = 0; k < dsql_snapshot_file_count(s); k++) {
+		dsql_file_info file;
+		json_t *values;
+
+		ck_assert_int_eq(dsql_snapshot_file(s, k, &file), DSQL_OK);
+		values = parse(file.partition_values_json);
+		json_array_foreach(json_object_get(meta, "partitionColumns"), i, col) {
+			json_array_foreach(json_object_get(schema, "fields"), j, f) {
+				json_t *phys = json_object_get(json_object_get(f, "metadata"),
+				                               "delta.columnMapping.physicalName");
+				const char *type = json_string_value(json_object_get(f, "type"));
+				const char *key = mode && strcmp(mode, "none") != 0 && phys
+				                          ? json_string_value(phys)
+				                          : json_string_value(col);
+				const char *v = json_string_value(json_object_get(values, key));
+
+				if (strcmp(json_string_value(json_object_get(f, "name")),
+				           json_string_value(col)) != 0)
+					continue;
+				ck_assert_msg(partition_value_ok(type, v), "%s: %s: '%s' is not a %s",
+				              name, file.path, v, type);
+				n += v && *v && strcmp(type, "string") != 0;
+			}
+		}
+		json_decref(values);
+	}
+	json_decref(schema);
+	return n;
+}
+
+static int check_version(dsql_catalog *cat, const char *table, const char *name,
+                         int64_t version, json_t *want)
+{
+	int typed;
 	dsql_snapshot *s;
 	dsql_error err;
 	json_t *meta, *names, *v;
@@ -175,9 +217,11 @@ static void check_version(dsql_catalog *cat, const char *table, const char *name
 	}
 	if ((v = json_object_get(want, "latest_inCommitTimestamp")) && json_is_integer(v))
 		ck_assert_int_eq(dsql_snapshot_timestamp(s), json_integer_value(v));
+	typed = typed_partition_values(s, meta, name);
 	json_decref(names);
 	json_decref(meta);
 	dsql_snapshot_free(s);
+	return typed;
 }
 
 /* DAT's own expected files: expected/vN/table_version_metadata.json. */
@@ -244,7 +288,7 @@ START_TEST(every_fixture_case)
 	dsql_error err;
 	const char *name;
 	json_t *c;
-	int n = 0, n_refused = 0;
+	int n = 0, n_refused = 0, typed = 0;
 
 	ck_assert_int_eq(dsql_catalog_open(&cat, tu_sqlite_uri("delta"), NULL, &err), DSQL_OK);
 	json_object_foreach(cases, name, c) {
@@ -266,7 +310,7 @@ START_TEST(every_fixture_case)
 		ck_assert_msg(rc == DSQL_OK, "%s: %s", name, err.message);
 		ck_assert_int_eq(dsql_table_version(cat, table, &v, &err), DSQL_OK);
 		ck_assert_int_eq(v, json_integer_value(json_object_get(latest, "version")));
-		check_version(cat, table, name, v, latest);
+		typed += check_version(cat, table, name, v, latest);
 		pv = json_object_get(c, "replay_per_version");
 		json_object_foreach(pv, ver, want)
 			check_version(cat, table, name, strtoll(ver, NULL, 10), want);
@@ -276,6 +320,8 @@ START_TEST(every_fixture_case)
 	}
 	ck_assert_int_eq(n, 24);
 	ck_assert_int_eq(n_refused, 4);
+	/* Dates and integers among them: the check read more than strings. */
+	ck_assert_int_gt(typed, 10);
 	dsql_catalog_free(cat);
 }
 END_TEST
@@ -322,6 +368,53 @@ START_TEST(export_refuses_to_overwrite_and_expired_versions)
 }
 END_TEST
 
+/* Imported history is not judged by the partition value check (what the
+ * table's writers committed stays readable as it is); commits made
+ * through deltasql afterwards are. */
+START_TEST(imported_partition_values_are_kept_and_new_ones_judged)
+{
+	static const char *const log =
+		"{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":2}}\n"
+		"{\"metaData\":{\"id\":\"i\",\"format\":{\"provider\":\"parquet\",\"options\":{}},"
+		"\"schemaString\":\"{\\\"type\\\":\\\"struct\\\",\\\"fields\\\":[{\\\"name\\\":"
+		"\\\"n\\\",\\\"type\\\":\\\"integer\\\",\\\"nullable\\\":true,\\\"metadata\\\":{}}]}\","
+		"\"partitionColumns\":[\"n\"],\"configuration\":{}}}\n"
+		"{\"add\":{\"path\":\"n=x/a\",\"partitionValues\":{\"n\":\"x\"},\"size\":1,"
+		"\"modificationTime\":1,\"dataChange\":true}}\n";
+	char dir[600], file[700];
+	dsql_catalog *cat;
+	dsql_txn *txn;
+	dsql_error err;
+	int64_t v;
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "%s/oddvalues", tu_tmpdir());
+	snprintf(file, sizeof(file), "%s/_delta_log", dir);
+	ck_assert_int_eq(mkdir(dir, 0755) == 0 && mkdir(file, 0755) == 0, 1);
+	snprintf(file, sizeof(file), "%s/_delta_log/%020d.json", dir, 0);
+	ck_assert_ptr_nonnull(f = fopen(file, "w"));
+	fputs(log, f);
+	fclose(f);
+	ck_assert_int_eq(dsql_catalog_open(&cat, tu_sqlite_uri("oddvalues"), NULL, &err), DSQL_OK);
+	ck_assert_msg(dsql_delta_import(cat, "odd", dir, NULL, NULL, &err) == DSQL_OK, "%s",
+	              err.message);
+	ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_txn_stage(txn, "odd",
+	                                "{\"add\":{\"path\":\"n=y/b\",\"partitionValues\":{\"n\":"
+	                                "\"y\"},\"size\":1,\"modificationTime\":1,"
+	                                "\"dataChange\":true}}",
+	                                &err),
+	                 DSQL_OK);
+	ck_assert_int_eq(dsql_txn_commit(txn, &err), DSQL_EINVALID);
+	ck_assert_msg(strstr(err.message, "'y' of column 'n' is not a valid integer"), "%s",
+	              err.message);
+	dsql_txn_free(txn);
+	ck_assert_int_eq(dsql_table_version(cat, "odd", &v, &err), DSQL_OK);
+	ck_assert_int_eq(v, 0);
+	dsql_catalog_free(cat);
+}
+END_TEST
+
 int main(void)
 {
 	const char *env = getenv("DELTASQL_FIXTURES");
@@ -346,6 +439,7 @@ int main(void)
 	}
 	tcase_add_test(tc, every_fixture_case);
 	tcase_add_test(tc, export_refuses_to_overwrite_and_expired_versions);
+	tcase_add_test(tc, imported_partition_values_are_kept_and_new_ones_judged);
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
 	failed = tu_run_suite(s);

@@ -167,7 +167,9 @@ DSQL_EXTERN int dsql_txn_read(dsql_txn *txn, const char *table, const char *read
 /* Commits every table with staged actions atomically, retrying transient
  * failures under the retry policy. Validation against what was read (a
  * remove must name a live file, adds must carry the table's partition
- * columns) happens first; nothing is written when it fails.
+ * columns, each value in Delta's form of its column's type: "7" for an
+ * integer, "2026-12-03" for a date; "" or null is null) happens first;
+ * nothing is written when it fails.
  * Codes: DSQL_OK; DSQL_ECONFLICT (a table moved past its read version and
  * the change conflicts; err->conflict says where); DSQL_EINVALID;
  * DSQL_ENOTFOUND (a table was dropped); DSQL_ERETRY (attempts exhausted);

@@ -157,6 +157,7 @@ START_TEST(exit_codes)
 	ck_assert_int_eq(cli(NULL, NULL, "frobnicate"), 2);
 	ck_assert_int_eq(cli(NULL, NULL, "snapshot"), 2);
 	ck_assert_int_eq(cli(NULL, NULL, "snapshot dim --version x"), 2);
+	ck_assert_int_eq(cli(NULL, NULL, "snapshot dim --version 99999999999999999999"), 2);
 	ck_assert_int_eq(cli(NULL, NULL, "snapshot nope"), 4);
 	ck_assert_int_eq(cli(NULL, NULL, "snapshot dim --version 7"), 4);
 	ck_assert_int_eq(cli(NULL, NULL, "drop nope"), 4);
@@ -187,6 +188,14 @@ START_TEST(exit_codes)
 	/* A catalog that was never initialised. */
 	snprintf(uri, sizeof(uri), "%s", tu_sqlite_uri("empty"));
 	ck_assert_int_eq(cli(NULL, NULL, "list"), 4);
+	/* One that cannot be opened: the message names the file. */
+	snprintf(uri, sizeof(uri), "sqlite:%s/no/such/dir/c.db", tu_tmpdir());
+	ck_assert_int_eq(cli(&j, NULL, "--json list"), 1);
+	ck_assert_msg(strstr(json_string_value(json_object_get(json_object_get(j, "error"),
+	                                                       "message")),
+	                     "/no/such/dir/c.db"),
+	              "the message does not name the file");
+	json_decref(j);
 }
 END_TEST
 

@@ -418,8 +418,8 @@ END_TEST
 int main(void)
 {
 	const char *env = getenv("DELTASQL_FIXTURES");
-	Suite *s = suite_create("delta");
-	TCase *tc = tcase_create("fixtures");
+	Suite *s;
+	TCase *tc;
 	char path[1100];
 	int failed;
 
@@ -437,6 +437,8 @@ int main(void)
 		                "DELTASQL_FIXTURES; outside CI only) ***\n", fixtures);
 		return 77;
 	}
+	s = suite_create("delta");
+	tc = tcase_create("fixtures");
 	tcase_add_test(tc, every_fixture_case);
 	tcase_add_test(tc, export_refuses_to_overwrite_and_expired_versions);
 	tcase_add_test(tc, imported_partition_values_are_kept_and_new_ones_judged);

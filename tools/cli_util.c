@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,8 +116,9 @@ int cli_parse_int(const char *s, int64_t *out)
 
 	if (!s || !*s || !isdigit((unsigned char)*s))
 		return -1;
+	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (*end)
+	if (*end || errno == ERANGE)
 		return -1;
 	*out = v;
 	return 0;

@@ -162,7 +162,10 @@ static int sq_connect(dsql_driver_conn **out, const char *uri, dsql_error *err)
 	                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 	                     NULL);
 	if (rc != SQLITE_OK) {
-		rc = dsql_sqlite_error(err, c->db, rc, "cannot open the catalog file");
+		char what[300];
+
+		snprintf(what, sizeof(what), "cannot open the catalog file '%.256s'", o.path);
+		rc = dsql_sqlite_error(err, c->db, rc, what);
 		if (rc == DSQL_EDB || rc == DSQL_EINVALID)
 			rc = DSQL_ECONNECT;
 		if (err)

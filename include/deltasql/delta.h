@@ -36,7 +36,8 @@ DSQL_EXTERN int dsql_delta_import(dsql_catalog *cat, const char *table, const ch
  * that is not there yet: one action per line, commitInfo first. An existing
  * file with the same content is left alone; one with different content is
  * never overwritten (DSQL_EEXISTS). Each file is written to a temporary
- * name and renamed into place. Versions that retention expired are refused
+ * name, synced, and linked into place (a link, unlike a rename, never
+ * replaces a file another writer put there meanwhile). Versions that retention expired are refused
  * (DSQL_ENOTFOUND, naming the oldest exportable version). *written (may be
  * NULL) receives the number of files written. Codes: DSQL_OK, DSQL_ENOTFOUND,
  * DSQL_EEXISTS, DSQL_EINVALID, DSQL_EDB (I/O, with errno's message). */

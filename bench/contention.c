@@ -4,7 +4,8 @@
  * (separately) through the raw client. Each process opens its own
  * connection after fork() and records every commit's latency in shared
  * memory; the parent aggregates commits/s, conflict errors, retries,
- * rebases and latency percentiles.
+ * rebases, hint misses (the share of commits whose hinted attempt lost to
+ * another writer) and latency percentiles.
  */
 #include "config.h"
 #include "bench.h"
@@ -21,7 +22,7 @@
 #define MAX_LAT 65536
 
 typedef struct slot {
-	uint64_t commits, conflict_errors, other_errors, retries, rebases;
+	uint64_t commits, conflict_errors, other_errors, retries, rebases, hint_misses;
 	double end;
 	uint32_t n_lat;
 	float lat_ms[MAX_LAT];
@@ -37,7 +38,7 @@ typedef struct board {
 
 typedef struct stats {
 	double per_s, p50, p99;
-	uint64_t commits, conflict_errors, other_errors, retries, rebases;
+	uint64_t commits, conflict_errors, other_errors, retries, rebases, hint_misses;
 } stats;
 
 static void wait_for_go(board *bd)
@@ -89,6 +90,7 @@ static void child_ours(const backend *b, board *bd, int i, const char *table)
 	dsql_catalog_metrics(cat, &m, sizeof(m));
 	s->retries = m.retries;
 	s->rebases = m.rebases;
+	s->hint_misses = m.hint_misses;
 	dsql_catalog_free(cat);
 }
 
@@ -178,6 +180,7 @@ static stats run(backend *b, dsql_catalog *cat, int writers, int shared, int raw
 		st.other_errors += s->other_errors;
 		st.retries += s->retries;
 		st.rebases += s->rebases;
+		st.hint_misses += s->hint_misses;
 		if (s->end > end)
 			end = s->end;
 		memcpy(lat + n_lat, s->lat_ms, s->n_lat * sizeof(float));
@@ -203,9 +206,9 @@ void section_contention(backend *b)
 	dsql_catalog *cat = open_catalog(b);
 
 	out("\n4. Contention: P processes blind-appending 10 files per commit for %.1f s each run\n"
-	    "   %-6s %2s | %9s %6s %9s %8s %8s %7s %7s | %9s %6s %7s %7s\n", seconds, "tables", "P",
-	    "dsql c/s", "vs P=1", "conflicts", "retries", "rebases", "p50 ms", "p99 ms", "raw c/s",
-	    "vs P=1", "p50 ms", "p99 ms");
+	    "   %-6s %2s | %9s %6s %9s %8s %8s %7s %7s %7s | %9s %6s %7s %7s\n", seconds, "tables",
+	    "P", "dsql c/s", "vs P=1", "conflicts", "retries", "rebases", "misses", "p50 ms",
+	    "p99 ms", "raw c/s", "vs P=1", "p50 ms", "p99 ms");
 	for (int shared = 1; shared >= 0; shared--) {
 		stats one_ours = {0}, one_raw = {0};
 
@@ -221,18 +224,20 @@ void section_contention(backend *b)
 				one_ours = o;
 				one_raw = r;
 			}
-			out("   %-6s %2d | %9.0f %5.2fx %9llu %8llu %8llu %7.2f %7.2f | %9.0f %5.2fx %7.2f"
-			    " %7.2f\n", shared ? "one" : "own", p, o.per_s, o.per_s / one_ours.per_s,
+			out("   %-6s %2d | %9.0f %5.2fx %9llu %8llu %8llu %6.0f%% %7.2f %7.2f | %9.0f %5.2fx"
+			    " %7.2f %7.2f\n", shared ? "one" : "own", p, o.per_s, o.per_s / one_ours.per_s,
 			    (unsigned long long)o.conflict_errors, (unsigned long long)o.retries,
-			    (unsigned long long)o.rebases, o.p50, o.p99, r.per_s, r.per_s / one_raw.per_s,
-			    r.p50, r.p99);
-			result_add(json_pack("{s:s, s:s, s:s, s:i, s:f, s:f, s:I, s:I, s:I, s:I, s:f, s:f,"
-			                     " s:f, s:f, s:f, s:f, s:f}", "backend", b->name, "section",
+			    (unsigned long long)o.rebases,
+			    o.commits ? 100.0 * (double)o.hint_misses / (double)o.commits : 0.0, o.p50,
+			    o.p99, r.per_s, r.per_s / one_raw.per_s, r.p50, r.p99);
+			result_add(json_pack("{s:s, s:s, s:s, s:i, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:f,"
+			                     " s:f, s:f, s:f, s:f, s:f, s:f}", "backend", b->name, "section",
 			                     "contention", "tables", shared ? "one" : "own", "writers", p,
 			                     "seconds", seconds, "deltasql_per_s", o.per_s,
 			                     "conflict_errors", (json_int_t)o.conflict_errors,
 			                     "other_errors", (json_int_t)o.other_errors, "retries",
 			                     (json_int_t)o.retries, "rebases", (json_int_t)o.rebases,
+			                     "hint_misses", (json_int_t)o.hint_misses,
 			                     "deltasql_vs_one", o.per_s / one_ours.per_s, "deltasql_p50_ms",
 			                     o.p50, "deltasql_p99_ms", o.p99, "raw_per_s", r.per_s,
 			                     "raw_vs_one", r.per_s / one_raw.per_s, "raw_p50_ms", r.p50,

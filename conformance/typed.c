@@ -340,6 +340,19 @@ START_TEST(partition_values_are_judged_by_type)
 	OK(dsql_txn_begin(&txn, cat, NULL, &err));
 	OK(stage(txn, t, add_dn("a", "2026-12-03", "2147483648"), &err));
 	refused_naming(txn, "'2147483648' of column 'n' is not a valid integer");
+	/* Change data files are partitioned as the table's files are. */
+	OK(dsql_txn_begin(&txn, cat, NULL, &err));
+	OK(dsql_txn_stage(txn, t,
+	                  "{\"cdc\":{\"path\":\"_change_data/c\",\"partitionValues\":{\"d\":"
+	                  "\"2026-12-03\",\"n\":\"1.5\"},\"size\":1,\"dataChange\":false}}",
+	                  &err));
+	refused_naming(txn, "cdc of '_change_data/c': partition value '1.5' of column 'n'");
+	OK(dsql_txn_begin(&txn, cat, NULL, &err));
+	OK(dsql_txn_stage(txn, t,
+	                  "{\"cdc\":{\"path\":\"_change_data/c\",\"partitionValues\":{\"d\":"
+	                  "\"2026-12-03\"},\"size\":1,\"dataChange\":false}}",
+	                  &err));
+	refused_naming(txn, "cdc of '_change_data/c' lacks a value for partition column 'n'");
 	f.path = "b";
 	f.size = 1;
 	f.timestamp_ms = 1;

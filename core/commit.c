@@ -293,9 +293,9 @@ static int rules_for(dsql_catalog *cat, const txn_table *t, table_rules *out, ds
 	return rc;
 }
 
-/* An add carries a value for each partition column and no other; made
- * through deltasql (not imported), each value must read as its column's
- * type. */
+/* An add (or a cdc file) carries a value for each partition column and
+ * no other; made through deltasql (not imported), each value must read as
+ * its column's type. */
 static int check_partition_values(const dsql_txn *txn, const txn_table *t, const action *a,
                                   const table_rules *r, dsql_error *err)
 {
@@ -309,18 +309,20 @@ static int check_partition_values(const dsql_txn *txn, const txn_table *t, const
 
 		if (!action_partition_value(a, json_string_value(key), &value))
 			return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
-			                      "table '%s': add of '%s' lacks a value for partition "
-			                      "column '%s'", t->name, a->path, column);
+			                      "table '%s': %s of '%s' lacks a value for partition "
+			                      "column '%s'", t->name, action_kind_name(a->kind),
+			                      a->path, column);
 		if (!txn->importing && !partition_value_ok(type, value))
 			return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
-			                      "table '%s': add of '%s': partition value '%.64s' of "
-			                      "column '%s' is not a valid %s", t->name, a->path,
-			                      value, column, type);
+			                      "table '%s': %s of '%s': partition value '%.64s' of "
+			                      "column '%s' is not a valid %s", t->name,
+			                      action_kind_name(a->kind), a->path, value, column, type);
 	}
 	if (action_partition_value_count(a) != json_array_size(r->keys))
 		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
-		                      "table '%s': add of '%s' has partition values for columns "
-		                      "the table is not partitioned by", t->name, a->path);
+		                      "table '%s': %s of '%s' has partition values for columns "
+		                      "the table is not partitioned by", t->name,
+		                      action_kind_name(a->kind), a->path);
 	return DSQL_OK;
 }
 
@@ -379,7 +381,8 @@ static int validate_table(dsql_db *db, const dsql_txn *txn, const txn_table *t,
 				rc = dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
 				                    "table '%s' is append-only (delta.appendOnly): cannot "
 				                    "remove '%s' with dataChange", t->name, a->path);
-		} else if (a->kind == ACT_ADD && rules->metadata) {
+		} else if ((a->kind == ACT_ADD || (a->kind == ACT_CDC && !txn->importing)) &&
+		           rules->metadata) {
 			rc = check_partition_values(txn, t, a, rules, err);
 		}
 	}

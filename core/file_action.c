@@ -278,7 +278,6 @@ static void write_line(line_buf *b, action_kind kind, const dsql_file_action *f)
 	put(b, "}}", 2);
 }
 
-/* The path and the partition columns, kept for the commit's checks. */
 /* The path, then each partition column and its value ("" for null), all
  * NUL-terminated, in one allocation. */
 static char *own_names(const dsql_file_action *f)

@@ -5,7 +5,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 static int is_digit(char c)
 {
@@ -41,18 +40,6 @@ static int integer_ok(const char *s, int64_t lo, int64_t hi)
 	return *end == '\0' && errno == 0 && v >= lo && v <= hi;
 }
 
-/* Java's and C's forms of a floating-point number, NaN and Infinity
- * included (strtod reads those, whatever their case). */
-static int floating_ok(const char *s)
-{
-	char *end;
-
-	if (*s == ' ' || (*s >= '\t' && *s <= '\r'))
-		return 0;
-	(void)strtod(s, &end);
-	return end != s && *end == '\0';
-}
-
 /* A decimal: sign, digits with an optional point, an optional exponent
  * (Java writes 0E-18 for a zero of scale 18). */
 static int decimal_ok(const char *s)
@@ -76,6 +63,27 @@ static int decimal_ok(const char *s)
 			s++;
 	}
 	return *s == '\0';
+}
+
+/* Whether s is word, ASCII letters compared without case (strcasecmp
+ * follows the locale: in a Turkish one 'I' is not 'i'). */
+static int ascii_caseeq(const char *s, const char *word)
+{
+	for (; *s && *word; s++, word++)
+		if ((*s >= 'A' && *s <= 'Z' ? *s + 32 : *s) != *word)
+			return 0;
+	return *s == *word;
+}
+
+/* A floating-point number as Java and C write it: a decimal, or NaN or
+ * Infinity, signed or not, in any case. Read without strtod, whose
+ * decimal point follows the application's locale. */
+static int floating_ok(const char *s)
+{
+	const char *w = s + (*s == '+' || *s == '-');
+
+	return decimal_ok(s) || ascii_caseeq(w, "nan") || ascii_caseeq(w, "inf") ||
+	       ascii_caseeq(w, "infinity");
 }
 
 /* YYYY-MM-DD (four digits or more of year, an optional sign), a real
@@ -153,7 +161,7 @@ int partition_value_ok(const char *type, const char *text)
 	if (strncmp(type, "decimal", 7) == 0)
 		return decimal_ok(text);
 	if (strcmp(type, "boolean") == 0)
-		return strcasecmp(text, "true") == 0 || strcasecmp(text, "false") == 0;
+		return ascii_caseeq(text, "true") || ascii_caseeq(text, "false");
 	if (strcmp(type, "date") == 0)
 		return date_ok(text);
 	if (strcmp(type, "timestamp") == 0 || strcmp(type, "timestamp_ntz") == 0)

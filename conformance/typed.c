@@ -399,6 +399,48 @@ START_TEST(partition_values_are_judged_by_type)
 }
 END_TEST
 
+/* Under column mapping a partition value is keyed by its column's
+ * physical name and judged by the type of the column it names. */
+START_TEST(partition_values_under_column_mapping)
+{
+	dsql_catalog *cat = open_cat();
+	dsql_table_options o = DSQL_TABLE_OPTIONS_INIT;
+	const char *parts[] = {"n", NULL}, *props[] = {"delta.columnMapping.mode", "name", NULL};
+	const char *t = tname("pvmapped");
+	dsql_error err;
+
+	o.schema_json = "{\"type\":\"struct\",\"fields\":[{\"name\":\"n\",\"type\":\"integer\","
+	                "\"nullable\":true,\"metadata\":{\"delta.columnMapping.id\":1,"
+	                "\"delta.columnMapping.physicalName\":\"col-1\"}}]}";
+	o.partition_columns = parts;
+	o.properties = props;
+	OK(dsql_table_create(cat, t, &o, &err));
+	ck_assert_int_eq(commit_actions(cat, t,
+	                                strdup("{\"add\":{\"path\":\"a\",\"partitionValues\":{"
+	                                       "\"col-1\":\"x\"},\"size\":1,\"modificationTime\""
+	                                       ":1,\"dataChange\":true}}"),
+	                                NULL, &err),
+	                 DSQL_EINVALID);
+	ck_assert_msg(strstr(err.message, "'x' of column 'n' is not a valid integer"), "%s",
+	              err.message);
+	ck_assert_int_eq(commit_actions(cat, t,
+	                                strdup("{\"add\":{\"path\":\"a\",\"partitionValues\":{"
+	                                       "\"n\":\"1\"},\"size\":1,\"modificationTime\":1,"
+	                                       "\"dataChange\":true}}"),
+	                                NULL, &err),
+	                 DSQL_EINVALID);
+	ck_assert_msg(strstr(err.message, "lacks a value for partition column 'n'"), "%s",
+	              err.message);
+	OK(commit_actions(cat, t,
+	                  strdup("{\"add\":{\"path\":\"a\",\"partitionValues\":{\"col-1\":\"-7\"},"
+	                         "\"size\":1,\"modificationTime\":1,\"dataChange\":true}}"),
+	                  NULL, &err));
+	assert_paths(cat, t, DSQL_LATEST, "a");
+	ck_assert_int_eq(version_of(cat, t), 1);
+	dsql_catalog_free(cat);
+}
+END_TEST
+
 /* Only primitive columns partition a table. */
 START_TEST(complex_partition_columns_are_refused)
 {
@@ -426,6 +468,7 @@ void typed_file_cases(Suite *s)
 	tcase_add_test(tc, typed_files_land_like_their_lines);
 	tcase_add_test(tc, typed_files_are_judged_at_commit);
 	tcase_add_test(tc, partition_values_are_judged_by_type);
+	tcase_add_test(tc, partition_values_under_column_mapping);
 	tcase_add_test(tc, complex_partition_columns_are_refused);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);

@@ -279,15 +279,25 @@ static char *metadata_dn(const char *n_type)
 	return s;
 }
 
-static char *add_dn(const char *path, const char *d, const char *n)
+/* An add of path whose partitionValues object holds values (JSON
+ * members, malloc'd). */
+static char *add_with(const char *path, const char *values)
 {
 	char *s;
 
 	ck_assert(asprintf(&s,
-	                   "{\"add\":{\"path\":\"%s\",\"partitionValues\":{\"d\":\"%s\","
-	                   "\"n\":\"%s\"},\"size\":1,\"modificationTime\":1,\"dataChange\":true}}",
-	                   path, d, n) > 0);
+	                   "{\"add\":{\"path\":\"%s\",\"partitionValues\":{%s},\"size\":1,"
+	                   "\"modificationTime\":1,\"dataChange\":true}}",
+	                   path, values) > 0);
 	return s;
+}
+
+static char *add_dn(const char *path, const char *d, const char *n)
+{
+	char values[128];
+
+	snprintf(values, sizeof(values), "\"d\":\"%s\",\"n\":\"%s\"", d, n);
+	return add_with(path, values);
 }
 
 /* Commits what txn staged and asserts it was refused, naming msg. */
@@ -298,6 +308,13 @@ static void refused_naming(dsql_txn *txn, const char *msg)
 	ck_assert_int_eq(dsql_txn_commit(txn, &err), DSQL_EINVALID);
 	ck_assert_msg(strstr(err.message, msg), "%s", err.message);
 	dsql_txn_free(txn);
+}
+
+/* Asserts a commit's code rc was DSQL_EINVALID with a message naming msg. */
+static void refused(int rc, const dsql_error *err, const char *msg)
+{
+	ck_assert_int_eq(rc, DSQL_EINVALID);
+	ck_assert_msg(strstr(err->message, msg), "%s", err->message);
 }
 
 /* Commits one or two actions (JSON, freed; b may be NULL) to table t in
@@ -337,22 +354,20 @@ START_TEST(partition_values_are_judged_by_type)
 	OK(stage(txn, tu, add_json("fine.parquet", 1, NULL), &err));
 	OK(stage(txn, t, add_dn("a", "2026-12-03", "x"), &err));
 	refused_naming(txn, "partition value 'x' of column 'n' is not a valid integer");
-	OK(dsql_txn_begin(&txn, cat, NULL, &err));
-	OK(stage(txn, t, add_dn("a", "2026-12-03", "2147483648"), &err));
-	refused_naming(txn, "'2147483648' of column 'n' is not a valid integer");
+	refused(commit_actions(cat, t, add_dn("a", "2026-12-03", "2147483648"), NULL, &err), &err,
+	        "'2147483648' of column 'n' is not a valid integer");
 	/* Change data files are partitioned as the table's files are. */
-	OK(dsql_txn_begin(&txn, cat, NULL, &err));
-	OK(dsql_txn_stage(txn, t,
-	                  "{\"cdc\":{\"path\":\"_change_data/c\",\"partitionValues\":{\"d\":"
-	                  "\"2026-12-03\",\"n\":\"1.5\"},\"size\":1,\"dataChange\":false}}",
-	                  &err));
-	refused_naming(txn, "cdc of '_change_data/c': partition value '1.5' of column 'n'");
-	OK(dsql_txn_begin(&txn, cat, NULL, &err));
-	OK(dsql_txn_stage(txn, t,
-	                  "{\"cdc\":{\"path\":\"_change_data/c\",\"partitionValues\":{\"d\":"
-	                  "\"2026-12-03\"},\"size\":1,\"dataChange\":false}}",
-	                  &err));
-	refused_naming(txn, "cdc of '_change_data/c' lacks a value for partition column 'n'");
+	refused(commit_actions(cat, t,
+	                       strdup("{\"cdc\":{\"path\":\"_change_data/c\",\"partitionValues\":"
+	                              "{\"d\":\"2026-12-03\",\"n\":\"1.5\"},\"size\":1,"
+	                              "\"dataChange\":false}}"),
+	                       NULL, &err),
+	        &err, "cdc of '_change_data/c': partition value '1.5' of column 'n'");
+	refused(commit_actions(cat, t,
+	                       strdup("{\"cdc\":{\"path\":\"_change_data/c\",\"partitionValues\":"
+	                              "{\"d\":\"2026-12-03\"},\"size\":1,\"dataChange\":false}}"),
+	                       NULL, &err),
+	        &err, "cdc of '_change_data/c' lacks a value for partition column 'n'");
 	f.path = "b";
 	f.size = 1;
 	f.timestamp_ms = 1;
@@ -381,16 +396,11 @@ START_TEST(partition_values_are_judged_by_type)
 	OK(commit_actions(other, t, metadata_dn("string"), NULL, &err));
 	OK(commit_actions(cat, t, add_dn("e", "2026-12-03", "x"), NULL, &err));
 	OK(commit_actions(other, t, metadata_dn("long"), NULL, &err));
-	ck_assert_int_eq(commit_actions(cat, t, add_dn("g", "2026-12-03", "y"), NULL, &err),
-	                 DSQL_EINVALID);
-	ck_assert_msg(strstr(err.message, "partition value 'y' of column 'n' is not a valid long"),
-	              "%s", err.message);
+	refused(commit_actions(cat, t, add_dn("g", "2026-12-03", "y"), NULL, &err), &err,
+	        "partition value 'y' of column 'n' is not a valid long");
 	/* A metaData and adds in one commit: the adds meet the new types. */
-	ck_assert_int_eq(commit_actions(cat, t, metadata_dn("boolean"),
-	                                add_dn("h", "2026-12-03", "1"), &err),
-	                 DSQL_EINVALID);
-	ck_assert_msg(strstr(err.message, "'1' of column 'n' is not a valid boolean"), "%s",
-	              err.message);
+	refused(commit_actions(cat, t, metadata_dn("boolean"), add_dn("h", "2026-12-03", "1"), &err),
+	        &err, "'1' of column 'n' is not a valid boolean");
 	OK(commit_actions(cat, t, metadata_dn("boolean"), add_dn("h", "2026-12-03", "true"), &err));
 	ck_assert_int_eq(version_of(other, t), 5);
 	assert_paths(other, t, DSQL_LATEST, "a,b,c,e,h");
@@ -415,26 +425,11 @@ START_TEST(partition_values_under_column_mapping)
 	o.partition_columns = parts;
 	o.properties = props;
 	OK(dsql_table_create(cat, t, &o, &err));
-	ck_assert_int_eq(commit_actions(cat, t,
-	                                strdup("{\"add\":{\"path\":\"a\",\"partitionValues\":{"
-	                                       "\"col-1\":\"x\"},\"size\":1,\"modificationTime\""
-	                                       ":1,\"dataChange\":true}}"),
-	                                NULL, &err),
-	                 DSQL_EINVALID);
-	ck_assert_msg(strstr(err.message, "'x' of column 'n' is not a valid integer"), "%s",
-	              err.message);
-	ck_assert_int_eq(commit_actions(cat, t,
-	                                strdup("{\"add\":{\"path\":\"a\",\"partitionValues\":{"
-	                                       "\"n\":\"1\"},\"size\":1,\"modificationTime\":1,"
-	                                       "\"dataChange\":true}}"),
-	                                NULL, &err),
-	                 DSQL_EINVALID);
-	ck_assert_msg(strstr(err.message, "lacks a value for partition column 'n'"), "%s",
-	              err.message);
-	OK(commit_actions(cat, t,
-	                  strdup("{\"add\":{\"path\":\"a\",\"partitionValues\":{\"col-1\":\"-7\"},"
-	                         "\"size\":1,\"modificationTime\":1,\"dataChange\":true}}"),
-	                  NULL, &err));
+	refused(commit_actions(cat, t, add_with("a", "\"col-1\":\"x\""), NULL, &err), &err,
+	        "'x' of column 'n' is not a valid integer");
+	refused(commit_actions(cat, t, add_with("a", "\"n\":\"1\""), NULL, &err), &err,
+	        "lacks a value for partition column 'n'");
+	OK(commit_actions(cat, t, add_with("a", "\"col-1\":\"-7\""), NULL, &err));
 	assert_paths(cat, t, DSQL_LATEST, "a");
 	ck_assert_int_eq(version_of(cat, t), 1);
 	dsql_catalog_free(cat);

@@ -66,12 +66,12 @@ int action_parse_json(action *out, json_t *line, dsql_error *err);
  * DSQL_EINVALID (message names the field), DSQL_ENOMEM. */
 int action_from_file(action *out, action_kind kind, const dsql_file_action *file,
                      dsql_error *err);
-/* Delta's deletion vector unique id: storageType + pathOrInlineDv, plus
- * "@offset" when an offset is given (offset -1: none). */
 /* Writes s as a JSON string, quoted, with the escapes jansson writes and
  * nothing else escaped, and a NUL; dst needs 6 * strlen(s) + 3 bytes.
  * Returns the length written (without the NUL). */
 size_t action_json_string(char *dst, const char *s);
+/* Delta's deletion vector unique id: storageType + pathOrInlineDv, plus
+ * "@offset" when an offset is given (offset -1: none). */
 void action_set_dv_id(action *a, const char *storage, const char *where, int64_t offset);
 /* An add's partition values: how many, and whether one is given for a
  * column (1 or 0); *value (when value is not NULL) is set to it, borrowed

@@ -285,10 +285,13 @@ static int rules_for(dsql_catalog *cat, const txn_table *t, table_rules *out, ds
 	if (h && h->version == t->read_version && h->metadata)
 		return rules_of_hint(out, h, err);
 	rc = catalog_metadata_at(cat->db, t->id, t->read_version, &body, &set_at, err);
-	if (rc == DSQL_OK && h && h->version == t->read_version && body)
+	if (rc == DSQL_OK && h && h->version == t->read_version && body) {
+		/* Kept in the hint, with the rules made once from it. */
 		hint_set_metadata(h, json_incref(body), set_at);
-	if (rc == DSQL_OK)
+		rc = rules_of_hint(out, h, err);
+	} else if (rc == DSQL_OK) {
 		rc = rules_from(out, body, err);
+	}
 	json_decref(body);
 	return rc;
 }

@@ -18,6 +18,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,8 +169,8 @@ static int read_commit(const char *file, json_t **out, int64_t *mtime_ms, dsql_e
 	*out = NULL;
 	if (!f) {
 		json_decref(actions);
-		return dsql_error_set(err, DSQL_ENOTFOUND, NULL, NULL, 0, "cannot read '%s': %s", file,
-		                      strerror(errno));
+		return dsql_error_set(err, errno == ENOENT ? DSQL_ENOTFOUND : DSQL_EIO, NULL, NULL, 0,
+		                      "cannot read '%s': %s", file, strerror(errno));
 	}
 	*mtime_ms = fstat(fileno(f), &st) == 0 ? (int64_t)st.st_mtime * 1000 : 0;
 	while (rc == DSQL_OK && (n = getline(&line, &cap, f)) >= 0) {
@@ -186,6 +187,9 @@ static int read_commit(const char *file, json_t **out, int64_t *mtime_ms, dsql_e
 		else
 			json_array_append_new(actions, a);
 	}
+	if (rc == DSQL_OK && ferror(f))
+		rc = dsql_error_set(err, DSQL_EIO, NULL, NULL, 0, "cannot read '%s' after line %d: %s",
+		                    file, lineno, strerror(errno));
 	free(line);
 	fclose(f);
 	if (rc != DSQL_OK) {
@@ -374,12 +378,12 @@ static int write_atomically(const char *file, const char *text, size_t len, dsql
 	snprintf(tmp, sizeof(tmp), "%.*s.tmp-%d", PATH_MAX + 64, file, (int)getpid());
 	f = fopen(tmp, "wb");
 	if (!f)
-		return dsql_error_set(err, DSQL_EDB, NULL, NULL, 0, "cannot write '%s': %s", tmp,
+		return dsql_error_set(err, DSQL_EIO, NULL, NULL, 0, "cannot write '%s': %s", tmp,
 		                      strerror(errno));
 	if (fwrite(text, 1, len, f) != len || fflush(f) != 0 || fsync(fileno(f)) != 0) {
 		fclose(f);
 		unlink(tmp);
-		return dsql_error_set(err, DSQL_EDB, NULL, NULL, 0, "cannot write '%s': %s", tmp,
+		return dsql_error_set(err, DSQL_EIO, NULL, NULL, 0, "cannot write '%s': %s", tmp,
 		                      strerror(errno));
 	}
 	fclose(f);
@@ -391,11 +395,25 @@ static int write_atomically(const char *file, const char *text, size_t len, dsql
 		unlink(tmp);
 		if (e == EEXIST && same_content(file, text, len))
 			return DSQL_OK;
-		return dsql_error_set(err, e == EEXIST ? DSQL_EEXISTS : DSQL_EDB, NULL, NULL, 0,
+		return dsql_error_set(err, e == EEXIST ? DSQL_EEXISTS : DSQL_EIO, NULL, NULL, 0,
 		                      "cannot write '%s': %s", file, strerror(e));
 	}
 	unlink(tmp);
 	return DSQL_OK;
+}
+
+/* Makes the files linked into DIR survive a crash of the machine. */
+static int sync_dir(const char *dir, dsql_error *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	int rc = fd >= 0 ? fsync(fd) : -1;
+	int e = errno;
+
+	if (fd >= 0)
+		close(fd);
+	return rc == 0 ? DSQL_OK
+	               : dsql_error_set(err, DSQL_EIO, NULL, NULL, 0, "cannot sync '%s': %s", dir,
+	                                strerror(e));
 }
 
 int dsql_delta_export(dsql_catalog *cat, const char *table, const char *dir,
@@ -435,7 +453,7 @@ int dsql_delta_export(dsql_catalog *cat, const char *table, const char *dir,
 	snprintf(logdir, sizeof(logdir), "%s/_delta_log", dir);
 	if ((mkdir(dir, 0755) != 0 && errno != EEXIST) ||
 	    (mkdir(logdir, 0755) != 0 && errno != EEXIST))
-		return dsql_error_set(err, DSQL_EDB, NULL, NULL, 0, "cannot create '%s': %s", logdir,
+		return dsql_error_set(err, DSQL_EIO, NULL, NULL, 0, "cannot create '%s': %s", logdir,
 		                      strerror(errno));
 	for (int64_t v = from_version; v <= latest && rc == DSQL_OK; v++) {
 		char file[PATH_MAX + 64], *text = NULL;
@@ -456,6 +474,8 @@ int dsql_delta_export(dsql_catalog *cat, const char *table, const char *dir,
 		if (rc == DSQL_OK && progress)
 			progress(v - from_version + 1, latest - from_version + 1, payload);
 	}
+	if (rc == DSQL_OK && count)
+		rc = sync_dir(logdir, err);
 	if (written)
 		*written = count;
 	return rc;

@@ -151,6 +151,7 @@ END_TEST
 
 START_TEST(exit_codes)
 {
+	char path[600];
 	json_t *j;
 
 	fresh_catalog();
@@ -180,6 +181,13 @@ START_TEST(exit_codes)
 	                 2);
 	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "error"), "kind")),
 	                 "invalid");
+	json_decref(j);
+	/* An export directory that cannot be made is a file error. */
+	snprintf(path, sizeof(path), "%s/cli-plainfile", tu_tmpdir());
+	fclose(fopen(path, "w"));
+	ck_assert_int_eq(cli(&j, NULL, "--json export fact '%s/below'", path), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "error"), "kind")),
+	                 "file");
 	json_decref(j);
 	/* Nothing above changed the catalog. */
 	ck_assert_int_eq(cli(&j, NULL, "history fact --json"), 0);

@@ -368,6 +368,54 @@ START_TEST(export_refuses_to_overwrite_and_expired_versions)
 }
 END_TEST
 
+/* A file that cannot be read or written is a file error (DSQL_EIO) naming
+ * it, not a database error, and leaves nothing behind. The cases work as
+ * root too: a directory where a commit file should be, and a regular file
+ * where a directory should be. */
+START_TEST(unreadable_and_unwritable_files_are_file_errors)
+{
+	char src[1200], dir[600], file[700];
+	dsql_catalog *cat;
+	dsql_error err;
+	int64_t written = -1, v;
+	FILE *f;
+
+	ck_assert_int_eq(dsql_catalog_open(&cat, tu_sqlite_uri("fileerrors"), NULL, &err),
+	                 DSQL_OK);
+	snprintf(dir, sizeof(dir), "%s/dirascommit", tu_tmpdir());
+	snprintf(file, sizeof(file), "%s/_delta_log", dir);
+	ck_assert_int_eq(mkdir(dir, 0755) == 0 && mkdir(file, 0755) == 0, 1);
+	snprintf(file, sizeof(file), "%s/_delta_log/%020d.json", dir, 0);
+	ck_assert_ptr_nonnull(f = fopen(file, "w"));
+	fputs("{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":2}}\n"
+	      "{\"metaData\":{\"id\":\"i\",\"format\":{\"provider\":\"parquet\","
+	      "\"options\":{}},\"schemaString\":\"{\\\"type\\\":\\\"struct\\\","
+	      "\\\"fields\\\":[]}\",\"partitionColumns\":[],\"configuration\":{}}}\n",
+	      f);
+	fclose(f);
+	snprintf(file, sizeof(file), "%s/_delta_log/%020d.json", dir, 1);
+	ck_assert_int_eq(mkdir(file, 0755), 0);
+	ck_assert_int_eq(dsql_delta_import(cat, "unread", dir, NULL, NULL, &err), DSQL_EIO);
+	ck_assert_msg(strstr(err.message, file) && strstr(err.message, "cannot read"), "%s",
+	              err.message);
+	ck_assert_int_eq(dsql_table_version(cat, "unread", &v, &err), DSQL_ENOTFOUND);
+
+	table_dir("delta-golden/checkpoint", src, sizeof(src));
+	ck_assert_int_eq(dsql_delta_import(cat, "cp", src, NULL, NULL, &err), DSQL_OK);
+	snprintf(file, sizeof(file), "%s/plainfile", tu_tmpdir());
+	ck_assert_ptr_nonnull(f = fopen(file, "w"));
+	fclose(f);
+	snprintf(dir, sizeof(dir), "%s/below", file);
+	ck_assert_int_eq(dsql_delta_export(cat, "cp", dir, 0, &written, NULL, NULL, &err),
+	                 DSQL_EIO);
+	ck_assert_msg(strstr(err.message, "cannot create") && strstr(err.message, dir), "%s",
+	              err.message);
+	ck_assert_str_eq(dsql_status_name(DSQL_EIO), "file error");
+	ck_assert_int_eq(written, 0);
+	dsql_catalog_free(cat);
+}
+END_TEST
+
 /* Imported history is not judged by the partition value check (what the
  * table's writers committed stays readable as it is); commits made
  * through deltasql afterwards are. */
@@ -442,6 +490,7 @@ int main(void)
 	tcase_add_test(tc, every_fixture_case);
 	tcase_add_test(tc, export_refuses_to_overwrite_and_expired_versions);
 	tcase_add_test(tc, imported_partition_values_are_kept_and_new_ones_judged);
+	tcase_add_test(tc, unreadable_and_unwritable_files_are_file_errors);
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
 	failed = tu_run_suite(s);

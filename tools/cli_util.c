@@ -23,6 +23,7 @@ static const char *kind_of(int code)
 	case DSQL_ECONNECT: return "connection";
 	case DSQL_ETIMEOUT: return "timeout";
 	case DSQL_ECATALOG_VERSION: return "catalog_version";
+	case DSQL_EIO: return "file";
 	default: return "database";
 	}
 }

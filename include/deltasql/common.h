@@ -63,6 +63,9 @@ typedef enum dsql_status {
 	DSQL_ENOMEM = -12,
 	/* The catalog was written by a newer deltasql (schema version too high). */
 	DSQL_ECATALOG_VERSION = -13,
+	/* A file could not be read or written (Delta import and export); the
+	 * message names the file and the system's reason. */
+	DSQL_EIO = -14,
 	/* Statement stepping (driver.h): a row is available / no more rows. */
 	DSQL_ROW = 100,
 	DSQL_DONE = 101

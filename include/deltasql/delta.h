@@ -28,7 +28,7 @@ typedef void (*dsql_progress_cb)(int64_t done, int64_t total, void *payload);
  * the table is dropped again. progress may be NULL. Codes: DSQL_OK,
  * DSQL_ENOTFOUND (no log), DSQL_EINVALID (malformed log: the message names
  * the file and line), DSQL_EUNSUPPORTED (protocol), DSQL_EEXISTS (table
- * exists), database codes. */
+ * exists), DSQL_EIO (a commit file that cannot be read), database codes. */
 DSQL_EXTERN int dsql_delta_import(dsql_catalog *cat, const char *table, const char *path,
                                   dsql_progress_cb progress, void *payload, dsql_error *err);
 
@@ -39,8 +39,10 @@ DSQL_EXTERN int dsql_delta_import(dsql_catalog *cat, const char *table, const ch
  * name, synced, and linked into place (a link, unlike a rename, never
  * replaces a file another writer put there meanwhile). Versions that retention expired are refused
  * (DSQL_ENOTFOUND, naming the oldest exportable version). *written (may be
- * NULL) receives the number of files written. Codes: DSQL_OK, DSQL_ENOTFOUND,
- * DSQL_EEXISTS, DSQL_EINVALID, DSQL_EDB (I/O, with errno's message). */
+ * NULL) receives the number of files written; the directory is synced once
+ * they are all in place. Codes: DSQL_OK, DSQL_ENOTFOUND, DSQL_EEXISTS,
+ * DSQL_EINVALID, DSQL_EIO (a file or directory that cannot be written: the
+ * message names it and gives errno's reason), database codes. */
 DSQL_EXTERN int dsql_delta_export(dsql_catalog *cat, const char *table, const char *dir,
                                   int64_t from_version, int64_t *written,
                                   dsql_progress_cb progress, void *payload, dsql_error *err);

@@ -114,7 +114,7 @@ typedef struct dsql_file_action {
 	 * table's data (compaction), else 1. */
 	int data_change;
 	/* The file's statistics, a JSON document as Delta writes it (stored
-	 * as given); NULL: none. */
+	 * as given, not parsed: see docs/DELTA.md); NULL: none. */
 	const char *stats;
 	const dsql_key_value *tags;
 	size_t n_tags;

@@ -21,14 +21,15 @@ import time
 __all__ = [
     "connect", "Catalog", "Transaction", "Snapshot", "Error", "ConflictError",
     "NotFoundError", "InvalidInputError", "AlreadyExistsError", "DatabaseError",
-    "RetryableError", "CommitUnknownError", "UnsupportedError",
+    "RetryableError", "CommitUnknownError", "UnsupportedError", "FileError",
 ]
 
 LATEST = -1
 
 # Status codes (include/deltasql/common.h).
 OK, ERROR, ECONFLICT, ERETRY, EUNKNOWN, ENOTFOUND, EEXISTS, EINVALID = 0, -1, -2, -3, -4, -5, -6, -7
-EUNSUPPORTED, ECONNECT, EDB, ETIMEOUT, ENOMEM, ECATALOG_VERSION = -8, -9, -10, -11, -12, -13
+EUNSUPPORTED, ECONNECT, EDB, ETIMEOUT, ENOMEM, ECATALOG_VERSION, EIO = (-8, -9, -10, -11, -12,
+                                                                     -13, -14)
 
 TYPE_NULL, TYPE_INT64, TYPE_DOUBLE, TYPE_TEXT, TYPE_BLOB = 0, 1, 2, 3, 4
 
@@ -339,9 +340,13 @@ class UnsupportedError(Error):
     """The driver or catalog does not support this."""
 
 
+class FileError(Error):
+    """A file of a Delta log could not be read or written (import and export)."""
+
+
 _CLASSES = {ECONFLICT: ConflictError, ENOTFOUND: NotFoundError, EINVALID: InvalidInputError,
             EEXISTS: AlreadyExistsError, ERETRY: RetryableError, EUNKNOWN: CommitUnknownError,
-            EUNSUPPORTED: UnsupportedError, ECATALOG_VERSION: UnsupportedError}
+            EUNSUPPORTED: UnsupportedError, ECATALOG_VERSION: UnsupportedError, EIO: FileError}
 
 
 def _check(rc, err):

@@ -305,6 +305,12 @@ class SQLiteTest(Base, unittest.TestCase):
         self.assertEqual(self.cat.export_delta(t, out), 2)
         self.assertTrue(os.path.exists(os.path.join(out, "_delta_log", "%020d.json" % 1)))
         self.assertEqual(len(self.cat.snapshot(t).files), 2)  # per the fixture
+        # A directory that cannot be made is a file error naming it.
+        blocker = os.path.join(self.dir, "not-a-dir-" + t)
+        open(blocker, "w").close()
+        with self.assertRaises(deltasql.FileError) as cm:
+            self.cat.export_delta(t, os.path.join(blocker, "out"))
+        self.assertIn(blocker, cm.exception.message)
 
 
 @unittest.skipUnless(os.environ.get("DELTASQL_TEST_PG_URI"), "SKIPPED: PostgreSQL tests "

@@ -370,23 +370,61 @@ static int same_content(const char *file, const char *text, size_t len)
 	return same;
 }
 
-static int write_atomically(const char *file, const char *text, size_t len, dsql_error *err)
+/* Creates a temporary file of its own next to the commit file: hidden
+ * (a leading dot, which Delta readers skip when they list the log) and
+ * created exclusively, so that exports of the same table by other threads
+ * or processes never write into it. */
+static int open_temporary(const char *dir, const char *name, char *tmp, size_t cap)
 {
-	char tmp[PATH_MAX + 128];
-	FILE *f;
+	static unsigned int counter;
 
-	snprintf(tmp, sizeof(tmp), "%.*s.tmp-%d", PATH_MAX + 64, file, (int)getpid());
-	f = fopen(tmp, "wb");
-	if (!f)
+	for (int tries = 0; tries < 100; tries++) {
+		unsigned int n = __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
+		int fd;
+
+		snprintf(tmp, cap, "%s/.%s.%d.%u.tmp", dir, name, (int)getpid(), n);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	return -1;
+}
+
+static int write_all(int fd, const char *text, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, text, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		text += n;
+		len -= (size_t)n;
+	}
+	return fsync(fd);
+}
+
+static int write_atomically(const char *dir, const char *name, const char *text, size_t len,
+                            dsql_error *err)
+{
+	char tmp[PATH_MAX + 128], file[PATH_MAX + 64];
+	int fd;
+
+	snprintf(file, sizeof(file), "%s/%s", dir, name);
+	fd = open_temporary(dir, name, tmp, sizeof(tmp));
+	if (fd < 0)
 		return dsql_error_set(err, DSQL_EIO, NULL, NULL, 0, "cannot write '%s': %s", tmp,
 		                      strerror(errno));
-	if (fwrite(text, 1, len, f) != len || fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		fclose(f);
+	if (write_all(fd, text, len) != 0) {
+		int e = errno;
+
+		close(fd);
 		unlink(tmp);
 		return dsql_error_set(err, DSQL_EIO, NULL, NULL, 0, "cannot write '%s': %s", tmp,
-		                      strerror(errno));
+		                      strerror(e));
 	}
-	fclose(f);
+	close(fd);
 	/* link() refuses to replace an existing file, unlike rename(): a
 	 * writer that raced us to this version keeps its file. */
 	if (link(tmp, file) != 0) {
@@ -456,10 +494,11 @@ int dsql_delta_export(dsql_catalog *cat, const char *table, const char *dir,
 		return dsql_error_set(err, DSQL_EIO, NULL, NULL, 0, "cannot create '%s': %s", logdir,
 		                      strerror(errno));
 	for (int64_t v = from_version; v <= latest && rc == DSQL_OK; v++) {
-		char file[PATH_MAX + 64], *text = NULL;
+		char file[PATH_MAX + 64], name[32], *text = NULL;
 		size_t len = 0;
 
-		snprintf(file, sizeof(file), "%s/%020lld.json", logdir, (long long)v);
+		snprintf(name, sizeof(name), "%020lld.json", (long long)v);
+		snprintf(file, sizeof(file), "%s/%s", logdir, name);
 		rc = version_text(cat, id, v, &text, &len, err);
 		if (rc == DSQL_OK && access(file, F_OK) == 0) {
 			if (!same_content(file, text, len))
@@ -467,7 +506,7 @@ int dsql_delta_export(dsql_catalog *cat, const char *table, const char *dir,
 				                    "'%s' exists with different content; not overwritten",
 				                    file);
 		} else if (rc == DSQL_OK) {
-			rc = write_atomically(file, text, len, err);
+			rc = write_atomically(logdir, name, text, len, err);
 			count += rc == DSQL_OK;
 		}
 		free(text);

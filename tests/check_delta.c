@@ -8,7 +8,9 @@
 #define _GNU_SOURCE
 #include <check.h>
 #include <deltasql.h>
+#include <dirent.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -402,16 +404,103 @@ START_TEST(unreadable_and_unwritable_files_are_file_errors)
 
 	table_dir("delta-golden/checkpoint", src, sizeof(src));
 	ck_assert_int_eq(dsql_delta_import(cat, "cp", src, NULL, NULL, &err), DSQL_OK);
-	snprintf(file, sizeof(file), "%s/plainfile", tu_tmpdir());
-	ck_assert_ptr_nonnull(f = fopen(file, "w"));
+	snprintf(dir, sizeof(dir), "%s/plainfile", tu_tmpdir());
+	ck_assert_ptr_nonnull(f = fopen(dir, "w"));
 	fclose(f);
-	snprintf(dir, sizeof(dir), "%s/below", file);
-	ck_assert_int_eq(dsql_delta_export(cat, "cp", dir, 0, &written, NULL, NULL, &err),
+	snprintf(file, sizeof(file), "%s/below", dir);
+	ck_assert_int_eq(dsql_delta_export(cat, "cp", file, 0, &written, NULL, NULL, &err),
 	                 DSQL_EIO);
-	ck_assert_msg(strstr(err.message, "cannot create") && strstr(err.message, dir), "%s",
+	ck_assert_msg(strstr(err.message, "cannot create") && strstr(err.message, file), "%s",
 	              err.message);
 	ck_assert_str_eq(dsql_status_name(DSQL_EIO), "file error");
 	ck_assert_int_eq(written, 0);
+	dsql_catalog_free(cat);
+}
+END_TEST
+
+/* One exporter of the concurrent export test: its own catalog handle. */
+typedef struct exporter {
+	const char *uri, *dir;
+	pthread_barrier_t *start;
+	int rc;
+	char message[DSQL_ERROR_MESSAGE_MAX];
+} exporter;
+
+static void *export_thread(void *arg)
+{
+	exporter *x = arg;
+	dsql_catalog *cat;
+	dsql_error err;
+
+	x->rc = dsql_catalog_open(&cat, x->uri, NULL, &err);
+	pthread_barrier_wait(x->start);
+	if (x->rc == DSQL_OK) {
+		x->rc = dsql_delta_export(cat, "cp", x->dir, 0, NULL, NULL, NULL, &err);
+		dsql_catalog_free(cat);
+	}
+	if (x->rc != DSQL_OK)
+		snprintf(x->message, sizeof(x->message), "%s", err.message);
+	return NULL;
+}
+
+/* Two exports of the same table into the same directory at once (two
+ * threads of one process, the case where temporary names made of the
+ * process id alone would collide) both succeed, and leave exactly the
+ * commit files, whole: no temporary file and no torn one. */
+START_TEST(concurrent_exports_into_one_directory)
+{
+	char src[1200], uri[600], dir[600];
+	dsql_catalog *cat;
+	dsql_error err;
+	int64_t latest;
+
+	snprintf(uri, sizeof(uri), "%s", tu_sqlite_uri("concurrent-export"));
+	ck_assert_int_eq(dsql_catalog_open(&cat, uri, NULL, &err), DSQL_OK);
+	table_dir("delta-golden/checkpoint", src, sizeof(src));
+	ck_assert_int_eq(dsql_delta_import(cat, "cp", src, NULL, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_table_version(cat, "cp", &latest, &err), DSQL_OK);
+	for (int round = 0; round < 20; round++) {
+		pthread_barrier_t start;
+		exporter x[2];
+		pthread_t th[2];
+		struct dirent *e;
+		DIR *d;
+		int files = 0;
+
+		snprintf(dir, sizeof(dir), "%s/twoexports-%d", tu_tmpdir(), round);
+		pthread_barrier_init(&start, NULL, 2);
+		for (int i = 0; i < 2; i++) {
+			x[i] = (exporter){uri, dir, &start, 0, ""};
+			ck_assert_int_eq(pthread_create(&th[i], NULL, export_thread, &x[i]), 0);
+		}
+		for (int i = 0; i < 2; i++) {
+			pthread_join(th[i], NULL);
+			ck_assert_msg(x[i].rc == DSQL_OK, "round %d, exporter %d: %s", round, i,
+			              x[i].message);
+		}
+		pthread_barrier_destroy(&start);
+		snprintf(src, sizeof(src), "%s/_delta_log", dir);
+		ck_assert_ptr_nonnull(d = opendir(src));
+		while ((e = readdir(d)) != NULL) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			ck_assert_msg(strlen(e->d_name) == 25 && strstr(e->d_name, ".json") == e->d_name + 20,
+			              "round %d: '%s' left in the log", round, e->d_name);
+			files++;
+		}
+		closedir(d);
+		ck_assert_int_eq(files, latest + 1);
+	}
+	/* The files are whole: the last round reads back as the table. */
+	ck_assert_msg(dsql_delta_import(cat, "again", dir, NULL, NULL, &err) == DSQL_OK, "%s",
+	              err.message);
+	for (int64_t v = 0; v <= latest; v++) {
+		char *a = tu_snapshot_text(cat, "cp", v, &err), *b = tu_snapshot_text(cat, "again", v, &err);
+
+		ck_assert_msg(a && b && strcmp(a, b) == 0, "version %lld differs", (long long)v);
+		free(a);
+		free(b);
+	}
 	dsql_catalog_free(cat);
 }
 END_TEST
@@ -491,6 +580,7 @@ int main(void)
 	tcase_add_test(tc, export_refuses_to_overwrite_and_expired_versions);
 	tcase_add_test(tc, imported_partition_values_are_kept_and_new_ones_judged);
 	tcase_add_test(tc, unreadable_and_unwritable_files_are_file_errors);
+	tcase_add_test(tc, concurrent_exports_into_one_directory);
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
 	failed = tu_run_suite(s);

@@ -35,12 +35,14 @@ DSQL_EXTERN int dsql_delta_import(dsql_catalog *cat, const char *table, const ch
 /* Writes DIR/_delta_log/%020d.json for every version from from_version on
  * that is not there yet: one action per line, commitInfo first. An existing
  * file with the same content is left alone; one with different content is
- * never overwritten (DSQL_EEXISTS). Each file is written to a temporary
- * name, synced, and linked into place (a link, unlike a rename, never
- * replaces a file another writer put there meanwhile). Versions that retention expired are refused
- * (DSQL_ENOTFOUND, naming the oldest exportable version). *written (may be
- * NULL) receives the number of files written; the directory is synced once
- * they are all in place. Codes: DSQL_OK, DSQL_ENOTFOUND, DSQL_EEXISTS,
+ * never overwritten (DSQL_EEXISTS). Each file is written to a hidden
+ * temporary file of its own (created exclusively: concurrent exports of
+ * the same table into one directory all succeed), synced, and linked into
+ * place (a link, unlike a rename, never replaces a file another writer put
+ * there meanwhile); the directory is synced once they are all in place.
+ * Versions that retention expired are refused (DSQL_ENOTFOUND, naming the
+ * oldest exportable version). *written (may be NULL) receives the number
+ * of files written. Codes: DSQL_OK, DSQL_ENOTFOUND, DSQL_EEXISTS,
  * DSQL_EINVALID, DSQL_EIO (a file or directory that cannot be written: the
  * message names it and gives errno's reason), database codes. */
 DSQL_EXTERN int dsql_delta_export(dsql_catalog *cat, const char *table, const char *dir,

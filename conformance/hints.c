@@ -127,6 +127,8 @@ START_TEST(stale_blind_append_takes_the_next_version)
 		ck_assert_msg(times[v] > times[v - 1], "version %lld: commit time %lld after %lld",
 		              (long long)v, (long long)times[v], (long long)times[v - 1]);
 		ck_assert_int_eq(json_integer_value(json_object_get(ci, "timestamp")), times[v]);
+		/* Each read the version it committed on, stale hint or not. */
+		ck_assert_int_eq(json_integer_value(json_object_get(ci, "readVersion")), v - 1);
 		ck_assert(json_is_true(json_object_get(ci, "isBlindAppend")));
 		ck_assert(json_is_string(json_object_get(ci, "txnId")));
 		json_decref(line);

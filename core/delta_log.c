@@ -370,10 +370,10 @@ static int same_content(const char *file, const char *text, size_t len)
 	return same;
 }
 
-/* Creates a temporary file of its own next to the commit file: hidden
- * (a leading dot, which Delta readers skip when they list the log) and
- * created exclusively, so that exports of the same table by other threads
- * or processes never write into it. */
+/* Creates a temporary file of its own next to the commit file: hidden (a
+ * leading dot) and not named like a commit, so that no reader listing the
+ * log takes it for one, and created exclusively, so that exports of the
+ * same table by other threads or processes never write into it. */
 static int open_temporary(const char *dir, const char *name, char *tmp, size_t cap)
 {
 	static unsigned int counter;

@@ -286,6 +286,21 @@ START_TEST(adds_that_replace_files_on_the_hint)
 	ck_assert_int_eq(commit_add(a, t1, "p"), 3);
 	assert_paths(b, t1, DSQL_LATEST, "p");
 	ck_assert_int_eq(live_size(b, t1, 2, "p"), 77);
+	/* And under locks: a has seen another writer, whose commit makes its
+	 * hint stale again. */
+	ck_assert_int_eq(commit_add(b, t1, "r1"), 4);
+	ck_assert_int_eq(commit_add(a, t1, "r2"), 5);
+	ck_assert_int_eq(commit_add(b, t1, "r3"), 6);
+	OK(dsql_txn_begin(&txn, a, NULL, &err));
+	OK(stage(txn, t1, add_json("p", 99, NULL), &err));
+	OK(dsql_txn_commit(txn, &err));
+	OK(dsql_txn_committed_version(txn, t1, &v1));
+	ck_assert_int_eq(v1, 7);
+	ck_assert_uint_eq(dsql_txn_attempts(txn), 1);
+	dsql_txn_free(txn);
+	assert_paths(b, t1, DSQL_LATEST, "p,r1,r2,r3");
+	ck_assert_int_eq(live_size(b, t1, DSQL_LATEST, "p"), 99);
+	ck_assert_int_eq(live_size(b, t1, 6, "p"), live_size(b, t1, 3, "p"));
 	dsql_catalog_free(a);
 	dsql_catalog_free(b);
 }

@@ -597,6 +597,18 @@ static int write_actions(dsql_txn *txn, const txn_table *t, const commit_shape *
 	return rc;
 }
 
+/* Whether an attempt unlinks the live files its adds replace. Not where
+ * the live-file key is unique (schema.c): there an add that replaces a
+ * live file fails the attempt on the key, and the commit is attempted once
+ * more with the unlinks (attempt_best). Adds almost never replace a file,
+ * and the unlink costs every commit a statement (or, where statements run
+ * at once, a look-up) inside the table's lock. An import always unlinks:
+ * old logs re-add live files. */
+static int unlinks_adds(const dsql_txn *txn)
+{
+	return !txn->cat->live_key_unique || txn->importing || txn->replacing;
+}
+
 /* Adds of files that are live already replace them. Where statements run
  * one at a time (SQLite in the process, any driver that does not defer
  * them) the live ones are looked up first, one read of exact probes for
@@ -605,10 +617,8 @@ static int write_actions(dsql_txn *txn, const txn_table *t, const commit_shape *
  * that does. Where statements are queued (PostgreSQL), the look-up would
  * cost a round trip of its own: the adds are unlinked instead, in the same
  * round trip as the rest (one statement per table where rows have ids,
- * else one per add; see batch.c). Neither is needed on an attempt built
- * on the hint where the live-file key is unique (schema.c): there an add
- * that replaces a live file fails the attempt, and the attempt under locks
- * unlinks. */
+ * else one per add; see batch.c). Neither is needed where the live-file
+ * key is unique (unlinks_adds). */
 static int unlink_replaced(dsql_catalog *cat, const txn_table *t, int64_t version,
                            const rows *adds, dsql_error *err)
 {
@@ -649,9 +659,9 @@ static int unlink_replaced(dsql_catalog *cat, const txn_table *t, int64_t versio
  * one live file: validation proved it, or (on a commit built on a hint)
  * the assertion is the proof. */
 static int write_file_index(dsql_catalog *cat, const dsql_txn *txn, const txn_table *t,
-                            int64_t version, int hinted, dsql_error *err)
+                            int64_t version, dsql_error *err)
 {
-	int unlink_adds = !(hinted && cat->live_key_unique && !txn->importing);
+	int unlink_adds = unlinks_adds(txn);
 	rows removes, adds;
 	int rc = rows_alloc(&removes, t, version, t->n_actions, err);
 
@@ -692,7 +702,7 @@ static int write_file_index(dsql_catalog *cat, const dsql_txn *txn, const txn_ta
  * compare-and-swap asserts one changed row, so a commit built on a stale
  * hint fails instead of writing. */
 static int write_table(dsql_txn *txn, txn_table *t, int64_t current, int64_t last_ms,
-                       int hinted, dsql_error *err)
+                       dsql_error *err)
 {
 	dsql_db *db = txn->cat->db;
 	int64_t version = current + 1;
@@ -728,7 +738,7 @@ static int write_table(dsql_txn *txn, txn_table *t, int64_t current, int64_t las
 		return rc;
 	rc = write_actions(txn, t, &s, version, ts, err);
 	if (rc == DSQL_OK)
-		rc = write_file_index(txn->cat, txn, t, version, hinted, err);
+		rc = write_file_index(txn->cat, txn, t, version, err);
 	for (size_t i = 0; i < t->n_actions && rc == DSQL_OK; i++)
 		if (t->actions[i].kind == ACT_TXN || t->actions[i].kind == ACT_DOMAIN)
 			rc = index_app_txn(db, t, &t->actions[i], version, err);
@@ -805,7 +815,7 @@ static int commit_table_locked(dsql_txn *txn, txn_table *t, dsql_error *err)
 	if (rc == DSQL_OK && current != t->read_version)
 		rc = conflict_check(txn->cat, txn, t, current, err);
 	if (rc == DSQL_OK)
-		rc = write_table(txn, t, current, last_ms, 0, err);
+		rc = write_table(txn, t, current, last_ms, err);
 	return rc;
 }
 
@@ -859,7 +869,7 @@ static int commit_table_hinted(dsql_txn *txn, txn_table *t, dsql_error *err)
 		return rc;
 	rc = validate_table(txn->cat->db, txn, t, &rules, 0, err);
 	rules_clear(&rules);
-	return rc == DSQL_OK ? write_table(txn, t, t->read_version, h->last_ms, 1, err) : rc;
+	return rc == DSQL_OK ? write_table(txn, t, t->read_version, h->last_ms, err) : rc;
 }
 
 /* One attempt; *hinted: built on the hints (cleared when the attempt went on
@@ -910,19 +920,37 @@ static int attempt(dsql_txn *txn, int *hinted, dsql_error *err)
 	return rc;
 }
 
+/* The attempt, which did not unlink the files its adds replace, failed on
+ * a unique key: most likely an add that replaces a live file, on the
+ * live-file key (see unlinks_adds). Drivers report every unique violation
+ * as DSQL_EEXISTS; a replayed transaction id (the journal's key) also
+ * comes here, and costs one more attempt before it is looked up. */
+static int replaced_live_file(const dsql_txn *txn, int rc)
+{
+	return rc == DSQL_EEXISTS && !unlinks_adds(txn);
+}
+
 /* The hinted attempt first when the hints allow it; when it fails for any
  * reason but a lost connection, the locked attempt decides (and reports
- * errors with their detail). */
+ * errors with their detail). An attempt whose add replaced a live file
+ * without unlinking it goes again, unlinking. */
 static int attempt_best(dsql_txn *txn, dsql_error *err)
 {
 	int hinted = hinted_ready(txn, err), rc;
 
 	rc = attempt(txn, &hinted, err);
-	if (!hinted || rc == DSQL_OK || rc == DSQL_EUNKNOWN || rc == DSQL_ECONNECT)
-		return rc;
-	txn->cat->metrics.hint_misses++;
-	hinted = 0;
-	return attempt(txn, &hinted, err);
+	if (hinted && rc != DSQL_OK && rc != DSQL_EUNKNOWN && rc != DSQL_ECONNECT) {
+		txn->cat->metrics.hint_misses++;
+		txn->replacing |= replaced_live_file(txn, rc);
+		hinted = 0;
+		rc = attempt(txn, &hinted, err);
+	}
+	if (replaced_live_file(txn, rc)) {
+		txn->replacing = 1;
+		hinted = 0;
+		rc = attempt(txn, &hinted, err);
+	}
+	return rc;
 }
 
 /* After a commit: what this handle now knows of the tables it wrote. */

@@ -228,10 +228,9 @@ static int migrate(dsql_catalog *cat, dsql_error *err)
  * statement per table that almost never changes a row. Where the live-file
  * index can be made unique on (table, path, dv_id) among live rows,
  * PostgreSQL 15's NULLS NOT DISTINCT, an add that replaces a live file
- * fails instead of leaving two live rows: the attempt built on the handle's
- * hint then skips those unlinks, and the rare add that does replace a file
- * fails it and goes under locks, where the adds are unlinked as before
- * (commit.c). The outcome is decided once per catalog and recorded in
+ * fails instead of leaving two live rows: commits then skip those unlinks,
+ * and the rare add that does replace a file fails its attempt, after which
+ * the commit is attempted once more with the adds unlinked (commit.c). The outcome is decided once per catalog and recorded in
  * dsql_catalog under LIVE_KEY ("unique" or "plain"), by the first such
  * client to open it; other clients of a server (ODBC) read it and skip, on
  * the hint, the look-up of the files their adds replace. Everything else

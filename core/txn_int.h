@@ -66,6 +66,9 @@ struct dsql_txn {
 	 * remove of a file that is not live is a harmless tombstone, old
 	 * append-only rules are not re-judged). */
 	int importing;
+	/* An add of this transaction replaces a live file: attempts unlink the
+	 * adds' keys first even where the live-file key is unique (commit.c). */
+	int replacing;
 	app_sql *sql;
 	size_t n_sql, cap_sql;
 	/* Two-phase: end the attempt with PREPARE TRANSACTION under gid. */

@@ -21,27 +21,35 @@ static uint64_t hint_misses(dsql_catalog *cat)
 	return m.hint_misses;
 }
 
+/* Commits one add of path (size bytes) in a single attempt; its version. */
+static int64_t add_in_one_attempt(dsql_catalog *cat, const char *table, const char *path,
+                                  int64_t size)
+{
+	dsql_txn *txn;
+	dsql_error err;
+	int64_t v;
+
+	OK(dsql_txn_begin(&txn, cat, NULL, &err));
+	OK(stage(txn, table, add_json(path, size, NULL), &err));
+	OK(dsql_txn_commit(txn, &err));
+	OK(dsql_txn_committed_version(txn, table, &v));
+	ck_assert_uint_eq(dsql_txn_attempts(txn), 1);
+	dsql_txn_free(txn);
+	return v;
+}
+
 /* A writer whose hint is stale appends on top of the other's commit. */
 START_TEST(stale_hint_append_lands_on_the_latest_version)
 {
 	dsql_catalog *a = open_cat(), *b = open_cat();
 	const char *t = tname("hint");
-	dsql_txn *txn;
-	dsql_error err;
-	int64_t v;
 
 	create(a, t, 0);
 	ck_assert_int_eq(commit_add(a, t, "a1"), 1);  /* a's hint: version 1 */
 	ck_assert_int_eq(commit_add(b, t, "b1"), 2);
 	ck_assert_int_eq(commit_add(b, t, "b2"), 3);
-	OK(dsql_txn_begin(&txn, a, NULL, &err));
-	OK(stage(txn, t, add_json("a2", 1, NULL), &err));
-	OK(dsql_txn_commit(txn, &err));
-	OK(dsql_txn_committed_version(txn, t, &v));
-	ck_assert_int_eq(v, 4);
-	ck_assert_uint_eq(dsql_txn_attempts(txn), 1);
+	ck_assert_int_eq(add_in_one_attempt(a, t, "a2", 1), 4);
 	ck_assert_uint_eq(hint_misses(a), 1);
-	dsql_txn_free(txn);
 	/* The hint is right again: the next commit needs no second try. */
 	ck_assert_int_eq(commit_add(a, t, "a3"), 5);
 	ck_assert_uint_eq(hint_misses(a), 1);
@@ -291,13 +299,7 @@ START_TEST(adds_that_replace_files_on_the_hint)
 	ck_assert_int_eq(commit_add(b, t1, "r1"), 4);
 	ck_assert_int_eq(commit_add(a, t1, "r2"), 5);
 	ck_assert_int_eq(commit_add(b, t1, "r3"), 6);
-	OK(dsql_txn_begin(&txn, a, NULL, &err));
-	OK(stage(txn, t1, add_json("p", 99, NULL), &err));
-	OK(dsql_txn_commit(txn, &err));
-	OK(dsql_txn_committed_version(txn, t1, &v1));
-	ck_assert_int_eq(v1, 7);
-	ck_assert_uint_eq(dsql_txn_attempts(txn), 1);
-	dsql_txn_free(txn);
+	ck_assert_int_eq(add_in_one_attempt(a, t1, "p", 99), 7);
 	assert_paths(b, t1, DSQL_LATEST, "p,r1,r2,r3");
 	ck_assert_int_eq(live_size(b, t1, DSQL_LATEST, "p"), 99);
 	ck_assert_int_eq(live_size(b, t1, 6, "p"), live_size(b, t1, 3, "p"));

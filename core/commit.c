@@ -945,9 +945,8 @@ static int attempt_best(dsql_txn *txn, dsql_error *err)
 		hinted = 0;
 		rc = attempt(txn, &hinted, err);
 	}
-	if (replaced_live_file(txn, rc)) {
+	if (replaced_live_file(txn, rc)) { /* hinted is 0 here */
 		txn->replacing = 1;
-		hinted = 0;
 		rc = attempt(txn, &hinted, err);
 	}
 	return rc;

@@ -374,15 +374,17 @@ static int same_content(const char *file, const char *text, size_t len)
  * leading dot) and not named like a commit, so that no reader listing the
  * log takes it for one, and created exclusively, so that exports of the
  * same table by other threads or processes never write into it. */
-static int open_temporary(const char *dir, const char *name, char *tmp, size_t cap)
+static int open_temporary(const char *file, char *tmp, size_t cap)
 {
 	static unsigned int counter;
+	const char *name = strrchr(file, '/') + 1;
 
 	for (int tries = 0; tries < 100; tries++) {
 		unsigned int n = __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
 		int fd;
 
-		snprintf(tmp, cap, "%s/.%s.%d.%u.tmp", dir, name, (int)getpid(), n);
+		snprintf(tmp, cap, "%.*s.%s.%d.%u.tmp", (int)(name - file), file, name, (int)getpid(),
+		         n);
 		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (fd >= 0 || errno != EEXIST)
 			return fd;
@@ -405,14 +407,11 @@ static int write_all(int fd, const char *text, size_t len)
 	return fsync(fd);
 }
 
-static int write_atomically(const char *dir, const char *name, const char *text, size_t len,
-                            dsql_error *err)
+static int write_atomically(const char *file, const char *text, size_t len, dsql_error *err)
 {
-	char tmp[PATH_MAX + 128], file[PATH_MAX + 64];
-	int fd;
+	char tmp[PATH_MAX + 128];
+	int fd = open_temporary(file, tmp, sizeof(tmp));
 
-	snprintf(file, sizeof(file), "%s/%s", dir, name);
-	fd = open_temporary(dir, name, tmp, sizeof(tmp));
 	if (fd < 0)
 		return dsql_error_set(err, DSQL_EIO, NULL, NULL, 0, "cannot write '%s': %s", tmp,
 		                      strerror(errno));
@@ -494,11 +493,10 @@ int dsql_delta_export(dsql_catalog *cat, const char *table, const char *dir,
 		return dsql_error_set(err, DSQL_EIO, NULL, NULL, 0, "cannot create '%s': %s", logdir,
 		                      strerror(errno));
 	for (int64_t v = from_version; v <= latest && rc == DSQL_OK; v++) {
-		char file[PATH_MAX + 64], name[32], *text = NULL;
+		char file[PATH_MAX + 64], *text = NULL;
 		size_t len = 0;
 
-		snprintf(name, sizeof(name), "%020lld.json", (long long)v);
-		snprintf(file, sizeof(file), "%s/%s", logdir, name);
+		snprintf(file, sizeof(file), "%s/%020lld.json", logdir, (long long)v);
 		rc = version_text(cat, id, v, &text, &len, err);
 		if (rc == DSQL_OK && access(file, F_OK) == 0) {
 			if (!same_content(file, text, len))
@@ -506,7 +504,7 @@ int dsql_delta_export(dsql_catalog *cat, const char *table, const char *dir,
 				                    "'%s' exists with different content; not overwritten",
 				                    file);
 		} else if (rc == DSQL_OK) {
-			rc = write_atomically(logdir, name, text, len, err);
+			rc = write_atomically(file, text, len, err);
 			count += rc == DSQL_OK;
 		}
 		free(text);

@@ -248,6 +248,22 @@ static void check_dat(dsql_catalog *cat, const char *table, const char *name, in
 	}
 }
 
+/* Tables a and b give the same snapshot at every version up to latest. */
+static void assert_same_history(dsql_catalog *cat, const char *a, const char *b,
+                                int64_t latest)
+{
+	dsql_error err;
+
+	for (int64_t v = 0; v <= latest; v++) {
+		char *x = tu_snapshot_text(cat, a, v, &err), *y = tu_snapshot_text(cat, b, v, &err);
+
+		ck_assert_msg(x && y, "%s", err.message);
+		ck_assert_msg(strcmp(x, y) == 0, "%s v%lld differs from %s", b, (long long)v, a);
+		free(x);
+		free(y);
+	}
+}
+
 static void round_trip(dsql_catalog *cat, const char *table, int64_t latest)
 {
 	char dir[600], again[300];
@@ -264,15 +280,7 @@ static void round_trip(dsql_catalog *cat, const char *table, int64_t latest)
 	ck_assert_int_eq(written, 0);
 	ck_assert_msg(dsql_delta_import(cat, again, dir, NULL, NULL, &err) == DSQL_OK,
 	              "re-import %s: %s", table, err.message);
-	for (int64_t v = 0; v <= latest; v++) {
-		char *a = tu_snapshot_text(cat, table, v, &err), *b = tu_snapshot_text(cat, again, v, &err);
-
-		ck_assert_msg(a && b, "%s", err.message);
-		ck_assert_msg(strcmp(a, b) == 0, "%s v%lld differs after export and re-import", table,
-		              (long long)v);
-		free(a);
-		free(b);
-	}
+	assert_same_history(cat, table, again, latest);
 }
 
 static int refused(json_t *c)
@@ -494,13 +502,7 @@ START_TEST(concurrent_exports_into_one_directory)
 	/* The files are whole: the last round reads back as the table. */
 	ck_assert_msg(dsql_delta_import(cat, "again", dir, NULL, NULL, &err) == DSQL_OK, "%s",
 	              err.message);
-	for (int64_t v = 0; v <= latest; v++) {
-		char *a = tu_snapshot_text(cat, "cp", v, &err), *b = tu_snapshot_text(cat, "again", v, &err);
-
-		ck_assert_msg(a && b && strcmp(a, b) == 0, "version %lld differs", (long long)v);
-		free(a);
-		free(b);
-	}
+	assert_same_history(cat, "cp", "again", latest);
 	dsql_catalog_free(cat);
 }
 END_TEST

@@ -289,10 +289,11 @@ static int refused(int rc, const dsql_error *e)
 	       strcmp(e->sqlstate, "42501") != 0;
 }
 
-/* Sets cat->live_key_unique. A client that defers statements decides the
- * key when it is not recorded yet; other clients of a server (ODBC) read
- * it. Any failure here leaves it clear: unlinking every add is right on
- * either index. */
+/* Sets cat->live_key_unique. A client whose database takes the unique
+ * index (DSQL_CAP_NULLS_NOT_DISTINCT: PostgreSQL, natively or through
+ * ODBC) decides the key when it is not recorded yet; other clients of a
+ * server read it. Any failure here leaves it clear: unlinking every add is
+ * right on either index. */
 static void live_key_ensure(dsql_catalog *cat)
 {
 	unsigned int caps = db_capabilities(cat->db);
@@ -301,10 +302,10 @@ static void live_key_ensure(dsql_catalog *cat)
 	int rc, ddl_failed;
 
 	cat->live_key_unique = 0;
-	if ((caps & DSQL_CAP_IN_PROCESS) && !(caps & DSQL_CAP_DEFERRED))
+	if (caps & DSQL_CAP_IN_PROCESS)
 		return; /* SQLite: never a server's key */
 	rc = read_key(cat, LIVE_KEY, value, sizeof(value), NULL);
-	if (rc == DSQL_ENOTFOUND && (caps & DSQL_CAP_DEFERRED)) {
+	if (rc == DSQL_ENOTFOUND && (caps & DSQL_CAP_NULLS_NOT_DISTINCT)) {
 		rc = live_key_decide(cat, 1, value, sizeof(value), &ddl_failed, &e);
 		if (ddl_failed && refused(rc, &e))
 			rc = live_key_decide(cat, 0, value, sizeof(value), &ddl_failed, NULL);

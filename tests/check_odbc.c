@@ -198,6 +198,21 @@ static size_t most_rows_per_insert(const char *uri)
 	return most_file_rows;
 }
 
+/* The bits one connection to uri declares for itself. */
+static unsigned int connection_bits(const char *uri)
+{
+	const dsql_driver *d = dsql_driver_find(uri);
+	dsql_driver_conn *c;
+	dsql_error err;
+	unsigned int bits;
+
+	ck_assert_ptr_nonnull(d);
+	ck_assert_msg(d->connect(&c, uri, &err) == DSQL_OK, "%s", err.message);
+	bits = d->connection_capabilities(c);
+	d->disconnect(c);
+	return bits;
+}
+
 START_TEST(statement_shapes_follow_the_database)
 {
 	static const char *const schemes[] = {"odbc-watched", NULL};
@@ -221,10 +236,12 @@ START_TEST(statement_shapes_follow_the_database)
 	snprintf(uri, sizeof(uri), "odbc-watched:DRIVER={SQLite3};Database=%s/shape.db",
 	         tu_tmpdir());
 	ck_assert_uint_eq(most_rows_per_insert(uri), 1);
+	ck_assert_uint_eq(connection_bits(uri), DSQL_CAP_IN_PROCESS);
 	if (!have_pg("shapes", 0))
 		return;
 	snprintf(uri, sizeof(uri), "odbc-watched:%s", strchr(pg, ':') + 1);
 	ck_assert_uint_eq(most_rows_per_insert(uri), 20);
+	ck_assert_uint_eq(connection_bits(uri), DSQL_CAP_ROW_IDS | DSQL_CAP_NULLS_NOT_DISTINCT);
 }
 END_TEST
 
@@ -282,9 +299,10 @@ START_TEST(postgresql_plans_probe_after_vacuum_empties_the_file_index)
 }
 END_TEST
 
-/* A catalog with the unique live-file key, through ODBC: the hinted
- * commit's adds are not looked up, and one that replaces a live file
- * fails that attempt and commits under locks (tests/testutil.c). */
+/* The unique live-file key, through ODBC: made by the catalog's first
+ * ODBC client as by a native one; on it the hinted commit's adds are not
+ * looked up, and one that replaces a live file fails that attempt and
+ * commits under locks (tests/testutil.c). */
 START_TEST(postgresql_live_file_key)
 {
 	const char *pg = getenv("DELTASQL_TEST_ODBC_PG_URI");

@@ -359,8 +359,9 @@ void tu_pg_live_key(const char *native_uri, const char *catalog_uri)
 
 	scratch_db(native_uri, catalog_uri, "deltasql_livekey", db, sizeof(db), &nat, &u);
 
-	/* A new catalog gets the unique key from its first native client. */
-	ck_assert_msg(dsql_catalog_open(&first, nat, NULL, &err) == DSQL_OK, "%s", err.message);
+	/* A new catalog gets the unique key from its first client, native or
+	 * through ODBC. */
+	ck_assert_msg(dsql_catalog_open(&first, u, NULL, &err) == DSQL_OK, "%s", err.message);
 	live_key_state(nat, &recorded, &unique);
 	ck_assert_int_eq(recorded, 1);
 	ck_assert_int_eq(unique, 1);
@@ -419,13 +420,14 @@ void tu_pg_live_key(const char *native_uri, const char *catalog_uri)
 	live_key_state(nat, &recorded, &unique);
 	ck_assert_int_eq(recorded, -1);
 	ck_assert_int_eq(unique, 0);
-	/* by whichever of four processes opening it at once gets there first */
+	/* by whichever of four processes opening it at once (two of them
+	 * through catalog_uri) gets there first */
 	for (int i = 0; i < 4; i++) {
 		pid_t pid = fork();
 
 		ck_assert_int_ge(pid, 0);
 		if (pid == 0) {
-			int rc = dsql_catalog_open(&first, nat, NULL, &err);
+			int rc = dsql_catalog_open(&first, i % 2 ? nat : u, NULL, &err);
 
 			if (rc != DSQL_OK)
 				fprintf(stderr, "live key: open: %s\n", err.message);
@@ -487,7 +489,7 @@ void tu_pg_live_key(const char *native_uri, const char *catalog_uri)
 	tu_admin(nat, "INSERT INTO dsql_file SELECT table_id, path, dv_id, added_version + 100,"
 	              " NULL, size, body FROM dsql_file WHERE path = 'part-000003.parquet'"
 	              " AND removed_version IS NULL", NULL);
-	ck_assert_int_eq(dsql_catalog_open(&first, nat, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_catalog_open(&first, u, NULL, &err), DSQL_OK);
 	live_key_state(nat, &recorded, &unique);
 	ck_assert_int_eq(recorded, 0);
 	ck_assert_int_eq(unique, 0);
@@ -501,7 +503,7 @@ void tu_pg_live_key(const char *native_uri, const char *catalog_uri)
 	tu_admin(nat, "INSERT INTO dsql_file SELECT table_id, path, dv_id, added_version + 100,"
 	              " NULL, size, body FROM dsql_file WHERE path = 'part-000003.parquet'"
 	              " AND removed_version IS NULL", NULL);
-	ck_assert_int_eq(dsql_catalog_open(&cat, u, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_catalog_open(&cat, nat, NULL, &err), DSQL_OK);
 	commit_files(cat, "t", 3, 1, 0, NULL, NULL);
 	dsql_catalog_free(cat);
 	path_rows(nat, "part-000003.parquet", &live, &all);

@@ -46,7 +46,8 @@ static const struct dialect {
 } dialects[] = {
 	{"SQLite", "BEGIN IMMEDIATE", "BEGIN DEFERRED", "COMMIT", "ROLLBACK", ";Timeout=10000",
 	 "timeout=", DSQL_CAP_IN_PROCESS},
-	{"PostgreSQL", NULL, NULL, NULL, NULL, NULL, NULL, DSQL_CAP_ROW_IDS},
+	{"PostgreSQL", NULL, NULL, NULL, NULL, NULL, NULL,
+	 DSQL_CAP_ROW_IDS | DSQL_CAP_NULLS_NOT_DISTINCT},
 };
 
 /* Session settings run once at connect, by DBMS (SQL_DBMS_NAME prefix);

@@ -1092,13 +1092,18 @@ extern const dsql_driver dsql_postgresql_driver;
 /* The statement shapes of one connection: those the driver declares,
  * except where the server only speaks PostgreSQL's protocol. CockroachDB
  * (which says so in the crdb_version parameter it reports at connection
- * start) has no ctid, so no row ids. */
+ * start) has no ctid, so no row ids; and its schema changes do not follow
+ * a transaction's rollback as PostgreSQL's do, so it is not asked to make
+ * the live-file key. A PostgreSQL server before 15 refuses NULLS NOT
+ * DISTINCT: it is not asked either. */
 static unsigned int pg_connection_capabilities(dsql_driver_conn *c)
 {
 	unsigned int caps = dsql_postgresql_driver.capabilities & DSQL_CAP_CONNECTION_BITS;
 
 	if (PQparameterStatus(c->pg, "crdb_version") != NULL)
-		caps &= ~DSQL_CAP_ROW_IDS;
+		caps &= ~(DSQL_CAP_ROW_IDS | DSQL_CAP_NULLS_NOT_DISTINCT);
+	if (PQserverVersion(c->pg) < 150000)
+		caps &= ~DSQL_CAP_NULLS_NOT_DISTINCT;
 	return caps;
 }
 
@@ -1110,7 +1115,8 @@ const dsql_driver dsql_postgresql_driver = {
 	.name = DRIVER,
 	.uri_schemes = schemes,
 	.capabilities = DSQL_CAP_TWO_PHASE | DSQL_CAP_ROW_LOCKS | DSQL_CAP_MULTI_PROCESS |
-	                DSQL_CAP_RETURNING | DSQL_CAP_DEFERRED | DSQL_CAP_ROW_IDS,
+	                DSQL_CAP_RETURNING | DSQL_CAP_DEFERRED | DSQL_CAP_ROW_IDS |
+	                DSQL_CAP_NULLS_NOT_DISTINCT,
 	.connect = pg_connect,
 	.disconnect = pg_disconnect,
 	.begin = pg_begin,

@@ -70,9 +70,22 @@ extern "C" {
  * file of the table. Declare it only where that SQL runs; the rows
  * changed are the same either way. */
 #define DSQL_CAP_ROW_IDS (1u << 6)
+/* The database takes "CREATE UNIQUE INDEX ... NULLS NOT DISTINCT" and
+ * "DROP INDEX IF EXISTS name" inside a transaction, and rolls them back
+ * with it (PostgreSQL 15 and later). The first such client to open a
+ * catalog makes the live-file index unique, once, and records the outcome
+ * in the catalog (a server that refuses the statements is recorded as
+ * refusing: declaring the bit for an older server costs one failed try).
+ * Every client of a server then reads the record: on a unique key adds are
+ * written without looking up the files they replace. Declare it only where
+ * those statements cannot do harm: never for a database whose DDL commits
+ * by itself. */
+#define DSQL_CAP_NULLS_NOT_DISTINCT (1u << 7)
 /* The bits a connection may set for itself (connection_capabilities, ABI
- * 3): they only choose how the core writes its statements. */
-#define DSQL_CAP_CONNECTION_BITS (DSQL_CAP_RETURNING | DSQL_CAP_IN_PROCESS | DSQL_CAP_ROW_IDS)
+ * 3): what the database behind this connection takes, which chooses how
+ * the core writes its statements. */
+#define DSQL_CAP_CONNECTION_BITS                                                                \
+	(DSQL_CAP_RETURNING | DSQL_CAP_IN_PROCESS | DSQL_CAP_ROW_IDS | DSQL_CAP_NULLS_NOT_DISTINCT)
 
 /* begin() modes. */
 typedef enum dsql_begin_mode {

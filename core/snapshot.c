@@ -130,44 +130,6 @@ static char *body_of(const char *line, size_t len, const char *kind)
 	return out;
 }
 
-/* The protocol and metaData actions in force at the version, in one
- * statement (one round trip on a server database). */
-static int load_protocol_metadata(dsql_db *db, dsql_snapshot *s, int64_t id, dsql_error *err)
-{
-	db_stmt *st;
-	int rc;
-
-	rc = db_stmt_get(&st, db,
-	                 "SELECT a.kind, a.body FROM dsql_action a WHERE a.table_id = ?"
-	                 " AND a.kind IN ('protocol', 'metaData') AND a.version = (SELECT"
-	                 " MAX(b.version) FROM dsql_action b WHERE b.table_id = a.table_id"
-	                 " AND b.kind = a.kind AND b.version <= ?)",
-	                 err);
-	if (rc == DSQL_OK)
-		rc = db_run(st, err, "ii", id, s->version);
-	for (; rc == DSQL_ROW; rc = db_step(st, err)) {
-		const char *kind = db_column_text(st, 0, NULL);
-		size_t len;
-		const char *line = db_column_text(st, 1, &len);
-		char **slot = strcmp(kind, "protocol") == 0 ? &s->protocol : &s->metadata;
-
-		free(*slot);
-		if (!(*slot = body_of(line, len, kind))) {
-			db_stmt_done(st);
-			return dsql_error_set(err, DSQL_EDB, NULL, NULL, 0,
-			                      "catalog holds a malformed %s action", kind);
-		}
-	}
-	if (rc != DSQL_DONE)
-		return rc;
-	if (!s->protocol || !s->metadata)
-		return dsql_error_set(err, DSQL_EDB, NULL, NULL, 0,
-		                      "catalog has no %s action for table id %lld at version %lld",
-		                      s->protocol ? "metaData" : "protocol", (long long)id,
-		                      (long long)s->version);
-	return DSQL_OK;
-}
-
 static int load_files(dsql_db *db, dsql_snapshot *s, int64_t id, int64_t latest,
                       dsql_error *err)
 {
@@ -208,115 +170,146 @@ static int load_files(dsql_db *db, dsql_snapshot *s, int64_t id, int64_t latest,
 	return rc == DSQL_DONE ? DSQL_OK : rc;
 }
 
-/* The applications' transaction versions and the live domains, in one
- * statement (kind 0: appId and version; kind 1: domain and configuration). */
-static int load_app_txns(dsql_db *db, dsql_snapshot *s, int64_t id, dsql_error *err)
+/* What a snapshot holds besides its files, in one statement (one round
+ * trip on a server): the table's row, the commit of the version, the
+ * protocol and metaData in force at it, the applications' transaction
+ * versions and the live domains. Each arm finds the table by name; V is
+ * the version, as the table's own (the latest) or as a parameter. Rows by
+ * kind: 0 the table (id, latest, oldest), 1 the commit (version, time), 2
+ * protocol or metaData (kind, line), 3 an appId (id, version), 4 a domain
+ * (domain, configuration). */
+#define TABLE_ID "(SELECT t2.id FROM dsql_table t2 WHERE t2.name = ?)"
+#define HEADER(V)                                                                              \
+	"SELECT 0, NULL, NULL, t.id, t.version, t.oldest_version FROM dsql_table t"                \
+	" WHERE t.name = ?"                                                                        \
+	" UNION ALL SELECT 1, NULL, NULL, c.version, c.commit_ms, 0 FROM dsql_commit c"            \
+	" WHERE c.table_id = " TABLE_ID " AND c.version = " V                                      \
+	" UNION ALL SELECT 2, a.kind, a.body, a.version, 0, 0 FROM dsql_action a"                  \
+	" WHERE a.table_id = " TABLE_ID " AND a.kind IN ('protocol', 'metaData')"                  \
+	" AND a.version = (SELECT MAX(b.version) FROM dsql_action b WHERE b.table_id = a.table_id" \
+	" AND b.kind = a.kind AND b.version <= " V ")"                                             \
+	" UNION ALL SELECT 3, p.app_id, NULL, p.version, 0, 0 FROM dsql_app_txn p"                 \
+	" WHERE p.table_id = " TABLE_ID " AND p.commit_version = (SELECT MAX(q.commit_version)"    \
+	" FROM dsql_app_txn q WHERE q.table_id = p.table_id AND q.app_id = p.app_id"              \
+	" AND q.commit_version <= " V ")"                                                          \
+	" UNION ALL SELECT 4, d.domain, d.configuration, 0, 0, 0 FROM dsql_domain d"               \
+	" WHERE d.table_id = " TABLE_ID " AND d.removed = 0 AND d.commit_version ="               \
+	" (SELECT MAX(e.commit_version) FROM dsql_domain e WHERE e.table_id = d.table_id"          \
+	" AND e.domain = d.domain AND e.commit_version <= " V ") ORDER BY 1, 2"
+
+typedef struct header {
+	int64_t id, latest, oldest;
+	int found, has_commit;
+} header;
+
+/* One row of the header statement into the snapshot. */
+static int header_row(db_stmt *st, dsql_snapshot *s, header *h, dsql_error *err)
 {
+	size_t len;
+	const char *key = db_column_text(st, 1, &len), *line;
+	char **slot;
+
+	switch (db_column_int64(st, 0)) {
+	case 0:
+		h->found = 1;
+		h->id = db_column_int64(st, 3);
+		h->latest = db_column_int64(st, 4);
+		h->oldest = db_column_int64(st, 5);
+		return DSQL_OK;
+	case 1:
+		h->has_commit = 1;
+		s->timestamp_ms = db_column_int64(st, 4);
+		return DSQL_OK;
+	case 2:
+		slot = strcmp(key, "protocol") == 0 ? &s->protocol : &s->metadata;
+		line = db_column_text(st, 2, &len);
+		free(*slot);
+		if (!(*slot = body_of(line, len, key)))
+			return dsql_error_set(err, DSQL_EDB, NULL, NULL, 0,
+			                      "catalog holds a malformed %s action", key);
+		return DSQL_OK;
+	case 3:
+		return push(&s->app_txns, &s->strings, key, len, NULL, db_column_int64(st, 3), err);
+	default:
+		return push(&s->domains, &s->strings, key, len, db_column_text(st, 2, NULL), 0, err);
+	}
+}
+
+/* Loads the header of s->version (DSQL_LATEST: the table's latest, which
+ * s->version becomes) and checks that the version can be read. */
+static int load_header(dsql_db *db, dsql_snapshot *s, header *h, dsql_error *err)
+{
+	const char *name = s->table;
+	int latest = s->version == DSQL_LATEST;
 	db_stmt *st;
 	int rc;
 
+	memset(h, 0, sizeof(*h));
 	rc = db_stmt_get(&st, db,
-	                 "SELECT 0, a.app_id, a.version, NULL FROM dsql_app_txn a"
-	                 " WHERE a.table_id = ? AND a.commit_version = (SELECT"
-	                 " MAX(b.commit_version) FROM dsql_app_txn b WHERE b.table_id = a.table_id"
-	                 " AND b.app_id = a.app_id AND b.commit_version <= ?)"
-	                 " UNION ALL SELECT 1, d.domain, 0, d.configuration FROM dsql_domain d"
-	                 " WHERE d.table_id = ? AND d.removed = 0 AND d.commit_version = (SELECT"
-	                 " MAX(e.commit_version) FROM dsql_domain e WHERE e.table_id = d.table_id"
-	                 " AND e.domain = d.domain AND e.commit_version <= ?) ORDER BY 1, 2",
+	                 latest ? HEADER("(SELECT t3.version FROM dsql_table t3 WHERE t3.name = ?)")
+	                        : HEADER("?"),
 	                 err);
-	if (rc == DSQL_OK)
-		rc = db_run(st, err, "iiii", id, s->version, id, s->version);
-	for (; rc == DSQL_ROW; rc = db_step(st, err)) {
-		size_t len;
-		const char *key = db_column_text(st, 1, &len);
-
-		if (db_column_int64(st, 0) == 0)
-			rc = push(&s->app_txns, &s->strings, key, len, NULL, db_column_int64(st, 2), err);
-		else
-			rc = push(&s->domains, &s->strings, key, len, db_column_text(st, 3, NULL), 0, err);
-		if (rc != DSQL_OK) {
+	if (rc == DSQL_OK && latest)
+		rc = db_run(st, err, "ttttttttt", name, name, name, name, name, name, name, name, name);
+	else if (rc == DSQL_OK)
+		rc = db_run(st, err, "ttitititi", name, name, s->version, name, s->version, name,
+		            s->version, name, s->version);
+	for (; rc == DSQL_ROW; rc = db_step(st, err))
+		if ((rc = header_row(st, s, h, err)) != DSQL_OK) {
 			db_stmt_done(st);
 			return rc;
 		}
-	}
-	return rc == DSQL_DONE ? DSQL_OK : rc;
+	if (rc != DSQL_DONE)
+		return rc;
+	if (!h->found)
+		return dsql_error_set(err, DSQL_ENOTFOUND, NULL, NULL, 0, "no such table: '%s'", name);
+	if (latest)
+		s->version = h->latest;
+	if (s->version > h->latest)
+		return dsql_error_set(err, DSQL_ENOTFOUND, NULL, NULL, 0,
+		                      "table '%s' has no version %lld (its latest is %lld)", name,
+		                      (long long)s->version, (long long)h->latest);
+	if (s->version < h->oldest)
+		return dsql_error_set(err, DSQL_ENOTFOUND, NULL, NULL, 0,
+		                      "table '%s': version %lld has expired (the oldest version kept "
+		                      "is %lld)", name, (long long)s->version, (long long)h->oldest);
+	if (!h->has_commit)
+		return dsql_error_set(err, DSQL_ENOTFOUND, NULL, NULL, 0,
+		                      "table '%s': version %lld is no longer available", name,
+		                      (long long)s->version);
+	if (!s->protocol || !s->metadata)
+		return dsql_error_set(err, DSQL_EDB, NULL, NULL, 0,
+		                      "catalog has no %s action for table id %lld at version %lld",
+		                      s->protocol ? "metaData" : "protocol", (long long)h->id,
+		                      (long long)s->version);
+	return DSQL_OK;
 }
 
-/* Resolves the version to load: an explicit one, the latest (version -1),
- * or the latest at or before a timestamp (at_ms >= 0). */
-static int resolve_version(dsql_db *db, const char *name, int64_t *id, int64_t *version,
-                           int64_t *latest, int64_t at_ms, int64_t *ts, dsql_error *err)
+/* The latest version at or before a timestamp. */
+static int version_at(dsql_db *db, const char *name, int64_t at_ms, int64_t *version,
+                      dsql_error *err)
 {
 	db_stmt *st;
 	int rc;
 
-	int64_t oldest, latest_ms = -1;
-
-	/* The latest version's commit time comes with the table's row. */
 	rc = db_stmt_get(&st, db,
-	                 "SELECT t.id, t.version, t.oldest_version, c.commit_ms FROM dsql_table t"
-	                 " LEFT JOIN dsql_commit c ON c.table_id = t.id AND c.version = t.version"
-	                 " WHERE t.name = ?",
+	                 "SELECT (SELECT MAX(c.version) FROM dsql_commit c WHERE c.table_id = t.id"
+	                 " AND c.commit_ms <= ?) FROM dsql_table t WHERE t.name = ?",
 	                 err);
-	if (rc != DSQL_OK)
-		return rc;
-	rc = db_run(st, err, "t", name);
+	if (rc == DSQL_OK)
+		rc = db_run(st, err, "it", at_ms, name);
 	if (rc == DSQL_DONE)
 		return dsql_error_set(err, DSQL_ENOTFOUND, NULL, NULL, 0, "no such table: '%s'", name);
 	if (rc != DSQL_ROW)
 		return rc;
-	*id = db_column_int64(st, 0);
-	*latest = db_column_int64(st, 1);
-	oldest = db_column_int64(st, 2);
-	if (!db_column_is_null(st, 3))
-		latest_ms = db_column_int64(st, 3);
+	rc = db_column_is_null(st, 0)
+	             ? dsql_error_set(err, DSQL_ENOTFOUND, NULL, NULL, 0,
+	                              "table '%s' had no version at or before %lld ms", name,
+	                              (long long)at_ms)
+	             : DSQL_OK;
+	*version = db_column_int64(st, 0);
 	db_stmt_done(st);
-	if (at_ms >= 0) {
-		rc = db_stmt_get(&st, db,
-		                 "SELECT MAX(version) FROM dsql_commit WHERE table_id = ?"
-		                 " AND commit_ms <= ?",
-		                 err);
-		if (rc == DSQL_OK)
-			rc = db_run(st, err, "ii", *id, at_ms);
-		if (rc != DSQL_ROW)
-			return rc == DSQL_DONE ? DSQL_ERROR : rc;
-		if (db_column_is_null(st, 0)) {
-			db_stmt_done(st);
-			return dsql_error_set(err, DSQL_ENOTFOUND, NULL, NULL, 0,
-			                      "table '%s' had no version at or before %lld ms", name,
-			                      (long long)at_ms);
-		}
-		*version = db_column_int64(st, 0);
-		db_stmt_done(st);
-	} else if (*version == DSQL_LATEST) {
-		*version = *latest;
-	}
-	if (*version < 0 || *version > *latest)
-		return dsql_error_set(err, DSQL_ENOTFOUND, NULL, NULL, 0,
-		                      "table '%s' has no version %lld (its latest is %lld)", name,
-		                      (long long)*version, (long long)*latest);
-	if (*version < oldest)
-		return dsql_error_set(err, DSQL_ENOTFOUND, NULL, NULL, 0,
-		                      "table '%s': version %lld has expired (the oldest version kept "
-		                      "is %lld)", name, (long long)*version, (long long)oldest);
-	if (*version == *latest && latest_ms >= 0) {
-		*ts = latest_ms;
-		return DSQL_OK;
-	}
-	rc = db_stmt_get(&st, db,
-	                 "SELECT commit_ms FROM dsql_commit WHERE table_id = ? AND version = ?", err);
-	if (rc == DSQL_OK)
-		rc = db_run(st, err, "ii", *id, *version);
-	if (rc == DSQL_ROW) {
-		*ts = db_column_int64(st, 0);
-		db_stmt_done(st);
-		return DSQL_OK;
-	}
-	return rc == DSQL_DONE ? dsql_error_set(err, DSQL_ENOTFOUND, NULL, NULL, 0,
-	                                        "table '%s': version %lld is no longer available",
-	                                        name, (long long)*version)
-	                       : rc;
+	return rc;
 }
 
 /* Loads one table's snapshot inside the caller's read transaction. */
@@ -324,7 +317,7 @@ static int load_in_txn(dsql_snapshot **out, dsql_catalog *cat, const char *table
                        int64_t version, int64_t at_ms, dsql_error *err)
 {
 	dsql_snapshot *s;
-	int64_t id = 0, latest = 0;
+	header h;
 	int rc;
 
 	*out = NULL;
@@ -339,14 +332,11 @@ static int load_in_txn(dsql_snapshot **out, dsql_catalog *cat, const char *table
 		return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
 	}
 	s->version = version;
-	rc = resolve_version(cat->db, table, &id, &s->version, &latest, at_ms, &s->timestamp_ms,
-	                     err);
+	rc = at_ms >= 0 ? version_at(cat->db, table, at_ms, &s->version, err) : DSQL_OK;
 	if (rc == DSQL_OK)
-		rc = load_protocol_metadata(cat->db, s, id, err);
+		rc = load_header(cat->db, s, &h, err);
 	if (rc == DSQL_OK)
-		rc = load_files(cat->db, s, id, latest, err);
-	if (rc == DSQL_OK)
-		rc = load_app_txns(cat->db, s, id, err);
+		rc = load_files(cat->db, s, h.id, h.latest, err);
 	if (rc != DSQL_OK) {
 		dsql_snapshot_free(s);
 		return rc;

@@ -276,6 +276,60 @@ static void pipe_commit_one(pipe_fixture *f, int64_t k)
 	ck_assert_msg(f->d->commit(f->c, &err) == DSQL_OK, "%s", err.message);
 }
 
+/* A read transaction on the fixture's connection: one query of one row
+ * (reset first), then commit. Returns the row's first column. */
+static int64_t pipe_read(pipe_fixture *f, dsql_driver_stmt *s)
+{
+	dsql_error err;
+	int64_t v;
+
+	ck_assert_int_eq(f->d->begin(f->c, DSQL_BEGIN_READ, &err), DSQL_OK);
+	ck_assert_int_eq(f->d->reset(s, &err), DSQL_OK);
+	ck_assert_msg(f->d->step(s, &err) == DSQL_ROW, "%s", err.message);
+	v = f->d->column_int64(s, 0);
+	ck_assert_msg(f->d->commit(f->c, &err) == DSQL_OK, "%s", err.message);
+	return v;
+}
+
+/* A read transaction's COMMIT goes out at once, answered with the next
+ * pipeline: the server has ended the transaction (idle, holding no
+ * snapshot) without the client waiting for it, and whatever the connection
+ * does next works: a write transaction, a statement prepared or finalized,
+ * another read, a disconnect. */
+START_TEST(read_commit_ends_the_transaction_at_once)
+{
+	pipe_fixture f;
+	dsql_driver_stmt *pid, *count;
+	char sql[200];
+	int64_t backend;
+	int idle = 0;
+
+	pipe_open(&f, "rd_end");
+	pid = pipe_prepare(&f, "SELECT pg_backend_pid() /* %s */");
+	backend = pipe_read(&f, pid);
+	snprintf(sql, sizeof(sql),
+	         "SELECT 1 FROM pg_stat_activity WHERE pid = %lld AND state = 'idle'"
+	         " AND backend_xmin IS NULL AND backend_xid IS NULL",
+	         (long long)backend);
+	for (int tries = 0; tries < 100 && !idle; tries++, usleep(20000))
+		idle = admin(sql) == 1;
+	ck_assert_msg(idle, "the session is still in its read transaction");
+	pipe_commit_one(&f, 1);
+	ck_assert_int_eq(pipe_count(&f, "k = 1"), 1);
+	ck_assert_int_eq(pipe_read(&f, pid), backend);
+	count = pipe_prepare(&f, "SELECT COUNT(*) FROM %s");
+	ck_assert_int_eq(pipe_read(&f, count), 1);
+	f.d->finalize(count);
+	ck_assert_int_eq(pipe_read(&f, pid), backend);
+	ck_assert_int_eq(pipe_read(&f, pid), backend);
+	pipe_commit_one(&f, 2);
+	ck_assert_int_eq(pipe_count(&f, "k = 2"), 1);
+	ck_assert_int_eq(pipe_read(&f, pid), backend);
+	f.d->finalize(pid);
+	pipe_close(&f);
+}
+END_TEST
+
 /* BEGIN, the deferred inserts (one statement, prepared inside the pipeline,
  * re-bound each time) and COMMIT: every row is there with its values. */
 /* A statement bound again and again: integers at their limits, texts
@@ -633,6 +687,7 @@ int main(void)
 	tcase_add_test(tc, deferred_then_rollback);
 	tcase_add_test(tc, deferred_then_two_phase);
 	tcase_add_test(tc, deferred_finalize_and_disconnect);
+	tcase_add_test(tc, read_commit_ends_the_transaction_at_once);
 	tcase_add_test(tc, rebound_parameters_read_back);
 	tcase_add_test(tc, plans_probe_after_vacuum_empties_the_file_index);
 	tcase_add_test(tc, live_file_key_is_unique);

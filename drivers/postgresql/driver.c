@@ -17,7 +17,12 @@
  * and are answered together, one round trip. Every call that must wait for
  * the server appends its own command to the pipeline, syncs and reads all
  * queued results in order (drain), then leaves pipeline mode, so that the
- * synchronous code below works unchanged between pipelines.
+ * synchronous code below works unchanged between pipelines. A read
+ * transaction's COMMIT goes out at once with a sync point of its own, so
+ * that the server ends the transaction and lets go of its snapshot, but
+ * its answer is read with the next pipeline's: every row was read before
+ * it, and nothing it could say changes them. A snapshot costs no round
+ * trip for it.
  */
 #include <libpq-fe.h>
 #include <limits.h>
@@ -38,6 +43,7 @@ enum queued_kind {
 	Q_PREPARE,       /* a statement's server-side preparation */
 	Q_PREPARE_CHECK, /* the same for its row-count-checking variant */
 	Q_WRITE,         /* a deferred statement */
+	Q_READ_END,      /* a read transaction's COMMIT and its own sync point */
 	Q_OWN            /* the waiting call's own command: always the last one */
 };
 
@@ -61,6 +67,9 @@ struct dsql_driver_conn {
 	 * connection is in pipeline mode exactly when n_queued > 0. */
 	queued *queue;
 	size_t n_queued, cap;
+	/* The open transaction is read-only; the queue holds nothing but the
+	 * COMMIT of one, sent and unanswered (the next BEGIN joins it). */
+	int read_only, read_commit_queued;
 };
 
 struct dsql_driver_stmt {
@@ -114,6 +123,7 @@ static int fail(dsql_driver_conn *c, const dsql_error *e, dsql_error *err)
 /* Makes room for one more queued command, entering pipeline mode first. */
 static int queue_slot(dsql_driver_conn *c, dsql_error *err)
 {
+	c->read_commit_queued = 0;
 	if (c->n_queued == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 16;
 		queued *q = realloc(c->queue, cap * sizeof(*q));
@@ -231,17 +241,20 @@ static int end_of_command(PGconn *pg)
 	return 0;
 }
 
-/* Waits for the sync point's result after the last command's answer. */
-static void await_sync(PGconn *pg)
+/* Reads up to the next sync point's result (past the last command's
+ * answer, or a read transaction's COMMIT, whatever it said); 0 when it
+ * did not come (a lost connection). */
+static int await_sync(PGconn *pg)
 {
-	for (int tries = 0; tries < 3 && PQstatus(pg) == CONNECTION_OK; tries++) {
+	for (int tries = 0; tries < 4 && PQstatus(pg) == CONNECTION_OK; tries++) {
 		PGresult *r = PQgetResult(pg);
 		int sync = r && PQresultStatus(r) == PGRES_PIPELINE_SYNC;
 
 		PQclear(r);
 		if (sync)
-			return;
+			return 1;
 	}
+	return 0;
 }
 
 /* Sends the sync point, reads every queued command's answer in order and
@@ -260,13 +273,23 @@ static int drain(dsql_driver_conn *c, PGresult **own, dsql_error *err)
 	if (n == 0)
 		return DSQL_OK;
 	c->n_queued = 0;
+	c->read_commit_queued = 0;
 	if (PQpipelineSync(c->pg) != 1) {
 		rc = dsql_pg_error(&first, c->pg, NULL, "cannot send the queued statements");
 		synced = 1;
 	}
 	for (size_t i = 0; i < n && !synced; i++) {
-		PGresult *r = PQgetResult(c->pg);
+		PGresult *r;
 
+		if (c->queue[i].kind == Q_READ_END) {
+			if (!await_sync(c->pg)) {
+				if (rc == DSQL_OK)
+					rc = dsql_pg_error(&first, c->pg, NULL, c->queue[i].context);
+				synced = 1;
+			}
+			continue;
+		}
+		r = PQgetResult(c->pg);
 		if (!r) {
 			if (rc == DSQL_OK)
 				rc = dsql_pg_error(&first, c->pg, NULL, c->queue[i].context);
@@ -404,10 +427,11 @@ static int simple(dsql_driver_conn *c, const char *sql, const char *context, dsq
 
 static int pg_begin(dsql_driver_conn *c, dsql_begin_mode mode, dsql_error *err)
 {
-	if (c->n_queued)
+	if (c->n_queued && !c->read_commit_queued)
 		discard(c); /* left over from a transaction never ended */
 	memset(&c->failed, 0, sizeof(c->failed));
 	c->unreported = 0;
+	c->read_only = mode == DSQL_BEGIN_READ;
 	/* Sent with whatever the transaction's first waiting call sends: a
 	 * write transaction of deferred statements is one round trip, and a
 	 * read transaction's BEGIN travels with its first query. */
@@ -457,12 +481,32 @@ static int commit_queued(dsql_driver_conn *c, dsql_error *err)
 	return rc;
 }
 
+/* The COMMIT of a read transaction whose queries were all answered, sent
+ * with a sync point of its own and answered with the next pipeline. 0 when
+ * it could not be sent, and the caller commits as any other. */
+static int commit_read(dsql_driver_conn *c)
+{
+	dsql_error ignored;
+
+	if (queue_command(c, "COMMIT", Q_READ_END, "a read transaction's commit failed",
+	                  &ignored) != DSQL_OK)
+		return 0;
+	if (PQpipelineSync(c->pg) != 1) {
+		discard(c);
+		return 0;
+	}
+	c->read_commit_queued = 1;
+	return 1;
+}
+
 static int pg_commit(dsql_driver_conn *c, dsql_error *err)
 {
 	PGresult *r;
 	int rc = DSQL_OK;
 
 	c->unreported = 0; /* the server's "ROLLBACK" below reports it */
+	if (c->read_only && !c->n_queued && !c->failed.code && commit_read(c))
+		return DSQL_OK;
 	if (c->n_queued)
 		return commit_queued(c, err);
 	r = PQexec(c->pg, "COMMIT");

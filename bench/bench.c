@@ -3,14 +3,15 @@
  * side by side in one run, on every driver available.
  *
  *   deltasql-bench [--quick] [--big] [--json] [--only NAME,...] [--sections 1,2,...]
- *                  [--sqlite-sync normal|full]
+ *                  [--sqlite-sync normal|full] [--no-pin]
  *
  * Backends: sqlite (always); postgresql when DELTASQL_BENCH_PG_URI or
  * DELTASQL_TEST_PG_URI names a server; odbc-sqlite and odbc-postgresql when
  * built with ODBC and the ODBC drivers are reachable (DELTASQL_BENCH_ODBC_PG
  * overrides the ODBC connection string derived from the PostgreSQL URI).
  * bench/run.sh (make bench) starts a throwaway server and private ODBC ini
- * files when none are given.
+ * files when none are given; the benchmark then pins itself and that
+ * server to cores of their own (placement.c; --no-pin leaves them free).
  *
  * Sections: 1 commit overhead, 2 multi-table commits, 3 snapshot load,
  * 4 contention, 5 conflict check and rebase, 6 import/export.
@@ -351,9 +352,14 @@ static void run_backend(backend *b)
 
 		if (!(opt.sections & 1u << s))
 			continue;
+		if (b->server && s != 4)
+			placement_pin();
+		else
+			placement_free();
 		sections[s](b);
 		out("   (section took %.1f s)\n", now() - t0);
 	}
+	placement_free();
 	if (b->bulk_r && b->bulk_r != b->r)
 		b->bulk_ops->close(b->bulk_r);
 	b->ops->close(b->r);
@@ -375,7 +381,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 	        "usage: deltasql-bench [--quick] [--big] [--json] [--only NAME,...]\n"
-	        "                      [--sections 1,2,...] [--sqlite-sync normal|full]\n"
+	        "                      [--sections 1,2,...] [--sqlite-sync normal|full] [--no-pin]\n"
 	        "  NAME: sqlite, postgresql, odbc-sqlite, odbc-postgresql\n"
 	        "  sections: 1 commit overhead, 2 multi-table, 3 snapshot, 4 contention,\n"
 	        "            5 conflict check/rebase, 6 import/export\n");
@@ -408,6 +414,7 @@ int main(int argc, char **argv)
 	struct utsname u;
 	backend b;
 	json_t *doc;
+	int pin = 1;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--quick") == 0)
@@ -418,6 +425,8 @@ int main(int argc, char **argv)
 			opt.json = 1;
 		else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
 			only = argv[++i];
+		else if (strcmp(argv[i], "--no-pin") == 0)
+			pin = 0;
 		else if (strcmp(argv[i], "--sqlite-sync") == 0 && i + 1 < argc)
 			sync = argv[++i];
 		else if (strcmp(argv[i], "--sections") == 0 && i + 1 < argc) {
@@ -454,8 +463,10 @@ int main(int argc, char **argv)
 	    ""
 #endif
 	);
+	placement_init(pin);
 	out("machine: %s %s, %ld cores, load average %.2f at start\n", u.sysname, u.release,
 	    sysconf(_SC_NPROCESSORS_ONLN), load[0]);
+	out("placement: %s\n", placement_text());
 	out("ratio = deltasql time / raw time (1.00x: no overhead)\n");
 
 	if (wanted(only, "sqlite")) {
@@ -521,7 +532,7 @@ int main(int argc, char **argv)
 	if (opt.json) {
 		char *s;
 
-		doc = json_pack("{s:s, s:{s:s, s:s, s:s, s:b}, s:{s:s, s:s, s:i}, s:{s:b, s:b},"
+		doc = json_pack("{s:s, s:{s:s, s:s, s:s, s:b}, s:{s:s, s:s, s:i, s:s}, s:{s:b, s:b},"
 		                " s:O, s:O, s:f}",
 		                "deltasql", dsql_version(), "build", "cc", BENCH_CC, "cflags",
 		                BENCH_CFLAGS, "configure", BENCH_CONFIGURE, "fault_injection",
@@ -531,7 +542,7 @@ int main(int argc, char **argv)
 		                0,
 #endif
 		                "machine", "system", u.sysname, "release", u.release, "cores",
-		                (int)sysconf(_SC_NPROCESSORS_ONLN), "run", "quick", opt.quick, "big",
+		                (int)sysconf(_SC_NPROCESSORS_ONLN), "placement", placement_text(), "run", "quick", opt.quick, "big",
 		                opt.big, "results", results, "targets", targets, "seconds",
 		                now() - start);
 		s = json_dumps(doc, JSON_INDENT(1));

@@ -49,6 +49,16 @@ void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void target(const char *backend_name, const char *what, double value, double limit, int lower_is_ok,
             const char *detail);
 
+/* Where the processes run (placement.c): placement_init decides once
+ * (allowed: not --no-pin) and frees everything; placement_pin puts the
+ * benchmark and the server it started on cores of their own, for the
+ * sections of a server backend but contention; placement_free undoes it. */
+void placement_init(int allowed);
+void placement_pin(void);
+void placement_free(void);
+/* What placement_init decided, for the output. */
+const char *placement_text(void);
+
 /* --- the logical work (work.c) --- */
 
 #define WORK_ADDS 10    /* add actions per table per commit */

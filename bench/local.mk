@@ -4,7 +4,7 @@
 # ODBC ini files when none are configured.
 EXTRA_PROGRAMS += bench/deltasql-bench
 bench_deltasql_bench_SOURCES = bench/bench.c bench/bench.h bench/work.c bench/sections.c \
-	bench/contention.c bench/raw_sqlite.c
+	bench/contention.c bench/placement.c bench/raw_sqlite.c
 nodist_bench_deltasql_bench_SOURCES = bench/build-info.h
 bench_deltasql_bench_CFLAGS = $(AM_CFLAGS) $(SQLITE3_CFLAGS) $(JANSSON_CFLAGS)
 bench_deltasql_bench_LDADD = libdeltasql.la $(SQLITE3_LIBS) $(JANSSON_LIBS)

@@ -6,8 +6,10 @@
 # Without a PostgreSQL server given (DELTASQL_BENCH_PG_URI or
 # DELTASQL_TEST_PG_URI), a throwaway one is started with scripts/pg-server.sh
 # and removed afterwards; without ODBCSYSINI, private ODBC ini files come from
-# scripts/odbc-setup.sh. BENCH_PG=no and BENCH_ODBC=no leave them out. Set-up
-# messages go to stderr, so that --json output on stdout stays clean.
+# scripts/odbc-setup.sh. BENCH_PG=no and BENCH_ODBC=no leave them out. The
+# server's postmaster pid goes to the benchmark (DELTASQL_BENCH_SERVER_PID),
+# which pins the server and itself to cores of their own (--no-pin: not).
+# Set-up messages go to stderr, so that --json output on stdout stays clean.
 set -euo pipefail
 [ $# -ge 2 ] || { echo "usage: $0 TOP_SRCDIR BENCH_BINARY [ARGS...]" >&2; exit 2; }
 top=$1
@@ -25,6 +27,9 @@ trap cleanup EXIT
 if [ "${BENCH_PG:-yes}" != no ] && [ -z "${DELTASQL_BENCH_PG_URI:-}${DELTASQL_TEST_PG_URI:-}" ]; then
 	if bash "$top/scripts/pg-server.sh" start "$tmp/pg" >&2; then
 		. "$tmp/pg/env"
+		# Its postmaster: the benchmark pins it to cores of its own.
+		DELTASQL_BENCH_SERVER_PID=$(head -n 1 "$tmp/pg/data/postmaster.pid")
+		export DELTASQL_BENCH_SERVER_PID
 	else
 		echo "bench: could not start a PostgreSQL server; measuring without it" >&2
 	fi

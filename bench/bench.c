@@ -542,9 +542,9 @@ int main(int argc, char **argv)
 		                0,
 #endif
 		                "machine", "system", u.sysname, "release", u.release, "cores",
-		                (int)sysconf(_SC_NPROCESSORS_ONLN), "placement", placement_text(), "run", "quick", opt.quick, "big",
-		                opt.big, "results", results, "targets", targets, "seconds",
-		                now() - start);
+		                (int)sysconf(_SC_NPROCESSORS_ONLN), "placement", placement_text(), "run",
+		                "quick", opt.quick, "big", opt.big, "results", results, "targets",
+		                targets, "seconds", now() - start);
 		s = json_dumps(doc, JSON_INDENT(1));
 		puts(s);
 		free(s);

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-	build-essential autoconf automake libtool pkg-config check
+	build-essential autoconf automake libtool pkg-config check help2man
 	libsqlite3-dev sqlite3 libjansson-dev
 	libpq-dev postgresql
 	unixodbc unixodbc-dev odbc-postgresql libsqliteodbc

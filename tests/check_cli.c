@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <check.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,27 @@ static int cli(json_t **out, const char *stdin_text, const char *fmt, ...)
 	if (out)
 		*out = json_loads(text ? text : "", 0, NULL);
 	free(text);
+	return rc;
+}
+
+/* Runs a shell command line with "$D" set to the deltasql binary, stderr
+ * joined to stdout into *out (malloc'd); returns the exit status. */
+static int run_sh(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int run_sh(char **out, const char *fmt, ...)
+{
+	char line[4096], cmd[5000];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "D='%s'; { %s; } 2>&1", CLI_PATH, line);
+	*out = NULL;
+	rc = tu_run(cmd, NULL, out);
+	if (!*out)
+		*out = strdup("");
 	return rc;
 }
 
@@ -467,6 +489,119 @@ START_TEST(expire_and_vacuum_delete_only_under_location)
 }
 END_TEST
 
+START_TEST(help_per_command_touches_nothing)
+{
+	static const char *cmds[] = {"init", "create", "list", "drop", "commit", "prepared",
+	                             "recover", "snapshot", "history", "import", "export",
+	                             "expire", "vacuum", "stats", "help", "version"};
+	char db[600], *a, *b;
+
+	snprintf(db, sizeof(db), "%s/help-untouched.db", tu_tmpdir());
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		char want[64];
+
+		ck_assert_int_eq(run_sh(&a, "\"$D\" -c 'sqlite:%s' %s --help", db, cmds[i]), 0);
+		ck_assert_int_eq(run_sh(&b, "\"$D\" help %s", cmds[i]), 0);
+		snprintf(want, sizeof(want), "Usage: deltasql [OPTION]... %s", cmds[i]);
+		ck_assert_msg(strstr(a, want), "%s --help: %s", cmds[i], a);
+		ck_assert_msg(strstr(a, "Example:"), "%s --help has no example", cmds[i]);
+		ck_assert_str_eq(a, b);
+		free(a);
+		free(b);
+	}
+	ck_assert_msg(access(db, F_OK) != 0, "--help created the catalog file");
+	ck_assert_int_eq(run_sh(&a, "\"$D\" help create"), 0);
+	ck_assert_ptr_nonnull(strstr(a, "--partition-by=a,b"));
+	free(a);
+	/* "did you mean" */
+	ck_assert_int_eq(run_sh(&a, "\"$D\" -c 'sqlite:%s' crate t", db), 2);
+	ck_assert_msg(strstr(a, "did you mean 'create'?"), "%s", a);
+	free(a);
+	ck_assert_int_eq(run_sh(&a, "\"$D\" help nosuchthing"), 2);
+	free(a);
+	ck_assert_msg(access(db, F_OK) != 0, "a usage error created the catalog file");
+}
+END_TEST
+
+START_TEST(options_getopt_long)
+{
+	json_t *j;
+	char *out;
+
+	fresh_catalog();
+	/* --opt=value and --opt value, short options, options after arguments. */
+	ck_assert_int_eq(cli(&j, NULL, "snapshot --version=0 dim --json"), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "version")), 0);
+	json_decref(j);
+	ck_assert_int_eq(cli(&j, NULL, "snapshot dim -v 0 -j"), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "version")), 0);
+	json_decref(j);
+	ck_assert_int_eq(cli(NULL, NULL, "snapshot dim --timestamp=4102444800000"), 0);
+	ck_assert_int_eq(cli(NULL, NULL, "create t2 --location=/lake/t2 --property=a=b"), 0);
+	ck_assert_int_eq(run_sh(&out, "\"$D\" -j snapshot -c '%s' t2", uri), 0);
+	ck_assert_ptr_nonnull(strstr(out, "\"a\": \"b\""));
+	free(out);
+	ck_assert_int_eq(cli(NULL, NULL, "expire dim -n --keep-versions=1"), 0);
+	/* "--" ends the options: a table may be named like one. */
+	ck_assert_int_eq(cli(NULL, NULL, "drop -- --help"), 4);
+	ck_assert_int_eq(cli(NULL, NULL, "create -- -odd"), 0);
+	ck_assert_int_eq(cli(NULL, NULL, "drop -- -odd"), 0);
+	/* Unknown options and missing values are usage errors naming them. */
+	ck_assert_int_eq(run_sh(&out, "\"$D\" -c '%s' snapshot dim --bogus", uri), 2);
+	ck_assert_ptr_nonnull(strstr(out, "'--bogus'"));
+	free(out);
+	ck_assert_int_eq(run_sh(&out, "\"$D\" -c '%s' snapshot dim --version", uri), 2);
+	ck_assert_ptr_nonnull(strstr(out, "needs a value"));
+	free(out);
+	ck_assert_int_eq(cli(NULL, NULL, "list extra"), 2);
+	ck_assert_int_eq(cli(NULL, NULL, "create t3 --property novalue"), 2);
+	ck_assert_int_eq(cli(&j, NULL, "list --json"), 0);
+	ck_assert_uint_eq(json_array_size(j), 3);
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(man_page_and_completion_install)
+{
+	char dest[600], script[600], *out, *man, *comp;
+	FILE *f;
+
+	snprintf(dest, sizeof(dest), "%s/destdir", tu_tmpdir());
+	/* make install into a private DESTDIR, outside make check's job server */
+	ck_assert_int_eq(run_sh(&out, "unset MAKEFLAGS MFLAGS MAKELEVEL; make -s -C \"$(dirname "
+	                              "\"$D\")\" install DESTDIR='%s' >/dev/null", dest),
+	                 0);
+	free(out);
+	ck_assert_int_eq(run_sh(&man, "find '%s' -path '*/man1/deltasql.1' | head -n 1", dest), 0);
+	ck_assert_int_eq(run_sh(&comp, "find '%s' -path '*/bash-completion/completions/deltasql'"
+	                               " | head -n 1", dest), 0);
+	ck_assert_msg(*man, "no man page installed");
+	ck_assert_msg(*comp, "no bash completion installed");
+	man[strcspn(man, "\n")] = '\0';
+	comp[strcspn(comp, "\n")] = '\0';
+	/* The man page is the program's help: every command has its section. */
+	ck_assert_int_eq(run_sh(&out, "cat '%s'", man), 0);
+	ck_assert_ptr_nonnull(strstr(out, ".TH DELTASQL \"1\""));
+	ck_assert_ptr_nonnull(strstr(out, "Command snapshot:"));
+	ck_assert_ptr_nonnull(strstr(out, "\\-\\-partition\\-by"));
+	free(out);
+	/* The completion offers commands, then the command's options. */
+	snprintf(script, sizeof(script), "%s/complete.bash", tu_tmpdir());
+	f = fopen(script, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "PATH=\"$(dirname \"$D\"):$PATH\"\n. '%s'\n"
+	           "COMP_WORDS=(deltasql cre); COMP_CWORD=1; _deltasql; echo \"${COMPREPLY[*]}\"\n"
+	           "COMP_WORDS=(deltasql -j snapshot --ti); COMP_CWORD=3; _deltasql\n"
+	           "echo \"${COMPREPLY[*]}\"\n", comp);
+	fclose(f);
+	ck_assert_int_eq(run_sh(&out, "export D; bash '%s'", script), 0);
+	ck_assert_str_eq(out, "create\n--timestamp\n");
+	free(out);
+	free(man);
+	free(comp);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -481,6 +616,9 @@ int main(void)
 	tcase_add_test(tc, application_sql_in_commit);
 	tcase_add_test(tc, expire_and_vacuum_delete_only_under_location);
 	tcase_add_test(tc, hostile_input);
+	tcase_add_test(tc, help_per_command_touches_nothing);
+	tcase_add_test(tc, options_getopt_long);
+	tcase_add_test(tc, man_page_and_completion_install);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	failed = tu_run_suite(s);

@@ -4,6 +4,7 @@
 
 #include <deltasql.h>
 #include <deltasql/driver.h>
+#include <getopt.h>
 #include <jansson.h>
 
 /* Exit codes: the contract scripts rely on. */
@@ -15,13 +16,57 @@ enum {
 	EXIT_NOT_FOUND = 4
 };
 
+struct cli;
+
+/* One command: how it runs and its help text (the only copy of it: --help,
+ * "deltasql help CMD", the man page and the shell completion all read it). */
+typedef struct cli_command {
+	const char *name;
+	int (*run)(struct cli *c);
+	const char *synopsis; /* the arguments after the command's name */
+	const char *summary;  /* one line */
+	const char *options;  /* "  --opt=VALUE\tdescription\n" lines, or "" */
+	const char *example;  /* one or more command lines */
+} cli_command;
+
 typedef struct cli {
 	const char *catalog_uri;
 	int json;
 	dsql_catalog *cat;
+	const cli_command *cmd;
 	int argc;
 	char **argv; /* the command's own arguments, argv[0] is the command */
+	/* after cli_getopt returned -1: the positional arguments */
+	int nargs;
+	char **args;
+	/* the exit code when cli_getopt returned CLI_STOP */
+	int stop_rc;
+	struct option *longopts; /* the command's and the global options, merged */
 } cli;
+
+/* cli_getopt's answer when the command must end now with c->stop_rc (its
+ * help was printed, or its options were wrong). */
+#define CLI_STOP (-2)
+
+/* Option codes of long options without a short one start here. */
+#define CLI_OPT_LONG 0x100
+
+/* Reads the command's next option with getopt_long: "--opt=value" and
+ * "--opt value", options anywhere before "--". shorts are the command's
+ * short options (getopt syntax), longs its long options (ending with a
+ * zeroed entry; may be NULL). The global options (--catalog, --json,
+ * --driver, --help) are handled here. Returns the option's code, -1 after
+ * the last (then c->args / c->nargs hold the positional arguments), or
+ * CLI_STOP. */
+int cli_getopt(cli *c, const char *shorts, const struct option *longs);
+/* Parses a command that has no options of its own; returns EXIT_OK, a
+ * usage error's code, or CLI_STOP (a command may return CLI_STOP itself:
+ * the exit code is then c->stop_rc). */
+int cli_no_options(cli *c);
+
+/* The commands and their help. */
+const cli_command *cli_find_command(const char *name);
+void cli_print_command_help(FILE *f, const cli_command *cmd);
 
 /* Reports a library error on stderr (and as JSON on stdout with --json);
  * returns the matching exit code. */

@@ -70,7 +70,10 @@ int cli_usage(const cli *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "deltasql: usage: %s (see 'deltasql --help')\n", msg);
+	if (c->cmd)
+		fprintf(stderr, "deltasql: usage: %s (see 'deltasql %s --help')\n", msg, c->cmd->name);
+	else
+		fprintf(stderr, "deltasql: usage: %s (see 'deltasql --help')\n", msg);
 	if (c->json)
 		cli_print_json(json_pack("{s:{s:s, s:s}}", "error", "kind", "usage", "message", msg));
 	return EXIT_USAGE;
@@ -174,4 +177,91 @@ int cli_parse_time(const char *s, int64_t *ms)
 	tm.tm_sec = sec;
 	*ms = ((int64_t)timegm(&tm) - offset_s) * 1000 + frac;
 	return 0;
+}
+
+static const struct option global_longopts[] = {
+	{"catalog", required_argument, NULL, 'c'},
+	{"json", no_argument, NULL, 'j'},
+	{"driver", required_argument, NULL, CLI_OPT_LONG - 1},
+	{"help", no_argument, NULL, 'h'},
+};
+#define N_GLOBAL (sizeof(global_longopts) / sizeof(global_longopts[0]))
+
+/* The command's long options followed by the global ones. */
+static struct option *merge_options(const struct option *longs)
+{
+	size_t n = 0;
+	struct option *all;
+
+	while (longs && longs[n].name)
+		n++;
+	all = calloc(n + N_GLOBAL + 1, sizeof(*all));
+	if (!all)
+		return NULL;
+	if (n)
+		memcpy(all, longs, n * sizeof(*all));
+	memcpy(all + n, global_longopts, sizeof(global_longopts));
+	return all;
+}
+
+int cli_getopt(cli *c, const char *shorts, const struct option *longs)
+{
+	char optstring[64];
+	dsql_error err;
+	int o;
+
+	if (!c->longopts) {
+		if (!(c->longopts = merge_options(longs))) {
+			c->stop_rc = EXIT_OTHER;
+			return CLI_STOP;
+		}
+		opterr = 0;
+		optind = 0;
+	}
+	snprintf(optstring, sizeof(optstring), ":%sc:jh", shorts);
+	for (;;) {
+		o = getopt_long(c->argc, c->argv, optstring, c->longopts, NULL);
+		switch (o) {
+		case -1:
+			c->args = c->argv + optind;
+			c->nargs = c->argc - optind;
+			return -1;
+		case 'c': c->catalog_uri = optarg; continue;
+		case 'j': c->json = 1; continue;
+		case CLI_OPT_LONG - 1:
+			if (dsql_driver_load(optarg, &err) == DSQL_OK)
+				continue;
+			c->stop_rc = cli_fail(c, &err);
+			return CLI_STOP;
+		case 'h':
+			cli_print_command_help(stdout, c->cmd);
+			c->stop_rc = EXIT_OK;
+			return CLI_STOP;
+		case ':':
+			c->stop_rc = cli_usage(c, "%s: option '%s' needs a value", c->cmd->name,
+			                       c->argv[optind - 1]);
+			return CLI_STOP;
+		case '?':
+			if (optopt && strncmp(c->argv[optind - 1], "--", 2) != 0)
+				c->stop_rc = cli_usage(c, "%s: unknown option '-%c'", c->cmd->name, optopt);
+			else
+				c->stop_rc = cli_usage(c, "%s: unknown option '%s'", c->cmd->name,
+				                       c->argv[optind - 1]);
+			return CLI_STOP;
+		default:
+			return o;
+		}
+	}
+}
+
+int cli_no_options(cli *c)
+{
+	int o;
+
+	while ((o = cli_getopt(c, "", NULL)) != -1)
+		if (o == CLI_STOP)
+			return CLI_STOP;
+	if (c->nargs != 0)
+		return cli_usage(c, "%s takes no arguments", c->cmd->name);
+	return EXIT_OK;
 }

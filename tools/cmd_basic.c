@@ -11,8 +11,8 @@ int cmd_init(cli *c)
 {
 	int rc;
 
-	if (c->argc != 1)
-		return cli_usage(c, "init takes no arguments");
+	if ((rc = cli_no_options(c)) != EXIT_OK)
+		return rc;
 	if ((rc = cli_open(c, 1)) != EXIT_OK)
 		return rc;
 	if (c->json)
@@ -38,38 +38,44 @@ static const char **split_commas(char *s, int *count)
 
 int cmd_create(cli *c)
 {
+	enum { LOCATION = CLI_OPT_LONG, SCHEMA, PARTITION_BY, PROPERTY };
+	static const struct option opts[] = {{"location", required_argument, NULL, LOCATION},
+	                                     {"schema", required_argument, NULL, SCHEMA},
+	                                     {"partition-by", required_argument, NULL, PARTITION_BY},
+	                                     {"property", required_argument, NULL, PROPERTY},
+	                                     {NULL, 0, NULL, 0}};
 	dsql_table_options o = DSQL_TABLE_OPTIONS_INIT;
 	const char **props = calloc((size_t)c->argc * 2 + 1, sizeof(*props));
 	const char **parts = NULL, *name = NULL;
-	int n_props = 0, n_parts, rc = EXIT_OK;
+	int n_props = 0, n_parts, rc = EXIT_OK, opt;
 	dsql_error err;
+	char *eq;
 
-	for (int i = 1; i < c->argc && rc == EXIT_OK; i++) {
-		const char *a = c->argv[i];
-		char *eq;
-
-		if (a[0] != '-' && !name) {
-			name = a;
-		} else if (i + 1 >= c->argc) {
-			rc = cli_usage(c, "create: '%s' needs a value or is unknown", a);
-		} else if (strcmp(a, "--location") == 0) {
-			o.location = c->argv[++i];
-		} else if (strcmp(a, "--schema") == 0) {
-			o.schema_json = c->argv[++i];
-		} else if (strcmp(a, "--partition-by") == 0) {
+	while (rc == EXIT_OK && (opt = cli_getopt(c, "", opts)) != -1) {
+		switch (opt) {
+		case CLI_STOP: rc = CLI_STOP; break;
+		case LOCATION: o.location = optarg; break;
+		case SCHEMA: o.schema_json = optarg; break;
+		case PARTITION_BY:
 			free(parts);
-			parts = split_commas(c->argv[++i], &n_parts);
+			parts = split_commas(optarg, &n_parts);
 			o.partition_columns = parts;
-		} else if (strcmp(a, "--property") == 0 && (eq = strchr(c->argv[i + 1], '='))) {
+			break;
+		case PROPERTY:
+			if (!(eq = strchr(optarg, '='))) {
+				rc = cli_usage(c, "create: --property wants k=v, not '%s'", optarg);
+				break;
+			}
 			*eq = '\0';
-			props[n_props++] = c->argv[++i];
+			props[n_props++] = optarg;
 			props[n_props++] = eq + 1;
 			o.properties = props;
-		} else {
-			rc = cli_usage(c, "create: unknown option '%s' (--property wants k=v)", a);
+			break;
 		}
 	}
-	if (rc == EXIT_OK && !name)
+	if (rc == EXIT_OK && c->nargs == 1)
+		name = c->args[0];
+	else if (rc == EXIT_OK)
 		rc = cli_usage(c, "create TABLE [--location L] [--schema JSON] [--partition-by a,b] "
 		                  "[--property k=v]...");
 	if (rc == EXIT_OK)
@@ -113,8 +119,8 @@ int cmd_list(cli *c)
 	dsql_error err;
 	int rc;
 
-	if (c->argc != 1)
-		return cli_usage(c, "list takes no arguments");
+	if ((rc = cli_no_options(c)) != EXIT_OK)
+		return rc;
 	if ((rc = cli_open(c, 0)) != EXIT_OK)
 		return rc;
 	if (c->json)
@@ -130,21 +136,35 @@ int cmd_list(cli *c)
 	return EXIT_OK;
 }
 
+/* A command whose one argument is a table's name, and no options of its
+ * own. */
+static int table_only(cli *c)
+{
+	int opt;
+
+	while ((opt = cli_getopt(c, "", NULL)) != -1)
+		if (opt == CLI_STOP)
+			return CLI_STOP;
+	if (c->nargs != 1)
+		return cli_usage(c, "%s %s", c->cmd->name, c->cmd->synopsis);
+	return EXIT_OK;
+}
+
 int cmd_drop(cli *c)
 {
 	dsql_error err;
 	int rc;
 
-	if (c->argc != 2)
-		return cli_usage(c, "drop TABLE");
+	if ((rc = table_only(c)) != EXIT_OK)
+		return rc;
 	if ((rc = cli_open(c, 0)) != EXIT_OK)
 		return rc;
-	if (dsql_table_drop(c->cat, c->argv[1], &err) != DSQL_OK)
+	if (dsql_table_drop(c->cat, c->args[0], &err) != DSQL_OK)
 		return cli_fail(c, &err);
 	if (c->json)
-		cli_print_json(json_pack("{s:s, s:b}", "table", c->argv[1], "dropped", 1));
+		cli_print_json(json_pack("{s:s, s:b}", "table", c->args[0], "dropped", 1));
 	else
-		printf("dropped table %s\n", c->argv[1]);
+		printf("dropped table %s\n", c->args[0]);
 	return EXIT_OK;
 }
 
@@ -212,30 +232,33 @@ static void print_snapshot(json_t *j)
 
 int cmd_snapshot(cli *c)
 {
+	static const struct option opts[] = {{"version", required_argument, NULL, 'v'},
+	                                     {"timestamp", required_argument, NULL, 't'},
+	                                     {NULL, 0, NULL, 0}};
 	int64_t version = DSQL_LATEST, at = -1;
-	const char *name = NULL;
+	const char *name;
 	dsql_snapshot *s;
 	dsql_error err;
 	json_t *j;
-	int rc;
+	int rc, opt;
 
-	for (int i = 1; i < c->argc; i++) {
-		const char *a = c->argv[i];
-
-		if (a[0] != '-' && !name)
-			name = a;
-		else if (strcmp(a, "--version") == 0 && i + 1 < c->argc) {
-			if (cli_parse_int(c->argv[++i], &version) != 0)
+	while ((opt = cli_getopt(c, "v:t:", opts)) != -1) {
+		switch (opt) {
+		case CLI_STOP: return c->stop_rc;
+		case 'v':
+			if (cli_parse_int(optarg, &version) != 0)
 				return cli_usage(c, "snapshot: --version wants a non-negative integer");
-		} else if (strcmp(a, "--timestamp") == 0 && i + 1 < c->argc) {
-			if (cli_parse_time(c->argv[++i], &at) != 0)
+			break;
+		case 't':
+			if (cli_parse_time(optarg, &at) != 0)
 				return cli_usage(c, "snapshot: --timestamp wants ISO-8601 "
 				                    "(2026-01-31T12:00:00Z) or epoch milliseconds");
-		} else
-			return cli_usage(c, "snapshot: unexpected argument '%s'", a);
+			break;
+		}
 	}
-	if (!name)
+	if (c->nargs != 1)
 		return cli_usage(c, "snapshot TABLE [--version N | --timestamp T]");
+	name = c->args[0];
 	if (version != DSQL_LATEST && at >= 0)
 		return cli_usage(c, "snapshot: give --version or --timestamp, not both");
 	if ((rc = cli_open(c, 0)) != EXIT_OK)
@@ -281,8 +304,8 @@ int cmd_history(cli *c)
 	dsql_error err;
 	int rc;
 
-	if (c->argc != 2)
-		return cli_usage(c, "history TABLE");
+	if ((rc = table_only(c)) != EXIT_OK)
+		return rc;
 	if ((rc = cli_open(c, 0)) != EXIT_OK)
 		return rc;
 	if (c->json)
@@ -290,7 +313,7 @@ int cmd_history(cli *c)
 	else
 		printf("%8s  %-24s  %-36s  %-16s  %s\n", "VERSION", "TIMESTAMP", "TXN", "OPERATION",
 		       "FILES");
-	if (dsql_history(c->cat, c->argv[1], history_one, arr, &err) != DSQL_OK) {
+	if (dsql_history(c->cat, c->args[0], history_one, arr, &err) != DSQL_OK) {
 		json_decref(arr);
 		return cli_fail(c, &err);
 	}

@@ -274,19 +274,22 @@ int cmd_commit(cli *c)
 	dsql_error err;
 	int rc;
 
+	static const struct option opts[] = {{"prepare", no_argument, NULL, 'p'},
+	                                     {"two-phase", no_argument, NULL, '2'},
+	                                     {NULL, 0, NULL, 0}};
 	const char *path = NULL;
 	int mode = 0; /* 0 commit, 1 --prepare, 2 --two-phase */
+	int opt;
 
-	for (int i = 1; i < c->argc; i++) {
-		if (strcmp(c->argv[i], "--prepare") == 0)
-			mode = 1;
-		else if (strcmp(c->argv[i], "--two-phase") == 0)
-			mode = 2;
-		else if (!path)
-			path = c->argv[i];
-		else
-			return cli_usage(c, "commit [--prepare | --two-phase] [FILE|-]");
+	while ((opt = cli_getopt(c, "", opts)) != -1) {
+		if (opt == CLI_STOP)
+			return c->stop_rc;
+		mode = opt == 'p' ? 1 : 2;
 	}
+	if (c->nargs > 1)
+		return cli_usage(c, "commit [--prepare | --two-phase] [FILE|-]");
+	if (c->nargs == 1)
+		path = c->args[0];
 	doc = load_document(c, path, &rc);
 	if (!doc)
 		return rc;

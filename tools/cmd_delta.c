@@ -29,43 +29,46 @@ int cmd_import(cli *c)
 	int64_t version;
 	int rc;
 
-	if (c->argc != 3)
+	int opt;
+
+	while ((opt = cli_getopt(c, "", NULL)) != -1)
+		if (opt == CLI_STOP)
+			return c->stop_rc;
+	if (c->nargs != 2)
 		return cli_usage(c, "import TABLE PATH");
 	if ((rc = cli_open(c, 0)) != EXIT_OK)
 		return rc;
-	if (dsql_delta_import(c->cat, c->argv[1], c->argv[2], bar(), "importing", &err) != DSQL_OK)
+	if (dsql_delta_import(c->cat, c->args[0], c->args[1], bar(), "importing", &err) != DSQL_OK)
 		return cli_fail(c, &err);
-	if (dsql_table_version(c->cat, c->argv[1], &version, &err) != DSQL_OK)
+	if (dsql_table_version(c->cat, c->args[0], &version, &err) != DSQL_OK)
 		return cli_fail(c, &err);
 	if (c->json)
-		cli_print_json(json_pack("{s:s, s:I}", "table", c->argv[1], "version",
+		cli_print_json(json_pack("{s:s, s:I}", "table", c->args[0], "version",
 		                         (json_int_t)version));
 	else
-		printf("imported %s: versions 0 to %lld\n", c->argv[1], (long long)version);
+		printf("imported %s: versions 0 to %lld\n", c->args[0], (long long)version);
 	return EXIT_OK;
 }
 
 int cmd_export(cli *c)
 {
-	const char *name = NULL, *dir = NULL;
+	static const struct option opts[] = {{"from-version", required_argument, NULL, 'f'},
+	                                     {NULL, 0, NULL, 0}};
+	const char *name, *dir;
 	int64_t from = 0, written = 0;
 	dsql_error err;
-	int rc;
+	int rc, opt;
 
-	for (int i = 1; i < c->argc; i++) {
-		if (strcmp(c->argv[i], "--from-version") == 0 && i + 1 < c->argc) {
-			if (cli_parse_int(c->argv[++i], &from) != 0)
-				return cli_usage(c, "export: --from-version wants a version");
-		} else if (!name) {
-			name = c->argv[i];
-		} else if (!dir) {
-			dir = c->argv[i];
-		} else {
-			return cli_usage(c, "export TABLE DIR [--from-version N]");
-		}
+	while ((opt = cli_getopt(c, "", opts)) != -1) {
+		if (opt == CLI_STOP)
+			return c->stop_rc;
+		if (cli_parse_int(optarg, &from) != 0)
+			return cli_usage(c, "export: --from-version wants a version");
 	}
-	if (!name || !dir)
+	if (c->nargs != 2)
 		return cli_usage(c, "export TABLE DIR [--from-version N]");
+	name = c->args[0];
+	dir = c->args[1];
 	if ((rc = cli_open(c, 0)) != EXIT_OK)
 		return rc;
 	if (dsql_delta_export(c->cat, name, dir, from, &written, bar(), "exporting", &err) !=

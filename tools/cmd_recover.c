@@ -25,8 +25,8 @@ int cmd_prepared(cli *c)
 	dsql_error err;
 	int rc;
 
-	if (c->argc != 1)
-		return cli_usage(c, "prepared takes no arguments");
+	if ((rc = cli_no_options(c)) != EXIT_OK)
+		return rc;
 	if ((rc = cli_open(c, 0)) != EXIT_OK)
 		return rc;
 	if (c->json)
@@ -45,22 +45,26 @@ int cmd_recover(cli *c)
 	const char *commit_gid = NULL, *rollback_gid = NULL;
 	int64_t older_than_s = 60;
 	unsigned int committed = 0, rolled_back = 0;
+	static const struct option opts[] = {{"commit", required_argument, NULL, 'C'},
+	                                     {"rollback", required_argument, NULL, 'R'},
+	                                     {"older-than", required_argument, NULL, 'o'},
+	                                     {NULL, 0, NULL, 0}};
 	dsql_error err;
-	int rc;
+	int rc, opt;
 
-	for (int i = 1; i < c->argc; i++) {
-		const char *a = c->argv[i];
-
-		if (strcmp(a, "--commit") == 0 && i + 1 < c->argc)
-			commit_gid = c->argv[++i];
-		else if (strcmp(a, "--rollback") == 0 && i + 1 < c->argc)
-			rollback_gid = c->argv[++i];
-		else if (strcmp(a, "--older-than") == 0 && i + 1 < c->argc) {
-			if (cli_parse_int(c->argv[++i], &older_than_s) != 0)
+	while ((opt = cli_getopt(c, "", opts)) != -1) {
+		switch (opt) {
+		case CLI_STOP: return c->stop_rc;
+		case 'C': commit_gid = optarg; break;
+		case 'R': rollback_gid = optarg; break;
+		case 'o':
+			if (cli_parse_int(optarg, &older_than_s) != 0)
 				return cli_usage(c, "recover: --older-than wants seconds");
-		} else
-			return cli_usage(c, "recover [--commit GID | --rollback GID | --older-than SECONDS]");
+			break;
+		}
 	}
+	if (c->nargs != 0)
+		return cli_usage(c, "recover [--commit GID | --rollback GID | --older-than SECONDS]");
 	if (commit_gid && rollback_gid)
 		return cli_usage(c, "recover: give --commit or --rollback, not both");
 	if ((rc = cli_open(c, 0)) != EXIT_OK)

@@ -8,29 +8,31 @@ int cmd_expire(cli *c)
 {
 	dsql_expire_options o = DSQL_EXPIRE_OPTIONS_INIT;
 	dsql_expire_result r;
-	const char *name = NULL;
+	static const struct option opts[] = {{"before", required_argument, NULL, 'b'},
+	                                     {"keep-versions", required_argument, NULL, 'k'},
+	                                     {"dry-run", no_argument, NULL, 'n'},
+	                                     {NULL, 0, NULL, 0}};
+	const char *name;
 	dsql_error err;
-	int rc;
+	int rc, opt;
 
-	for (int i = 1; i < c->argc; i++) {
-		const char *a = c->argv[i];
-
-		if (strcmp(a, "--before") == 0 && i + 1 < c->argc) {
-			if (cli_parse_time(c->argv[++i], &o.before_ms) != 0)
+	while ((opt = cli_getopt(c, "n", opts)) != -1) {
+		switch (opt) {
+		case CLI_STOP: return c->stop_rc;
+		case 'b':
+			if (cli_parse_time(optarg, &o.before_ms) != 0)
 				return cli_usage(c, "expire: --before wants ISO-8601 or epoch milliseconds");
-		} else if (strcmp(a, "--keep-versions") == 0 && i + 1 < c->argc) {
-			if (cli_parse_int(c->argv[++i], &o.keep_versions) != 0 || o.keep_versions < 1)
+			break;
+		case 'k':
+			if (cli_parse_int(optarg, &o.keep_versions) != 0 || o.keep_versions < 1)
 				return cli_usage(c, "expire: --keep-versions wants a positive integer");
-		} else if (strcmp(a, "--dry-run") == 0) {
-			o.dry_run = 1;
-		} else if (a[0] != '-' && !name) {
-			name = a;
-		} else {
-			return cli_usage(c, "expire TABLE [--before T | --keep-versions N] [--dry-run]");
+			break;
+		case 'n': o.dry_run = 1; break;
 		}
 	}
-	if (!name)
+	if (c->nargs != 1)
 		return cli_usage(c, "expire TABLE [--before T | --keep-versions N] [--dry-run]");
+	name = c->args[0];
 	if ((rc = cli_open(c, 0)) != EXIT_OK)
 		return rc;
 	if (dsql_table_expire(c->cat, name, &o, &r, &err) != DSQL_OK)
@@ -66,28 +68,28 @@ static int vacuum_one(const char *path, int64_t removed_ms, int deleted, void *p
 
 int cmd_vacuum(cli *c)
 {
-	const char *name = NULL;
+	static const struct option opts[] = {{"retain", required_argument, NULL, 'r'},
+	                                     {"delete", no_argument, NULL, 'D'},
+	                                     {NULL, 0, NULL, 0}};
+	const char *name;
 	int64_t hours = -1;
-	int del = 0, rc;
+	int del = 0, rc, opt;
 	json_t *arr = NULL;
 	dsql_error err;
 
-	for (int i = 1; i < c->argc; i++) {
-		const char *a = c->argv[i];
-
-		if (strcmp(a, "--retain") == 0 && i + 1 < c->argc) {
-			if (cli_parse_int(c->argv[++i], &hours) != 0)
+	while ((opt = cli_getopt(c, "", opts)) != -1) {
+		switch (opt) {
+		case CLI_STOP: return c->stop_rc;
+		case 'r':
+			if (cli_parse_int(optarg, &hours) != 0)
 				return cli_usage(c, "vacuum: --retain wants hours");
-		} else if (strcmp(a, "--delete") == 0) {
-			del = 1;
-		} else if (a[0] != '-' && !name) {
-			name = a;
-		} else {
-			return cli_usage(c, "vacuum TABLE --retain HOURS [--delete]");
+			break;
+		case 'D': del = 1; break;
 		}
 	}
-	if (!name || hours < 0)
+	if (c->nargs != 1 || hours < 0)
 		return cli_usage(c, "vacuum TABLE --retain HOURS [--delete]");
+	name = c->args[0];
 	if ((rc = cli_open(c, 0)) != EXIT_OK)
 		return rc;
 	if (c->json)

@@ -47,6 +47,8 @@ int cmd_stats(cli *c, int (*run)(cli *c))
 			return EXIT_OTHER;
 	}
 	rc = run(c);
+	if (rc == CLI_STOP)
+		rc = c->stop_rc;
 	if (c->cat)
 		dsql_catalog_metrics(c->cat, &m, sizeof(m));
 	if (json) {

@@ -1,10 +1,13 @@
 /*
  * deltasql: the command-line tool.
  *
- *   deltasql [--catalog URI] [--driver PATH.so] [--json] COMMAND [ARGS]
+ *   deltasql [OPTION]... COMMAND [ARG]...
  *
- * Global options may stand anywhere before a "--". Exit codes: 0 ok,
- * 1 other error, 2 usage or invalid input, 3 conflict, 4 not found.
+ * The table below is the one source of every command's help: --help,
+ * "deltasql help CMD", the man page (help2man reads "deltasql help --all")
+ * and the bash completion ("deltasql help --commands" and "--options CMD").
+ * Exit codes: 0 ok, 1 other error, 2 usage or invalid input, 3 conflict,
+ * 4 not found.
  */
 #include "cli.h"
 
@@ -12,109 +15,353 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct {
-	const char *name;
-	int (*run)(cli *c);
-	const char *help;
-} commands[] = {
-	{"init", cmd_init, "init                       create the catalog schema"},
+static int cmd_help(cli *c);
+static int cmd_version(cli *c);
+
+static const cli_command commands[] = {
+	{"init", cmd_init, "", "Create the catalog schema in the database (an older schema is upgraded).",
+	 "", "deltasql -c sqlite:lake.db init"},
 	{"create", cmd_create,
-	 "create TABLE [--location L] [--schema JSON] [--partition-by a,b] [--property k=v]..."},
-	{"list", cmd_list, "list                       list the tables"},
-	{"drop", cmd_drop, "drop TABLE                 drop a table and its history"},
-	{"commit", cmd_commit,
-	 "commit [--prepare | --two-phase] [FILE|-]   commit a JSON document atomically"},
-	{"prepared", cmd_prepared, "prepared                   list this catalog's prepared transactions"},
-	{"recover", cmd_recover,
-	 "recover [--commit GID | --rollback GID | --older-than SECONDS]   resolve prepared transactions"},
-	{"snapshot", cmd_snapshot, "snapshot TABLE [--version N | --timestamp T]"},
-	{"history", cmd_history, "history TABLE              one line per version"},
-	{"import", cmd_import, "import TABLE PATH          import PATH/_delta_log as a new table"},
-	{"export", cmd_export,
-	 "export TABLE DIR [--from-version N]   write DIR/_delta_log/*.json"},
-	{"expire", cmd_expire,
-	 "expire TABLE [--before T | --keep-versions N] [--dry-run]   drop old versions' detail"},
-	{"vacuum", cmd_vacuum,
-	 "vacuum TABLE --retain HOURS [--delete]   list data files nothing references"},
-	{"stats", NULL, "stats COMMAND ...           run COMMAND, then print commit metrics"},
+	 "TABLE [--location L] [--schema JSON] [--partition-by a,b] [--property k=v]...",
+	 "Create a table at version 0, with its protocol and metaData.",
+	 "  --location=L\tthe table's data location (a path or URI)\n"
+	 "  --schema=JSON\tthe Delta schema (a struct type as JSON)\n"
+	 "  --partition-by=a,b\tpartition columns, comma separated\n"
+	 "  --property=k=v\ta table property (repeatable)\n",
+	 "deltasql create events --location /lake/events --partition-by day"},
+	{"list", cmd_list, "", "List the tables, their versions and locations.", "",
+	 "deltasql --json list"},
+	{"drop", cmd_drop, "TABLE", "Drop a table and its history from the catalog.", "",
+	 "deltasql drop scratch"},
+	{"commit", cmd_commit, "[--prepare | --two-phase] [FILE|-]",
+	 "Commit one JSON document to one or several tables atomically (read from FILE, or "
+	 "standard input).",
+	 "  --prepare\tphase one of a two-phase commit: prepare, print the global id\n"
+	 "  --two-phase\tprepare and commit through the native two-phase protocol\n",
+	 "deltasql commit batch.json"},
+	{"prepared", cmd_prepared, "", "List this catalog's prepared (two-phase) transactions.", "",
+	 "deltasql prepared"},
+	{"recover", cmd_recover, "[--commit GID | --rollback GID | --older-than SECONDS]",
+	 "Resolve prepared transactions: one by its global id, or all those left older than "
+	 "SECONDS (default 60) by crashed processes.",
+	 "  --commit=GID\tcommit the prepared transaction GID\n"
+	 "  --rollback=GID\troll back the prepared transaction GID\n"
+	 "  --older-than=SECONDS\tresolve every prepared transaction older than this\n",
+	 "deltasql recover --older-than 300"},
+	{"snapshot", cmd_snapshot, "TABLE [--version N | --timestamp T]",
+	 "Show a table's version, protocol, metadata, live files and app transactions.",
+	 "  -v, --version=N\tthe snapshot of version N\n"
+	 "  -t, --timestamp=T\tthe latest version at T (ISO-8601 or epoch milliseconds)\n",
+	 "deltasql snapshot events --timestamp 2026-01-31T12:00:00Z"},
+	{"history", cmd_history, "TABLE",
+	 "One line per version: timestamp, transaction id, operation, files added and removed.", "",
+	 "deltasql history events"},
+	{"import", cmd_import, "TABLE PATH", "Import PATH/_delta_log as a new table.", "",
+	 "deltasql import events /lake/events"},
+	{"export", cmd_export, "TABLE DIR [--from-version N]",
+	 "Write the table's commits as DIR/_delta_log/*.json (DIR is created when missing), "
+	 "never overwriting a different file.",
+	 "  --from-version=N\tstart at version N (default 0)\n",
+	 "deltasql export events /lake/events"},
+	{"expire", cmd_expire, "TABLE [--before T | --keep-versions N] [--dry-run]",
+	 "Drop old versions' detail; every retained snapshot stays identical.",
+	 "  --before=T\texpire versions older than T (ISO-8601 or epoch milliseconds)\n"
+	 "  --keep-versions=N\tkeep the newest N versions\n"
+	 "  -n, --dry-run\tsay what would be expired, change nothing\n",
+	 "deltasql expire events --keep-versions 100 --dry-run"},
+	{"vacuum", cmd_vacuum, "TABLE --retain HOURS [--delete]",
+	 "List data files that no retained version references and that were removed more than "
+	 "HOURS ago; delete them only under the table's local location.",
+	 "  --retain=HOURS\tkeep files removed less than HOURS ago\n"
+	 "  --delete\tdelete the files listed\n",
+	 "deltasql vacuum events --retain 168 --delete"},
+	{"stats", NULL, "COMMAND [ARG]...",
+	 "Run COMMAND, then print the commit metrics it left (commits, conflicts by rule, "
+	 "rebases, retries, latency).",
+	 "", "deltasql --json stats commit batch.json"},
+	{"help", cmd_help, "[COMMAND]", "Print the help of COMMAND, or of deltasql.",
+	 "  --all\tevery command's help (what the man page shows)\n"
+	 "  --commands\tthe command names, one a line\n"
+	 "  --options=COMMAND\tCOMMAND's long options, one a line (\"deltasql\": the global "
+	 "ones)\n",
+	 "deltasql help create"},
+	{"version", cmd_version, "", "Print the version of deltasql.", "", "deltasql version"},
 };
 
-static void help(FILE *f)
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const char global_options[] =
+	"  -c, --catalog=URI\tthe catalog (sqlite:PATH, file:PATH, postgresql://..., "
+	"odbc:CONNECTION-STRING); default $DELTASQL_CATALOG\n"
+	"  -j, --json\tmachine output: one JSON document on stdout (errors too)\n"
+	"  --driver=PATH.so\tload a driver plugin first\n"
+	"  -h, --help\tprint help (after a command: that command's)\n"
+	"  -V, --version\tprint the version\n";
+
+const cli_command *cli_find_command(const char *name)
 {
-	fprintf(f, "usage: deltasql [--catalog URI] [--driver PATH.so] [--json] COMMAND ...\n\n"
-	           "The catalog URI may also come from DELTASQL_CATALOG "
-	           "(sqlite:PATH, postgresql://..., odbc:CONNECTION-STRING).\n\ncommands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %s\n", commands[i].help);
-	fprintf(f, "\nexit codes: 0 ok, 1 other error, 2 usage or invalid input, 3 conflict, "
-	           "4 no such table or catalog\n");
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
 }
 
-/* Takes the global options out of argv, wherever they stand. */
-static int global_options(cli *c, int *argc, char **argv)
+/* Prints "  term\tdescription" lines as two aligned columns (apart: a blank
+ * line after each, which help2man reads as one item each). */
+static void print_options_apart(FILE *f, const char *text, int apart)
 {
-	int out = 1, i;
-	dsql_error err;
+	while (*text) {
+		const char *tab = strchr(text, '\t'), *nl = strchr(text, '\n');
+		int term = (int)(tab - text);
 
-	for (i = 1; i < *argc; i++) {
-		const char *a = argv[i];
+		fprintf(f, "%-*.*s %.*s\n", term < 24 ? 24 : term, term, text, (int)(nl - tab - 1),
+		        tab + 1);
+		if (apart)
+			fputc('\n', f);
+		text = nl + 1;
+	}
+}
 
-		if (strcmp(a, "--") == 0) {
-			break;
-		} else if (strcmp(a, "--json") == 0) {
-			c->json = 1;
-		} else if (strcmp(a, "--catalog") == 0 || strcmp(a, "--driver") == 0) {
-			if (i + 1 >= *argc)
-				return cli_usage(c, "%s needs a value", a);
-			if (a[2] == 'c') {
-				c->catalog_uri = argv[++i];
-			} else if (dsql_driver_load(argv[++i], &err) != DSQL_OK) {
-				return cli_fail(c, &err);
-			}
-		} else if (strncmp(a, "--catalog=", 10) == 0) {
-			c->catalog_uri = a + 10;
-		} else {
-			argv[out++] = argv[i];
+static void print_options(FILE *f, const char *text)
+{
+	print_options_apart(f, text, 0);
+}
+
+void cli_print_command_help(FILE *f, const cli_command *cmd)
+{
+	fprintf(f, "Usage: deltasql [OPTION]... %s%s%s\n%s\n", cmd->name, *cmd->synopsis ? " " : "",
+	        cmd->synopsis, cmd->summary);
+	if (*cmd->options) {
+		fprintf(f, "\nOptions:\n");
+		print_options(f, cmd->options);
+	}
+	fprintf(f, "\nGlobal options (anywhere before \"--\"):\n");
+	print_options(f, global_options);
+	fprintf(f, "\nExample:\n  %s\n", cmd->example);
+}
+
+static void print_help(FILE *f, int all)
+{
+	fprintf(f, "Usage: deltasql [OPTION]... COMMAND [ARG]...\n"
+	           "Keep Delta Lake tables' commit logs in a SQL database (SQLite, PostgreSQL, "
+	           "ODBC) and commit atomically across several tables.\n\nOptions:\n");
+	print_options(f, global_options);
+	fprintf(f, "\nCommands:\n");
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	if (all) {
+		for (size_t i = 0; i < N_COMMANDS; i++) {
+			const cli_command *cmd = &commands[i];
+
+			fprintf(f, "\nCommand %s:\n  deltasql %s %s\n          %s\n\n", cmd->name,
+			        cmd->name, cmd->synopsis, cmd->summary);
+			print_options_apart(f, cmd->options, 1);
+			fprintf(f, "  example:  %s\n", cmd->example);
+		}
+	} else {
+		fprintf(f, "\n'deltasql help COMMAND' or 'deltasql COMMAND --help' prints a command's "
+		           "options and an example.\n");
+	}
+	fprintf(f, "\nEnvironment:\n"
+	           "  DELTASQL_CATALOG   the catalog URI when --catalog is not given\n"
+	           "\nExit status:\n"
+	           "  0 ok, 1 other error, 2 usage or invalid input, 3 commit rejected by a "
+	           "conflict, 4 no such table or catalog.\n"
+	           "\nExamples:\n"
+	           "  deltasql -c sqlite:lake.db init\n"
+	           "  deltasql -c sqlite:lake.db create events --location /lake/events\n"
+	           "  deltasql -c sqlite:lake.db commit batch.json\n");
+}
+
+/* The long option names of a command's option text, one a line. */
+static void print_option_names(const char *text)
+{
+	for (const char *p = strstr(text, "--"); p; p = strstr(p, "--")) {
+		size_t n = strcspn(p, "=\t \n");
+
+		printf("%.*s\n", (int)n, p);
+		p += n;
+	}
+}
+
+static int cmd_help(cli *c)
+{
+	static const struct option opts[] = {{"all", no_argument, NULL, 'a'},
+	                                     {"commands", no_argument, NULL, 'l'},
+	                                     {"options", required_argument, NULL, 'o'},
+	                                     {NULL, 0, NULL, 0}};
+	const cli_command *cmd;
+	int o, all = 0;
+
+	while ((o = cli_getopt(c, "", opts)) != -1) {
+		if (o == CLI_STOP)
+			return c->stop_rc;
+		if (o == 'a') {
+			all = 1;
+		} else if (o == 'l') {
+			for (size_t i = 0; i < N_COMMANDS; i++)
+				puts(commands[i].name);
+			return EXIT_OK;
+		} else if (o == 'o') {
+			/* "deltasql" names the options before any command */
+			if (!(cmd = cli_find_command(optarg)) && strcmp(optarg, "deltasql") != 0)
+				return cli_usage(c, "help: no command '%s'", optarg);
+			if (cmd)
+				print_option_names(cmd->options);
+			print_option_names(global_options);
+			return EXIT_OK;
 		}
 	}
-	for (; i < *argc; i++)
-		argv[out++] = argv[i];
-	*argc = out;
+	if (c->nargs > 1)
+		return cli_usage(c, "help [COMMAND]");
+	if (c->nargs == 0) {
+		print_help(stdout, all);
+		return EXIT_OK;
+	}
+	if (!(cmd = cli_find_command(c->args[0])))
+		return cli_usage(c, "help: no command '%s'", c->args[0]);
+	cli_print_command_help(stdout, cmd);
+	return EXIT_OK;
+}
+
+static int cmd_version(cli *c)
+{
+	int rc = cli_no_options(c);
+
+	if (rc != EXIT_OK)
+		return rc;
+	printf("deltasql %s\n", dsql_version());
+	return EXIT_OK;
+}
+
+/* Levenshtein distance, for "did you mean". */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[64], i, j;
+
+	if (lb >= 64 || la >= 64)
+		return 64;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+static int unknown_command(const cli *c, const char *name)
+{
+	const char *best = NULL;
+	size_t best_d = 3;
+
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		size_t d = distance(name, commands[i].name);
+
+		if (d < best_d || (strncmp(name, commands[i].name, strlen(name)) == 0 && *name &&
+		                   !best)) {
+			best_d = d < best_d ? d : best_d;
+			best = commands[i].name;
+		}
+	}
+	if (best)
+		return cli_usage(c, "unknown command '%s'; did you mean '%s'?", name, best);
+	return cli_usage(c, "unknown command '%s'", name);
+}
+
+/* The global options before the command ("+": stop at the command). */
+static int leading_options(cli *c, int argc, char **argv, int *first)
+{
+	static const struct option opts[] = {{"catalog", required_argument, NULL, 'c'},
+	                                     {"json", no_argument, NULL, 'j'},
+	                                     {"driver", required_argument, NULL, 'd'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {"version", no_argument, NULL, 'V'},
+	                                     {NULL, 0, NULL, 0}};
+	dsql_error err;
+	int o;
+
+	opterr = 0;
+	optind = 0;
+	while ((o = getopt_long(argc, argv, "+:c:jhV", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c': c->catalog_uri = optarg; break;
+		case 'j': c->json = 1; break;
+		case 'd':
+			if (dsql_driver_load(optarg, &err) != DSQL_OK)
+				return cli_fail(c, &err);
+			break;
+		case 'h': *first = -1; return EXIT_OK;
+		case 'V': *first = -2; return EXIT_OK;
+		case ':': return cli_usage(c, "option '%s' needs a value", argv[optind - 1]);
+		default: return cli_usage(c, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	*first = optind;
 	return EXIT_OK;
 }
 
 int main(int argc, char **argv)
 {
+	const cli_command *cmd;
+	int rc, first, stats = 0;
 	cli c;
-	int rc;
 
 	memset(&c, 0, sizeof(c));
 	c.catalog_uri = getenv("DELTASQL_CATALOG");
-	if ((rc = global_options(&c, &argc, argv)) != EXIT_OK)
+	if ((rc = leading_options(&c, argc, argv, &first)) != EXIT_OK)
 		return rc;
-	if (argc < 2)
-		return cli_usage(&c, "no command given");
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
-		help(stdout);
+	if (first == -1) {
+		print_help(stdout, 0);
 		return EXIT_OK;
 	}
-	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+	if (first == -2) {
 		printf("deltasql %s\n", dsql_version());
 		return EXIT_OK;
 	}
-	int stats = strcmp(argv[1], "stats") == 0;
+	if (first >= argc)
+		return cli_usage(&c, "no command given");
+	if (strcmp(argv[first], "stats") == 0 && first + 1 < argc &&
+	    strcmp(argv[first + 1], "--help") != 0 && strcmp(argv[first + 1], "-h") != 0) {
+		int sub;
 
-	if (stats && argc < 3)
-		return cli_usage(&c, "stats COMMAND [ARGS...]");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (commands[i].run && strcmp(argv[1 + stats], commands[i].name) == 0) {
-			c.argc = argc - 1 - stats;
-			c.argv = argv + 1 + stats;
-			rc = stats ? cmd_stats(&c, commands[i].run) : commands[i].run(&c);
-			dsql_catalog_free(c.cat);
-			fflush(stdout);
+		stats = 1;
+		if ((rc = leading_options(&c, argc - first, argv + first, &sub)) != EXIT_OK)
 			return rc;
+		if (sub < 0 || first + sub >= argc)
+			return cli_usage(&c, "stats COMMAND [ARG]...");
+		first += sub;
+	}
+	if (!(cmd = cli_find_command(argv[first])))
+		return unknown_command(&c, argv[first]);
+	if (!cmd->run && !stats) {
+		if (first + 1 < argc) {
+			cli_print_command_help(stdout, cmd);
+			return EXIT_OK;
 		}
-	return cli_usage(&c, "unknown command '%s'", argv[1 + stats]);
+		return cli_usage(&c, "%s %s", cmd->name, cmd->synopsis);
+	}
+	if (!cmd->run || (stats && cmd->run == cmd_help))
+		return cli_usage(&c, "stats COMMAND [ARG]...");
+	c.cmd = cmd;
+	c.argc = argc - first;
+	c.argv = argv + first;
+	rc = stats ? cmd_stats(&c, cmd->run) : cmd->run(&c);
+	if (rc == CLI_STOP)
+		rc = c.stop_rc;
+	dsql_catalog_free(c.cat);
+	free(c.longopts);
+	fflush(stdout);
+	return rc;
 }

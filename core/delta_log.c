@@ -453,6 +453,28 @@ static int sync_dir(const char *dir, dsql_error *err)
 	                                strerror(e));
 }
 
+/* mkdir -p: creates path and its missing parents (0755). */
+static int make_dirs(const char *path)
+{
+	char buf[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
 int dsql_delta_export(dsql_catalog *cat, const char *table, const char *dir,
                       int64_t from_version, int64_t *written, dsql_progress_cb progress,
                       void *payload, dsql_error *err)
@@ -488,8 +510,7 @@ int dsql_delta_export(dsql_catalog *cat, const char *table, const char *dir,
 		                      "table '%s' has no version %lld (its latest is %lld)", table,
 		                      (long long)from_version, (long long)latest);
 	snprintf(logdir, sizeof(logdir), "%s/_delta_log", dir);
-	if ((mkdir(dir, 0755) != 0 && errno != EEXIST) ||
-	    (mkdir(logdir, 0755) != 0 && errno != EEXIST))
+	if (make_dirs(logdir) != 0)
 		return dsql_error_set(err, DSQL_EIO, NULL, NULL, 0, "cannot create '%s': %s", logdir,
 		                      strerror(errno));
 	for (int64_t v = from_version; v <= latest && rc == DSQL_OK; v++) {

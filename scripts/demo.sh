@@ -5,8 +5,18 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/deps.sh"
-"$top/scripts/build.sh" >/dev/null
-dsql="$top/_build/deltasql"
+# A tree configured by hand (README: ./configure && make in the source) is
+# built where it is: configure refuses to build out of tree beside it. The
+# build's output is kept in a log and shown when it fails.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+if [ -f "$top/config.status" ]; then
+	dsql="$top/deltasql"
+	make -C "$top" >"$log" 2>&1 || { cat "$log"; echo "demo: the build failed (above)" >&2; exit 1; }
+else
+	dsql="$top/_build/deltasql"
+	"$top/scripts/build.sh" >"$log" 2>&1 || { cat "$log"; echo "demo: the build failed (above)" >&2; exit 1; }
+fi
 dir=${DEMO_DIR:-$top/demo-output}
 rm -rf "$dir"
 mkdir -p "$dir"

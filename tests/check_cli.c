@@ -602,6 +602,152 @@ START_TEST(man_page_and_completion_install)
 }
 END_TEST
 
+START_TEST(small_breaks)
+{
+	char dir[600], *out;
+	json_t *j;
+	int lines = 0;
+
+	fresh_catalog();
+	/* export creates the missing parents of its directory */
+	snprintf(dir, sizeof(dir), "%s/exp-%d/out/new", tu_tmpdir(), (int)getpid());
+	ck_assert_int_eq(cli(NULL, NULL, "export fact '%s'", dir), 0);
+	ck_assert_int_eq(run_sh(&out, "ls '%s/_delta_log'", dir), 0);
+	ck_assert_str_eq(out, "00000000000000000000.json\n");
+	free(out);
+	/* a date that does not exist is refused, not carried into March */
+	ck_assert_int_eq(cli(NULL, NULL, "snapshot dim --timestamp 2026-02-31"), 2);
+	ck_assert_int_eq(cli(NULL, NULL, "snapshot dim --timestamp 2026-02-29T00:00:00Z"), 2);
+	ck_assert_int_eq(cli(NULL, NULL, "snapshot dim --timestamp 2026-04-31"), 2);
+	ck_assert_int_eq(cli(NULL, NULL, "snapshot dim --timestamp 2028-02-29T00:00:00Z"), 0);
+	ck_assert_int_eq(cli(NULL, NULL, "snapshot dim --timestamp 2099-12-31T23:59:59Z"), 0);
+	/* vacuum with nothing to list says so */
+	ck_assert_int_eq(run_sh(&out, "\"$D\" -c '%s' vacuum fact --retain 0", uri), 0);
+	ck_assert_msg(strstr(out, "nothing to vacuum"), "%s", out);
+	free(out);
+	/* the human stats are a few lines, not the JSON */
+	ck_assert_int_eq(run_sh(&out, "echo '{\"tables\": {\"fact\": {\"actions\": [{\"txn\": "
+	                              "{\"appId\": \"s\", \"version\": 1}}]}}}' | \"$D\" -c '%s' "
+	                              "stats commit", uri), 0);
+	for (const char *p = out; (p = strchr(p, '\n')); p++)
+		lines++;
+	ck_assert_msg(lines <= 5 && !strchr(out, '{') && strstr(out, "1 commits"), "%s", out);
+	free(out);
+	ck_assert_int_eq(cli(&j, NULL, "history fact --json"), 0);
+	ck_assert_uint_eq(json_array_size(j), 2);
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(sqlite_uris)
+{
+	char path[500], *out;
+
+	/* a missing catalog file is not created by a command that reads */
+	snprintf(path, sizeof(path), "%s/never-made.db", tu_tmpdir());
+	snprintf(uri, sizeof(uri), "sqlite:%s", path);
+	ck_assert_int_eq(cli(NULL, NULL, "list"), 4);
+	ck_assert_int_eq(cli(NULL, NULL, "snapshot t"), 4);
+	ck_assert_msg(access(path, F_OK) != 0, "list left a catalog file behind");
+	/* percent-encoded paths are decoded; file: URIs name the same file */
+	snprintf(uri, sizeof(uri), "sqlite:%s/my%%20lake.db", tu_tmpdir());
+	ck_assert_int_eq(cli(NULL, NULL, "init"), 0);
+	ck_assert_int_eq(cli(NULL, NULL, "create t"), 0);
+	snprintf(path, sizeof(path), "%s/my lake.db", tu_tmpdir());
+	ck_assert_int_eq(access(path, F_OK), 0);
+	snprintf(uri, sizeof(uri), "file:%s/my%%20lake.db", tu_tmpdir());
+	ck_assert_int_eq(cli(NULL, NULL, "snapshot t"), 0);
+	snprintf(uri, sizeof(uri), "file://localhost%s/my%%20lake.db", tu_tmpdir());
+	ck_assert_int_eq(cli(NULL, NULL, "snapshot t"), 0);
+	snprintf(uri, sizeof(uri), "file://%s/my%%20lake.db?busy_timeout=100", tu_tmpdir());
+	ck_assert_int_eq(cli(NULL, NULL, "snapshot t"), 0);
+	/* a broken escape is an invalid URI */
+	snprintf(uri, sizeof(uri), "sqlite:%s/bad%%2.db", tu_tmpdir());
+	ck_assert_int_eq(run_sh(&out, "\"$D\" -c '%s' list", uri), 2);
+	ck_assert_ptr_nonnull(strstr(out, "escape"));
+	free(out);
+}
+END_TEST
+
+START_TEST(static_link_through_pkg_config)
+{
+	char dest[600], src[600], *pc, *out;
+	FILE *f;
+
+	snprintf(dest, sizeof(dest), "%s/static-dest", tu_tmpdir());
+	ck_assert_int_eq(run_sh(&out, "unset MAKEFLAGS MFLAGS MAKELEVEL; make -s -C \"$(dirname "
+	                              "\"$D\")\" install DESTDIR='%s' >/dev/null", dest),
+	                 0);
+	free(out);
+	ck_assert_int_eq(run_sh(&pc, "find '%s' -name deltasql.pc | head -n 1", dest), 0);
+	ck_assert_msg(*pc, "no deltasql.pc installed");
+	pc[strcspn(pc, "\n")] = '\0';
+	snprintf(src, sizeof(src), "%s/static.c", tu_tmpdir());
+	f = fopen(src, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("#include <deltasql.h>\n#include <stdio.h>\nint main(int argc, char **argv)\n{\n"
+	      "\tdsql_catalog *cat;\n\tdsql_error err;\n\t(void)argc;\n"
+	      "\tif (dsql_catalog_open(&cat, argv[1], NULL, &err) != DSQL_OK)\n\t\treturn 1;\n"
+	      "\tputs(dsql_catalog_driver(cat));\n\tdsql_catalog_free(cat);\n\treturn 0;\n}\n", f);
+	fclose(f);
+	/* libdeltasql.a and what pkg-config --static says it needs: the
+	 * drivers' client libraries must be there */
+	ck_assert_int_eq(run_sh(&out, "pc='%s'; prefix=$(dirname \"$(dirname \"$(dirname \"$pc\")\")\"); "
+	                              "mkdir -p '%s/pc' && sed \"s|^prefix=.*|prefix=$prefix|\" \"$pc\" "
+	                              "> '%s/pc/deltasql.pc' && flags=$(PKG_CONFIG_PATH='%s/pc' "
+	                              "pkg-config --static --cflags --libs deltasql) && "
+	                              "${CC:-cc} -o '%s/static' '%s' "
+	                              "$(echo \"$flags\" | sed 's/-ldeltasql/-l:libdeltasql.a/') && "
+	                              "'%s/static' 'sqlite:%s/static.db'",
+	                     pc, tu_tmpdir(), tu_tmpdir(), tu_tmpdir(), tu_tmpdir(), src, tu_tmpdir(),
+	                     tu_tmpdir()),
+	                 0);
+	ck_assert_str_eq(out, "sqlite\n");
+	free(out);
+	free(pc);
+}
+END_TEST
+
+/* The demo after the README's by-hand build in the source tree. The tree is
+ * a stand-in: the demo's scripts, a configure that refuses a configured
+ * source tree as autoconf's does, and a make that builds nothing new (the
+ * deltasql it finds is this build's). */
+static void demo_tree(const char *tree, const char *make_rule)
+{
+	char *out;
+
+	ck_assert_int_eq(run_sh(&out, "rm -rf '%s' && mkdir -p '%s/scripts' && cp '%s/scripts/demo.sh' "
+	                              "'%s/scripts/deps.sh' '%s/scripts/build.sh' '%s/scripts/' && "
+	                              "touch '%s/config.status' && printf 'all:\\n\\t%s\\n' > "
+	                              "'%s/Makefile' && printf '#!/bin/sh\\nexec \"%s\" \"$@\"\\n' > "
+	                              "'%s/deltasql' && printf '#!/bin/sh\\n[ -f \"$(dirname "
+	                              "\"$0\")/config.status\" ] && { echo \"configure: error: source "
+	                              "directory already configured\"; exit 1; }\\nexit 0\\n' > "
+	                              "'%s/configure' && chmod +x '%s/deltasql' '%s/configure'",
+	                     tree, tree, SRCDIR, SRCDIR, SRCDIR, tree, tree, make_rule, tree, CLI_PATH,
+	                     tree, tree, tree, tree),
+	                 0);
+	free(out);
+}
+
+START_TEST(demo_after_build_by_hand)
+{
+	char tree[600], *out;
+
+	snprintf(tree, sizeof(tree), "%s/demo-tree", tu_tmpdir());
+	demo_tree(tree, "@echo nothing to build");
+	ck_assert_int_eq(run_sh(&out, "DEMO_DIR='%s/out' bash '%s/scripts/demo.sh'", tree, tree), 0);
+	ck_assert_msg(strstr(out, "demo: catalog at"), "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "deltasql history fact_orders"));
+	free(out);
+	/* a failing build says why */
+	demo_tree(tree, "@echo the-build-broke; exit 1");
+	ck_assert_int_ne(run_sh(&out, "DEMO_DIR='%s/out' bash '%s/scripts/demo.sh'", tree, tree), 0);
+	ck_assert_msg(strstr(out, "the-build-broke"), "%s", out);
+	free(out);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -619,6 +765,10 @@ int main(void)
 	tcase_add_test(tc, help_per_command_touches_nothing);
 	tcase_add_test(tc, options_getopt_long);
 	tcase_add_test(tc, man_page_and_completion_install);
+	tcase_add_test(tc, small_breaks);
+	tcase_add_test(tc, sqlite_uris);
+	tcase_add_test(tc, static_link_through_pkg_config);
+	tcase_add_test(tc, demo_after_build_by_hand);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	failed = tu_run_suite(s);

@@ -87,6 +87,21 @@ int cli_open(cli *c, int create)
 	if (!c->catalog_uri)
 		return cli_usage(c, "no catalog: give --catalog URI or set DELTASQL_CATALOG");
 	o.create = create;
+	/* Only init may create a SQLite catalog's file: other commands must not
+	 * leave an empty one behind where there was none. */
+	if (!create && (strncmp(c->catalog_uri, "sqlite:", 7) == 0 ||
+	                strncmp(c->catalog_uri, "file:", 5) == 0) &&
+	    !strstr(c->catalog_uri, "mode=")) {
+		char *uri;
+		int rc;
+
+		if (asprintf(&uri, "%s%smode=rw", c->catalog_uri,
+		             strchr(c->catalog_uri, '?') ? "&" : "?") < 0)
+			return EXIT_OTHER;
+		rc = dsql_catalog_open(&c->cat, uri, &o, &err);
+		free(uri);
+		return rc == DSQL_OK ? EXIT_OK : cli_fail(c, &err);
+	}
 	if (dsql_catalog_open(&c->cat, c->catalog_uri, &o, &err) != DSQL_OK)
 		return cli_fail(c, &err);
 	return EXIT_OK;
@@ -131,9 +146,10 @@ int cli_parse_int(const char *s, int64_t *out)
 int cli_parse_time(const char *s, int64_t *ms)
 {
 	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0, frac = 0, frac_digits = 0;
-	struct tm tm;
+	struct tm tm, back;
 	const char *p;
 	int64_t offset_s = 0;
+	time_t secs;
 
 	if (cli_parse_int(s, ms) == 0)
 		return 0;
@@ -175,7 +191,12 @@ int cli_parse_time(const char *s, int64_t *ms)
 	tm.tm_hour = h;
 	tm.tm_min = mi;
 	tm.tm_sec = sec;
-	*ms = ((int64_t)timegm(&tm) - offset_s) * 1000 + frac;
+	secs = timegm(&tm);
+	/* timegm carries a day past the month's end into the next (2026-02-31
+	 * would be March 3): such a date does not exist. */
+	if (!gmtime_r(&secs, &back) || back.tm_mday != d || back.tm_mon != mo - 1)
+		return -1;
+	*ms = ((int64_t)secs - offset_s) * 1000 + frac;
 	return 0;
 }
 

@@ -52,15 +52,22 @@ int cmd_expire(cli *c)
 	return EXIT_OK;
 }
 
+typedef struct vacuum_list {
+	json_t *arr; /* --json */
+	int64_t listed, deleted;
+} vacuum_list;
+
 static int vacuum_one(const char *path, int64_t removed_ms, int deleted, void *payload)
 {
-	json_t *arr = payload;
+	vacuum_list *l = payload;
 	char when[40];
 
+	l->listed++;
+	l->deleted += deleted != 0;
 	cli_format_time(when, sizeof(when), removed_ms);
-	if (arr)
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:b}", "path", path, "removed", when,
-		                                     "deleted", deleted));
+	if (l->arr)
+		json_array_append_new(l->arr, json_pack("{s:s, s:s, s:b}", "path", path, "removed",
+		                                        when, "deleted", deleted));
 	else
 		printf("%s%s\n", path, deleted ? "  (deleted)" : "");
 	return 0;
@@ -74,7 +81,7 @@ int cmd_vacuum(cli *c)
 	const char *name;
 	int64_t hours = -1;
 	int del = 0, rc, opt;
-	json_t *arr = NULL;
+	vacuum_list l = {NULL, 0, 0};
 	dsql_error err;
 
 	while ((opt = cli_getopt(c, "", opts)) != -1) {
@@ -93,13 +100,19 @@ int cmd_vacuum(cli *c)
 	if ((rc = cli_open(c, 0)) != EXIT_OK)
 		return rc;
 	if (c->json)
-		arr = json_array();
-	if (dsql_table_vacuum(c->cat, name, hours * 3600 * 1000, del, vacuum_one, arr, &err) !=
+		l.arr = json_array();
+	if (dsql_table_vacuum(c->cat, name, hours * 3600 * 1000, del, vacuum_one, &l, &err) !=
 	    DSQL_OK) {
-		json_decref(arr);
+		json_decref(l.arr);
 		return cli_fail(c, &err);
 	}
-	if (arr)
-		cli_print_json(arr);
+	if (l.arr)
+		cli_print_json(l.arr);
+	else if (l.listed == 0)
+		printf("%s: nothing to vacuum (no unreferenced file removed more than %lld hours "
+		       "ago)\n", name, (long long)hours);
+	else
+		printf("%s: %lld unreferenced files, %lld deleted%s\n", name, (long long)l.listed,
+		       (long long)l.deleted, del ? "" : " (--delete deletes them)");
 	return EXIT_OK;
 }

@@ -32,6 +32,31 @@ static json_t *metrics_json(const dsql_metrics *m)
 	                 "histogram", hist);
 }
 
+/* A few lines for a person; --json has every counter. */
+static void print_metrics(const dsql_metrics *m)
+{
+	int any = 0;
+
+	printf("stats: %llu commits (%llu replayed), %llu failed, %llu conflicts, %llu rebases, "
+	       "%llu retries (%llu ms backing off)\n",
+	       (unsigned long long)m->commits, (unsigned long long)m->replays,
+	       (unsigned long long)m->failures, (unsigned long long)m->conflicts,
+	       (unsigned long long)m->rebases, (unsigned long long)m->retries,
+	       (unsigned long long)m->backoff_ms);
+	for (int r = 0; r < DSQL_RULE_COUNT; r++)
+		if (m->conflicts_by_rule[r]) {
+			printf("%s %s %llu", any ? "," : "stats: conflicts by rule:",
+			       dsql_conflict_rule_name(r), (unsigned long long)m->conflicts_by_rule[r]);
+			any = 1;
+		}
+	if (any)
+		putchar('\n');
+	if (m->latency_count)
+		printf("stats: latency mean %.3f ms, max %.3f ms over %llu commits\n",
+		       (double)m->latency_sum_us / (double)m->latency_count / 1000.0,
+		       (double)m->latency_max_us / 1000.0, (unsigned long long)m->latency_count);
+}
+
 int cmd_stats(cli *c, int (*run)(cli *c))
 {
 	dsql_metrics m;
@@ -60,10 +85,7 @@ int cmd_stats(cli *c, int (*run)(cli *c))
 	if (json) {
 		cli_print_json(j);
 	} else {
-		char *text = json_dumps(json_object_get(j, "stats"), JSON_INDENT(2));
-
-		printf("stats:\n%s\n", text);
-		free(text);
+		print_metrics(&m);
 		json_decref(j);
 	}
 	return rc;

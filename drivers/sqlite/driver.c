@@ -4,16 +4,22 @@
  * transactions take it at once with BEGIN IMMEDIATE, so two writers never
  * deadlock on a lock upgrade, and wait for it up to the busy timeout.
  *
- * URI: sqlite:PATH[?option=value&...] with options
+ * URI: sqlite:PATH[?option=value&...] or file:PATH[?...] (PATH may be
+ * percent-encoded, as in "sqlite:my%20lake.db"; "//" and "//localhost"
+ * before an absolute path are accepted) with options
  *   busy_timeout=MS     (default 10000)
  *   journal_mode=wal|delete|truncate|memory   (default wal)
  *   synchronous=full|normal|off               (default full)
+ *   mode=rwc|rw         (default rwc; rw: a missing file is DSQL_ENOTFOUND
+ *                        and is not created)
  */
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "deltasql/driver.h"
 #include "errors.h"
@@ -35,6 +41,7 @@ typedef struct options {
 	int busy_timeout;
 	char journal_mode[16];
 	char synchronous[16];
+	int create; /* mode=rwc */
 } options;
 
 static int bad_uri(dsql_error *err, const char *what)
@@ -75,6 +82,8 @@ static int parse_option(options *o, const char *kv, size_t len, dsql_error *err)
 		snprintf(o->journal_mode, sizeof(o->journal_mode), "%s", eq);
 	} else if (strcmp(buf, "synchronous") == 0 && one_of(eq, syncs)) {
 		snprintf(o->synchronous, sizeof(o->synchronous), "%s", eq);
+	} else if (strcmp(buf, "mode") == 0 && (strcmp(eq, "rw") == 0 || strcmp(eq, "rwc") == 0)) {
+		o->create = strcmp(eq, "rwc") == 0;
 	} else {
 		return dsql_error_set(err, DSQL_EINVALID, "sqlite", NULL, 0,
 		                      "invalid sqlite URI: unknown option or value '%s'", buf);
@@ -82,31 +91,72 @@ static int parse_option(options *o, const char *kv, size_t len, dsql_error *err)
 	return DSQL_OK;
 }
 
+static int hex_digit(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Copies the n bytes of p into out, decoding %XX escapes. */
+static int decode_path(char *out, size_t cap, const char *p, size_t n, dsql_error *err)
+{
+	size_t len = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int ch = (unsigned char)p[i];
+
+		if (ch == '%') {
+			int hi = i + 2 < n ? hex_digit(p[i + 1]) : -1;
+			int lo = i + 2 < n ? hex_digit(p[i + 2]) : -1;
+
+			if (hi < 0 || lo < 0)
+				return bad_uri(err, "'%' in the path must start an escape such as %20");
+			ch = hi * 16 + lo;
+			if (ch == 0)
+				return bad_uri(err, "%00 in the path");
+			i += 2;
+		}
+		if (len + 1 >= cap)
+			return bad_uri(err, "path too long");
+		out[len++] = (char)ch;
+	}
+	out[len] = '\0';
+	return DSQL_OK;
+}
+
 static int parse_uri(options *o, const char *uri, dsql_error *err)
 {
 	const char *p = strchr(uri, ':') + 1, *q = strchr(p, '?');
 	size_t n = q ? (size_t)(q - p) : strlen(p);
+	int rc;
 
 	o->busy_timeout = 10000;
 	snprintf(o->journal_mode, sizeof(o->journal_mode), "wal");
 	snprintf(o->synchronous, sizeof(o->synchronous), "full");
-	/* sqlite:///abs/path is accepted as a courtesy to URI habits. */
-	if (n >= 2 && p[0] == '/' && p[1] == '/') {
+	o->create = 1;
+	/* sqlite:///abs/path and file://localhost/abs/path are accepted as a
+	 * courtesy to URI habits. */
+	if (n >= 12 && strncmp(p, "//localhost/", 12) == 0) {
+		p += 11;
+		n -= 11;
+	} else if (n >= 2 && p[0] == '/' && p[1] == '/') {
 		p += 2;
 		n -= 2;
 	}
 	if (n == 0)
 		return bad_uri(err, "no file path (e.g. sqlite:lake.db)");
-	if (n >= sizeof(o->path))
-		return bad_uri(err, "path too long");
-	memcpy(o->path, p, n);
-	o->path[n] = '\0';
+	if ((rc = decode_path(o->path, sizeof(o->path), p, n, err)) != DSQL_OK)
+		return rc;
 	while (q && *q) {
 		const char *kv = q + 1;
 		size_t len = strcspn(kv, "&");
-		int rc = parse_option(o, kv, len, err);
 
-		if (rc != DSQL_OK)
+		if ((rc = parse_option(o, kv, len, err)) != DSQL_OK)
 			return rc;
 		q = kv[len] ? kv + len : NULL;
 	}
@@ -145,6 +195,22 @@ static int exec(sqlite3 *db, const char *sql, const char *context, dsql_error *e
 	                                                     context);
 }
 
+/* Whether the directory that would hold path exists. */
+static int parent_exists(const char *path)
+{
+	char dir[4096];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return 1;
+	if (slash == dir)
+		return 1;
+	*slash = '\0';
+	return access(dir, F_OK) == 0;
+}
+
 static int sq_connect(dsql_driver_conn **out, const char *uri, dsql_error *err)
 {
 	dsql_driver_conn *c;
@@ -159,8 +225,17 @@ static int sq_connect(dsql_driver_conn **out, const char *uri, dsql_error *err)
 	if (!c)
 		return dsql_error_set(err, DSQL_ENOMEM, "sqlite", NULL, 0, "out of memory");
 	rc = sqlite3_open_v2(o.path, &c->db,
-	                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	                     SQLITE_OPEN_READWRITE | (o.create ? SQLITE_OPEN_CREATE : 0) |
+	                             SQLITE_OPEN_NOMUTEX,
 	                     NULL);
+	if (rc == SQLITE_CANTOPEN && !o.create && access(o.path, F_OK) != 0 && errno == ENOENT &&
+	    parent_exists(o.path)) {
+		rc = dsql_error_set(err, DSQL_ENOTFOUND, "sqlite", "08001", rc,
+		                    "no catalog file '%.256s' (init creates it)", o.path);
+		sqlite3_close(c->db);
+		free(c);
+		return rc;
+	}
 	if (rc != SQLITE_OK) {
 		char what[300];
 
@@ -357,7 +432,7 @@ static void sq_finalize(dsql_driver_stmt *s)
 	free(s);
 }
 
-static const char *const schemes[] = {"sqlite", NULL};
+static const char *const schemes[] = {"sqlite", "file", NULL};
 
 const dsql_driver dsql_sqlite_driver = {
 	.abi_version = DSQL_DRIVER_ABI_VERSION,

@@ -33,7 +33,8 @@ DSQL_EXTERN int dsql_delta_import(dsql_catalog *cat, const char *table, const ch
                                   dsql_progress_cb progress, void *payload, dsql_error *err);
 
 /* Writes DIR/_delta_log/%020d.json for every version from from_version on
- * that is not there yet: one action per line, commitInfo first. An existing
+ * that is not there yet (DIR and its missing parents are created): one
+ * action per line, commitInfo first. An existing
  * file with the same content is left alone; one with different content is
  * never overwritten (DSQL_EEXISTS). Each file is written to a hidden
  * temporary file of its own (created exclusively: concurrent exports of

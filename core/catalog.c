@@ -33,8 +33,10 @@ int dsql_catalog_open(dsql_catalog **out, const char *uri, const dsql_catalog_op
 		return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
 	cat->retry = opts->retry;
 	rc = db_open(&cat->db, uri, err);
-	if (rc == DSQL_OK)
+	if (rc == DSQL_OK) {
+		db_set_logger(cat->db, &cat->log);
 		rc = schema_ensure(cat, opts->create, err);
+	}
 	if (rc != DSQL_OK) {
 		dsql_catalog_free(cat);
 		return rc;

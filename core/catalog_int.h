@@ -5,6 +5,7 @@
 #include "deltasql/catalog.h"
 #include "deltasql/metrics.h"
 #include "db.h"
+#include "log.h"
 #include "table_hint.h"
 
 #include <jansson.h>
@@ -23,6 +24,7 @@ struct dsql_catalog {
 	/* The live-file index is unique among live rows (schema.c). */
 	int live_key_unique;
 	dsql_metrics metrics;
+	core_logger log; /* log.c; no callback: nothing is logged */
 	/* Multi-row statement texts, by kind and row count (batch.c). */
 	char *batch_sql[BATCH_FORMS][BATCH_MAX_ROWS + 1];
 	/* What this handle last saw of each table it used (table_hint.c). */

@@ -872,6 +872,17 @@ static int commit_table_hinted(dsql_txn *txn, txn_table *t, dsql_error *err)
 	return rc == DSQL_OK ? write_table(txn, t, t->read_version, h->last_ms, err) : rc;
 }
 
+static void log_hint_miss(const dsql_txn *txn, const char *table)
+{
+	if (LOG_WANTS(&txn->cat->log, DSQL_LOG_DEBUG)) {
+		dsql_log_field f[] = {{"txn", txn->id}, {"table", table ? table : ""}};
+
+		log_emit(&txn->cat->log, DSQL_LOG_DEBUG, DSQL_EVENT_HINT_MISS, f, LOG_N(f),
+		         "the cheap try of %s missed%s%s; going on under locks", txn->id,
+		         table ? ": moved table " : "", table ? table : "");
+	}
+}
+
 /* One attempt; *hinted: built on the hints (cleared when the attempt went on
  * under locks after a table proved to have moved). */
 static int attempt(dsql_txn *txn, int *hinted, dsql_error *err)
@@ -895,6 +906,7 @@ static int attempt(dsql_txn *txn, int *hinted, dsql_error *err)
 			/* The tables before this one were as hinted; go on under locks. */
 			*hinted = 0;
 			txn->cat->metrics.hint_misses++;
+			log_hint_miss(txn, t->name);
 			rc = commit_table_locked(txn, t, err);
 		}
 		if (rc == TABLE_MOVED)
@@ -941,6 +953,7 @@ static int attempt_best(dsql_txn *txn, dsql_error *err)
 	rc = attempt(txn, &hinted, err);
 	if (hinted && rc != DSQL_OK && rc != DSQL_EUNKNOWN && rc != DSQL_ECONNECT) {
 		txn->cat->metrics.hint_misses++;
+		log_hint_miss(txn, NULL);
 		txn->replacing |= replaced_live_file(txn, rc);
 		hinted = 0;
 		rc = attempt(txn, &hinted, err);
@@ -1047,6 +1060,90 @@ static int commit_ready(dsql_txn *txn, dsql_error *err)
 	return DSQL_OK;
 }
 
+/* --- what the commit tells the catalog's logger (deltasql/log.h) --- */
+
+/* "name=version,..." of the tables written, into buf. */
+static const char *versions_text(const dsql_txn *txn, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < txn->n_tables && len < cap; i++) {
+		const txn_table *t = &txn->tables[i];
+
+		if (t->committed_version >= 0)
+			len += (size_t)snprintf(buf + len, cap - len, "%s%s=%lld", len ? "," : "",
+			                        t->name, (long long)t->committed_version);
+	}
+	return buf;
+}
+
+static void log_outcome(const dsql_txn *txn, int rc, int64_t us, const dsql_error *err)
+{
+	const core_logger *lg = &txn->cat->log;
+	log_num attempts, duration, winner;
+	char versions[512];
+
+	log_int(attempts, txn->attempts);
+	log_int(duration, us);
+	if (rc == DSQL_OK && LOG_WANTS(lg, DSQL_LOG_INFO)) {
+		dsql_log_field f[] = {{"txn", txn->id},
+		                      {"versions", versions_text(txn, versions, sizeof(versions))},
+		                      {"attempts", attempts},
+		                      {"duration_us", duration},
+		                      {"replayed", txn->replayed ? "true" : "false"},
+		                      {"prepared_gid", txn->gid}};
+
+		/* prepared_gid only for a prepared transaction */
+		log_emit(lg, DSQL_LOG_INFO, DSQL_EVENT_COMMIT, f, LOG_N(f) - !txn->prepare_only,
+		         "%s %s%s",
+		         txn->prepare_only ? "prepared" : "committed", txn->id,
+		         txn->replayed ? " (a replay: committed earlier)" : "");
+	} else if (rc == DSQL_ECONFLICT && LOG_WANTS(lg, DSQL_LOG_WARN)) {
+		dsql_log_field f[] = {{"txn", txn->id},
+		                      {"rule", err->conflict.rule},
+		                      {"table", err->conflict.table},
+		                      {"winning_version", log_int(winner, err->conflict.winning_version)},
+		                      {"attempts", attempts},
+		                      {"duration_us", duration}};
+
+		log_emit(lg, DSQL_LOG_WARN, DSQL_EVENT_CONFLICT, f, LOG_N(f), "%s", err->message);
+	} else if (rc != DSQL_OK && rc != DSQL_ECONFLICT && LOG_WANTS(lg, DSQL_LOG_ERROR)) {
+		dsql_log_field f[] = {{"txn", txn->id},
+		                      {"code", dsql_status_name(rc)},
+		                      {"attempts", attempts},
+		                      {"duration_us", duration}};
+
+		log_emit(lg, DSQL_LOG_ERROR, DSQL_EVENT_COMMIT_FAILED, f, LOG_N(f), "%s",
+		         err->message);
+	}
+}
+
+static void log_retry(const dsql_txn *txn, int64_t delay_ms, const dsql_error *err)
+{
+	log_num attempt, delay;
+	dsql_log_field f[] = {{"txn", txn->id},
+	                      {"attempt", log_int(attempt, txn->attempts)},
+	                      {"code", dsql_status_name(err->code)},
+	                      {"backoff_ms", log_int(delay, delay_ms)}};
+
+	log_emit(&txn->cat->log, DSQL_LOG_WARN, DSQL_EVENT_RETRY, f, LOG_N(f),
+	         "attempt %u of %s failed (%s); retrying in %lld ms", txn->attempts, txn->id,
+	         err->message, (long long)delay_ms);
+}
+
+static void log_recovery(const dsql_txn *txn, int rc, int found)
+{
+	dsql_log_field f[] = {{"txn", txn->id},
+	                      {"outcome", rc != DSQL_OK ? "unknown"
+	                                  : found     ? "committed"
+	                                              : "not_committed"}};
+
+	log_emit(&txn->cat->log, DSQL_LOG_WARN, DSQL_EVENT_RECOVERY, f, LOG_N(f),
+	         "the connection was lost during COMMIT of %s; the journal says: %s", txn->id,
+	         f[1].value);
+}
+
 static void record_latency(dsql_metrics *m, int64_t us)
 {
 	static const int64_t bounds[DSQL_LATENCY_BUCKETS] = DSQL_LATENCY_BOUNDS_MS;
@@ -1082,6 +1179,8 @@ int dsql_txn_commit(dsql_txn *txn, dsql_error *err)
 		rc = attempt_best(txn, err);
 		if (rc == DSQL_EUNKNOWN) {
 			rc = resolve_unknown(txn, &found, err);
+			if (LOG_WANTS(&txn->cat->log, DSQL_LOG_WARN))
+				log_recovery(txn, rc, found);
 			if (rc == DSQL_OK && found)
 				break;
 			if (rc == DSQL_OK)
@@ -1120,10 +1219,14 @@ int dsql_txn_commit(dsql_txn *txn, dsql_error *err)
 
 			m->retries++;
 			m->backoff_ms += (uint64_t)delay;
+			if (LOG_WANTS(&txn->cat->log, DSQL_LOG_WARN))
+				log_retry(txn, delay, err);
 			util_sleep_ms(delay);
 		}
 	}
 	record_latency(m, util_monotonic_us() - start_us);
+	if (txn->cat->log.cb)
+		log_outcome(txn, rc, util_monotonic_us() - start_us, err);
 	if (rc == DSQL_OK) {
 		m->commits++;
 		m->replays += (uint64_t)txn->replayed;
@@ -1179,6 +1282,20 @@ int dsql_txn_run(dsql_catalog *cat, const dsql_txn_options *opts, dsql_txn_fn fn
 			                      "transaction function still conflicting after %u attempts "
 			                      "and %u ms", attempt, p.timeout_ms);
 		cat->metrics.retries++;
-		util_sleep_ms(backoff_ms(&p, attempt));
+		{
+			int64_t delay = backoff_ms(&p, attempt);
+
+			if (LOG_WANTS(&cat->log, DSQL_LOG_WARN)) {
+				log_num n, d;
+				dsql_log_field f[] = {{"attempt", log_int(n, attempt)},
+				                      {"code", "conflict"},
+				                      {"backoff_ms", log_int(d, delay)}};
+
+				log_emit(&cat->log, DSQL_LOG_WARN, DSQL_EVENT_RETRY, f, LOG_N(f),
+				         "the transaction function's attempt %u conflicted (%s); running it "
+				         "again in %lld ms", attempt, err->message, (long long)delay);
+			}
+			util_sleep_ms(delay);
+		}
 	}
 }

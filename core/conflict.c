@@ -391,9 +391,20 @@ int conflict_check(dsql_catalog *cat, const dsql_txn *txn, const txn_table *t,
 			for (size_t j = 0; j < w[i].n && rc == DSQL_OK; j++)
 				if (w[i].actions[j].kind == order[k])
 					rc = check_winner_action(&c, &w[i], &w[i].actions[j], err);
-	if (rc == DSQL_OK)
+	if (rc == DSQL_OK) {
 		cat->metrics.rebases++;
-	else if (rc == DSQL_ECONFLICT)
+		if (LOG_WANTS(&cat->log, DSQL_LOG_DEBUG)) {
+			log_num from, to;
+			dsql_log_field f[] = {{"txn", txn->id},
+			                      {"table", t->name},
+			                      {"read_version", log_int(from, t->read_version)},
+			                      {"current_version", log_int(to, current)}};
+
+			log_emit(&cat->log, DSQL_LOG_DEBUG, DSQL_EVENT_REBASE, f, LOG_N(f),
+			         "%s rebased onto table %s's version %lld (read at %lld)", txn->id,
+			         t->name, (long long)current, (long long)t->read_version);
+		}
+	} else if (rc == DSQL_ECONFLICT)
 		cat->metrics.conflicts++;
 	free_winners(w, w ? n : 0);
 	json_decref(c.read_metadata);

@@ -1,5 +1,6 @@
 /* Wrappers around the driver vtable: the only calls through it. */
 #include "db.h"
+#include "log.h"
 #include "registry.h"
 #include "util.h"
 
@@ -25,6 +26,7 @@ struct dsql_db {
 	char *uri;
 	unsigned int caps; /* the driver's, refined by the connection's */
 	int in_txn;
+	const core_logger *log;
 	size_t n_stmts;
 	db_stmt stmts[STMT_CACHE_MAX];
 };
@@ -98,7 +100,21 @@ int db_reconnect(dsql_db *db, dsql_error *err)
 	rc = db->drv->connect(&db->conn, db->uri, err);
 	if (rc == DSQL_OK)
 		db->caps = connection_caps(db->drv, db->conn);
+	if (db->log && LOG_WANTS(db->log, DSQL_LOG_WARN)) {
+		dsql_log_field f[] = {{"driver", db->drv->name},
+		                      {"result", rc == DSQL_OK ? "ok" : dsql_status_name(rc)}};
+
+		log_emit(db->log, DSQL_LOG_WARN, DSQL_EVENT_RECONNECT, f, LOG_N(f), "%s%s",
+		         rc == DSQL_OK ? "reconnected to the catalog database"
+		                       : "reconnecting to the catalog database failed: ",
+		         rc == DSQL_OK || !err ? "" : err->message);
+	}
 	return rc;
+}
+
+void db_set_logger(dsql_db *db, const core_logger *log)
+{
+	db->log = log;
 }
 
 const dsql_driver *db_driver(const dsql_db *db)

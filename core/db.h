@@ -17,6 +17,9 @@ void db_close(dsql_db *db);
 /* Drops the connection and opens a new one to the same URI (after a lost
  * connection). Cached statements are discarded. */
 int db_reconnect(dsql_db *db, dsql_error *err);
+/* Where db_reconnect reports (the catalog's logger; borrowed). */
+struct core_logger;
+void db_set_logger(dsql_db *db, const struct core_logger *log);
 
 const dsql_driver *db_driver(const dsql_db *db);
 /* The DSQL_CAP_* bits that hold on this connection: the driver's, with

@@ -276,6 +276,20 @@ int dsql_table_expire(dsql_catalog *cat, const char *table, const dsql_expire_op
 	} else if ((rc = db_commit(cat->db, err)) != DSQL_OK) {
 		return rc;
 	}
+	if (LOG_WANTS(&cat->log, DSQL_LOG_INFO)) {
+		log_num o, v, a, f;
+		dsql_log_field fields[] = {{"table", table},
+		                           {"dry_run", opts->dry_run ? "true" : "false"},
+		                           {"oldest_version", log_int(o, res.oldest_version)},
+		                           {"versions_expired", log_int(v, res.versions_expired)},
+		                           {"actions_removed", log_int(a, res.actions_removed)},
+		                           {"files_removed", log_int(f, res.files_removed)}};
+
+		log_emit(&cat->log, DSQL_LOG_INFO, DSQL_EVENT_EXPIRE, fields, LOG_N(fields),
+		         "%sexpire of %s: %lld versions expired, oldest kept %lld",
+		         opts->dry_run ? "(dry run) " : "", table, (long long)res.versions_expired,
+		         (long long)res.oldest_version);
+	}
 	if (out)
 		*out = res;
 	return DSQL_OK;
@@ -334,7 +348,7 @@ static int local_file(const char *location, const char *path, char *out, size_t 
 int dsql_table_vacuum(dsql_catalog *cat, const char *table, int64_t retain_ms,
                       int delete_files, dsql_vacuum_cb cb, void *payload, dsql_error *err)
 {
-	int64_t id, latest, oldest, cutoff = util_now_ms() - retain_ms;
+	int64_t id, latest, oldest, cutoff = util_now_ms() - retain_ms, listed = 0, removed = 0;
 	char *location = NULL;
 	db_stmt *st;
 	int rc;
@@ -382,6 +396,8 @@ int dsql_table_vacuum(dsql_catalog *cat, const char *table, int64_t retain_ms,
 
 		if (delete_files && local_file(location, path, file, sizeof(file)))
 			deleted = unlink(file) == 0 || errno == ENOENT;
+		listed++;
+		removed += deleted;
 		stop = cb ? cb(path, db_column_int64(st, 1), deleted, payload) : 0;
 		if (stop) {
 			db_stmt_done(st);
@@ -394,5 +410,16 @@ int dsql_table_vacuum(dsql_catalog *cat, const char *table, int64_t retain_ms,
 		db_rollback(cat->db);
 		return rc;
 	}
-	return db_commit(cat->db, err);
+	rc = db_commit(cat->db, err);
+	if (rc == DSQL_OK && LOG_WANTS(&cat->log, DSQL_LOG_INFO)) {
+		log_num n, d, r;
+		dsql_log_field f[] = {{"table", table}, {"files_listed", log_int(n, listed)},
+		                      {"files_deleted", log_int(d, removed)},
+		                      {"retain_ms", log_int(r, retain_ms)}};
+
+		log_emit(&cat->log, DSQL_LOG_INFO, DSQL_EVENT_VACUUM, f, LOG_N(f),
+		         "vacuum of %s: %lld unreferenced files, %lld deleted", table,
+		         (long long)listed, (long long)removed);
+	}
+	return rc;
 }

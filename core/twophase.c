@@ -137,6 +137,18 @@ static int journal_has(dsql_catalog *cat, const char *txn_id, int *found, dsql_e
 	return rc == DSQL_ROW || rc == DSQL_DONE ? DSQL_OK : rc;
 }
 
+/* A decision on a prepared transaction, for the catalog's logger. */
+static void log_decision(dsql_catalog *cat, const char *gid, const char *decision, int rc,
+                         const dsql_error *err)
+{
+	dsql_log_field f[] = {{"gid", gid}, {"decision", decision},
+	                      {"result", rc == DSQL_OK ? "ok" : dsql_status_name(rc)}};
+
+	log_emit(&cat->log, rc == DSQL_OK ? DSQL_LOG_INFO : DSQL_LOG_ERROR, DSQL_EVENT_TWO_PHASE, f,
+	         LOG_N(f), "%s %s%s%s", decision, gid, rc == DSQL_OK ? "" : " failed: ",
+	         rc == DSQL_OK || !err ? "" : err->message);
+}
+
 int dsql_prepared_commit(dsql_catalog *cat, const char *gid, dsql_error *err)
 {
 	const char *txn_id;
@@ -156,6 +168,8 @@ int dsql_prepared_commit(dsql_catalog *cat, const char *gid, dsql_error *err)
 		rc = DSQL_OK; /* committed already (by recovery, or an earlier call) */
 	if (rc == DSQL_OK || rc == DSQL_ENOTFOUND)
 		forget_decision(cat, gid, NULL);
+	if (cat->log.cb)
+		log_decision(cat, gid, "commit", rc, err);
 	return rc;
 }
 
@@ -171,6 +185,8 @@ int dsql_prepared_rollback(dsql_catalog *cat, const char *gid, dsql_error *err)
 		                      gid ? gid : "(null)");
 	rc = db_rollback_prepared(cat->db, gid, err);
 	forget_decision(cat, gid, NULL);
+	if (cat->log.cb)
+		log_decision(cat, gid, "rollback", rc, err);
 	return rc;
 }
 
@@ -267,6 +283,14 @@ int dsql_prepared_recover(dsql_catalog *cat, int64_t older_than_ms, unsigned int
 		rc = is_decided(cat, l.gids[i], &decided, err);
 		if (rc != DSQL_OK)
 			break;
+		if (LOG_WANTS(&cat->log, DSQL_LOG_WARN)) {
+			dsql_log_field f[] = {{"gid", l.gids[i]},
+			                      {"decision", decided ? "commit" : "rollback"}};
+
+			log_emit(&cat->log, DSQL_LOG_WARN, DSQL_EVENT_RECOVERY, f, LOG_N(f),
+			         "recovering %s, left prepared: %s", l.gids[i],
+			         decided ? "its commit was decided" : "undecided, so rolled back");
+		}
 		if (decided) {
 			rc = dsql_prepared_commit(cat, l.gids[i], err);
 			c += rc == DSQL_OK;

@@ -13,6 +13,7 @@
 #include "deltasql/snapshot.h"
 #include "deltasql/history.h"
 #include "deltasql/metrics.h"
+#include "deltasql/log.h"
 #include "deltasql/retention.h"
 #include "deltasql/delta.h"
 

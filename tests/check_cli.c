@@ -748,6 +748,70 @@ START_TEST(demo_after_build_by_hand)
 }
 END_TEST
 
+START_TEST(logging_to_stderr)
+{
+	const char *doc = "{\"tables\": {\"fact\": {\"actions\": [{\"add\": {\"path\": \"l\", "
+	                  "\"size\": 1, \"modificationTime\": 1, \"dataChange\": true, "
+	                  "\"partitionValues\": {}}}]}}}";
+	char *out, *line;
+	int n = 0, conflicts = 0;
+	json_t *j;
+
+	fresh_catalog();
+	/* Nothing is logged by default. */
+	ck_assert_int_eq(run_sh(&out, "echo '%s' | \"$D\" -c '%s' commit 2>&1 >/dev/null", doc, uri),
+	                 0);
+	ck_assert_str_eq(out, "");
+	free(out);
+	/* DELTASQL_LOG=info: a text line per commit, with its fields. */
+	ck_assert_int_eq(run_sh(&out, "echo '%s' | sed s/\\\"l\\\"/\\\"l2\\\"/ | DELTASQL_LOG=info "
+	                              "\"$D\" -c '%s' commit 2>&1 >/dev/null", doc, uri),
+	                 0);
+	ck_assert_msg(strstr(out, " info commit: committed ") && strstr(out, " versions=\"fact=2\" ") && strstr(out, " attempts=1 "), "%s", out);
+	free(out);
+	/* --log-level / --log-format json: JSON lines; a conflict names its
+	 * rule, table and winning version. */
+	ck_assert_int_eq(run_sh(&out, "echo '{\"isolation\": \"serializable\", \"tables\": {\"fact\": "
+	                              "{\"read_version\": 0, \"read\": "
+	                              "{\"whole_table\": true}, \"actions\": [{\"add\": {\"path\": \"c\", "
+	                              "\"size\": 1, \"modificationTime\": 1, \"dataChange\": true, "
+	                              "\"partitionValues\": {}}}]}}}' | \"$D\" -c '%s' commit "
+	                              "--log-level=debug --log-format json 2>&1 >/dev/null | grep '^{'",
+	                     uri),
+	                 0);
+	for (line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+		j = json_loads(line, 0, NULL);
+		ck_assert_msg(j, "not a JSON line: %s", line);
+		ck_assert(json_is_string(json_object_get(j, "time")));
+		ck_assert(json_is_string(json_object_get(j, "message")));
+		if (strcmp(json_string_value(json_object_get(j, "event")), "conflict") == 0) {
+			conflicts++;
+			ck_assert_str_eq(json_string_value(json_object_get(j, "level")), "warn");
+			ck_assert_str_eq(json_string_value(json_object_get(j, "rule")), "concurrent_append");
+			ck_assert_str_eq(json_string_value(json_object_get(j, "table")), "fact");
+			ck_assert_str_eq(json_string_value(json_object_get(j, "winning_version")), "1");
+		}
+		json_decref(j);
+		n++;
+	}
+	ck_assert_int_eq(conflicts, 1);
+	free(out);
+	/* expire and vacuum tell what they did */
+	ck_assert_int_eq(run_sh(&out, "DELTASQL_LOG=info \"$D\" -c '%s' expire fact "
+	                              "--keep-versions 1 2>&1 >/dev/null; DELTASQL_LOG=info \"$D\" -c "
+	                              "'%s' vacuum fact --retain 0 2>&1 >/dev/null", uri, uri),
+	                 0);
+	ck_assert_msg(strstr(out, " info expire: ") && strstr(out, "versions_expired=2") &&
+	              strstr(out, " info vacuum: ") && strstr(out, "files_listed=0"), "%s", out);
+	free(out);
+	/* a bad level is a usage error */
+	ck_assert_int_eq(cli(NULL, NULL, "list --log-level=loud"), 2);
+	ck_assert_int_eq(run_sh(&out, "DELTASQL_LOG=loud \"$D\" -c '%s' list", uri), 2);
+	free(out);
+	(void)n;
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -769,6 +833,7 @@ int main(void)
 	tcase_add_test(tc, sqlite_uris);
 	tcase_add_test(tc, static_link_through_pkg_config);
 	tcase_add_test(tc, demo_after_build_by_hand);
+	tcase_add_test(tc, logging_to_stderr);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	failed = tu_run_suite(s);

@@ -383,6 +383,125 @@ START_TEST(every_call_of_a_commit_can_fail)
 }
 END_TEST
 
+/* What a logger was told (deltasql/log.h). */
+static int events_seen[DSQL_EVENT_COUNT];
+static char last_fields[DSQL_EVENT_COUNT][512];
+
+static void collect(dsql_log_level level, dsql_log_event event, const char *message,
+                    const dsql_log_field *fields, size_t n_fields, void *payload)
+{
+	size_t len = 0;
+
+	(void)payload;
+	ck_assert(event >= 0 && event < DSQL_EVENT_COUNT);
+	ck_assert_msg(message[0], "an event without a message");
+	ck_assert_int_le(level, DSQL_LOG_DEBUG);
+	events_seen[event]++;
+	last_fields[event][0] = '\0';
+	for (size_t i = 0; i < n_fields; i++)
+		len += (size_t)snprintf(last_fields[event] + len, sizeof(last_fields[event]) - len,
+		                        "%s=%s ", fields[i].key, fields[i].value);
+}
+
+START_TEST(the_logger_sees_retries_reconnects_and_recoveries)
+{
+	static const int kinds[] = {DSQL_ERETRY, DSQL_ECONNECT, DSQL_EDB, DSQL_EUNKNOWN};
+	dsql_retry_policy p = {6, 1, 5, 20000};
+	const char *base = tu_sqlite_uri("logger");
+	char uri[700];
+	long n_calls = 0;
+	dsql_error err;
+
+	inner = dsql_driver_find("sqlite:");
+	ck_assert_int_eq(dsql_driver_register(&fault_driver, &err), DSQL_OK);
+	snprintf(uri, sizeof(uri), "fault:%s", base);
+	{
+		dsql_catalog *plain; /* a handle of its own: the commits below start without hints */
+
+		ck_assert_int_eq(dsql_catalog_open(&plain, base, NULL, &err), DSQL_OK);
+		ck_assert_int_eq(dsql_table_create(plain, "logged", NULL, &err), DSQL_OK);
+		dsql_catalog_free(plain);
+	}
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t k = 0; k < (pass ? sizeof(kinds) / sizeof(kinds[0]) : 1); k++)
+			for (long n = 1; n <= (pass ? n_calls : 1); n++) {
+				dsql_txn_options o = DSQL_TXN_OPTIONS_INIT;
+				dsql_catalog *cat;
+				dsql_txn *txn;
+				char id[64];
+
+				fail_at = -1;
+				ck_assert_int_eq(dsql_catalog_open(&cat, uri, NULL, &err), DSQL_OK);
+				dsql_catalog_set_logger(cat, DSQL_LOG_DEBUG, collect, NULL);
+				snprintf(id, sizeof(id), "log-%d-%zu-%ld", pass, k, n);
+				o.txn_id = id;
+				o.retry = &p;
+				calls = 0;
+				fail_at = pass ? n : -1;
+				fail_code = kinds[k];
+				unknown_commits_inner = 1;
+				if (dsql_txn_begin(&txn, cat, &o, &err) == DSQL_OK &&
+				    dsql_txn_stage(txn, "logged", "{\"txn\":{\"appId\":\"x\",\"version\":1}}",
+				                   &err) == DSQL_OK)
+					dsql_txn_commit(txn, &err);
+				dsql_txn_free(txn);
+				if (!pass)
+					n_calls = calls;
+				fail_at = -1;
+				dsql_catalog_free(cat);
+			}
+	/* A commit that fails for good: the remove of a file the table lacks. */
+	{
+		dsql_catalog *cat;
+		dsql_txn *txn;
+
+		fail_at = -1;
+		ck_assert_int_eq(dsql_catalog_open(&cat, uri, NULL, &err), DSQL_OK);
+		dsql_catalog_set_logger(cat, DSQL_LOG_ERROR, collect, NULL);
+		ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
+		ck_assert_int_eq(dsql_txn_stage(txn, "logged", "{\"remove\":{\"path\":\"ghost\","
+		                                               "\"dataChange\":true}}", &err),
+		                 DSQL_OK);
+		ck_assert_int_ne(dsql_txn_commit(txn, &err), DSQL_OK);
+		dsql_txn_free(txn);
+		dsql_catalog_free(cat);
+	}
+	ck_assert_int_gt(events_seen[DSQL_EVENT_COMMIT], 0);
+	ck_assert_int_eq(events_seen[DSQL_EVENT_COMMIT_FAILED], 1);
+	ck_assert_ptr_nonnull(strstr(last_fields[DSQL_EVENT_COMMIT_FAILED], "attempts=1"));
+	ck_assert_int_gt(events_seen[DSQL_EVENT_RETRY], 0);
+	ck_assert_ptr_nonnull(strstr(last_fields[DSQL_EVENT_RETRY], "backoff_ms="));
+	ck_assert_int_gt(events_seen[DSQL_EVENT_RECONNECT], 0);
+	ck_assert_ptr_nonnull(strstr(last_fields[DSQL_EVENT_RECONNECT], "driver=fault"));
+	ck_assert_int_gt(events_seen[DSQL_EVENT_RECOVERY], 0);
+	ck_assert_ptr_nonnull(strstr(last_fields[DSQL_EVENT_RECOVERY], "outcome=committed"));
+	ck_assert_ptr_nonnull(strstr(last_fields[DSQL_EVENT_COMMIT], "txn=log-"));
+	ck_assert_ptr_nonnull(strstr(last_fields[DSQL_EVENT_COMMIT], "versions=logged="));
+	/* Below the logger's level, nothing arrives; without one, nothing at all. */
+	{
+		int before = events_seen[DSQL_EVENT_COMMIT];
+		dsql_catalog *cat;
+
+		ck_assert_int_eq(dsql_catalog_open(&cat, uri, NULL, &err), DSQL_OK);
+		dsql_catalog_set_logger(cat, DSQL_LOG_WARN, collect, NULL);
+		ck_assert_int_eq(dsql_table_expire(cat, "logged", NULL, NULL, &err), DSQL_OK);
+		ck_assert_int_eq(events_seen[DSQL_EVENT_EXPIRE], 0);
+		dsql_catalog_set_logger(cat, DSQL_LOG_INFO, collect, NULL);
+		ck_assert_int_eq(dsql_table_expire(cat, "logged", NULL, NULL, &err), DSQL_OK);
+		ck_assert_int_eq(events_seen[DSQL_EVENT_EXPIRE], 1);
+		ck_assert_ptr_nonnull(strstr(last_fields[DSQL_EVENT_EXPIRE], "table=logged"));
+		dsql_catalog_set_logger(cat, DSQL_LOG_DEBUG, NULL, NULL);
+		ck_assert_int_eq(dsql_table_expire(cat, "logged", NULL, NULL, &err), DSQL_OK);
+		ck_assert_int_eq(events_seen[DSQL_EVENT_EXPIRE], 1);
+		ck_assert_int_eq(events_seen[DSQL_EVENT_COMMIT], before);
+		dsql_catalog_free(cat);
+	}
+	ck_assert_str_eq(dsql_log_event_name(DSQL_EVENT_RECOVERY), "recovery");
+	ck_assert_str_eq(dsql_log_level_name(DSQL_LOG_WARN), "warn");
+	ck_assert_ptr_null(dsql_log_event_name(DSQL_EVENT_COUNT));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("faults");
@@ -390,6 +509,7 @@ int main(void)
 	int failed;
 
 	tcase_add_test(tc, every_call_of_a_commit_can_fail);
+	tcase_add_test(tc, the_logger_sees_retries_reconnects_and_recoveries);
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
 	failed = tu_run_suite(s);

@@ -42,14 +42,25 @@ typedef struct cli {
 	/* the exit code when cli_getopt returned CLI_STOP */
 	int stop_rc;
 	struct option *longopts; /* the command's and the global options, merged */
+	int log_level;           /* -1: no logging (--log-level, DELTASQL_LOG) */
+	int log_json;            /* --log-format=json, DELTASQL_LOG_FORMAT=json */
 } cli;
 
 /* cli_getopt's answer when the command must end now with c->stop_rc (its
  * help was printed, or its options were wrong). */
 #define CLI_STOP (-2)
 
-/* Option codes of long options without a short one start here. */
+/* Option codes of long options without a short one start here; the
+ * global ones are below it. */
 #define CLI_OPT_LONG 0x100
+#define CLI_OPT_DRIVER (CLI_OPT_LONG - 1)
+#define CLI_OPT_LOG_LEVEL (CLI_OPT_LONG - 2)
+#define CLI_OPT_LOG_FORMAT (CLI_OPT_LONG - 3)
+
+/* Sets the logging asked for by --log-level / --log-format; 0, or -1 for a
+ * value that is not a level or format (reported). */
+int cli_set_log_level(cli *c, const char *level);
+int cli_set_log_format(cli *c, const char *format);
 
 /* Reads the command's next option with getopt_long: "--opt=value" and
  * "--opt value", options anywhere before "--". shorts are the command's
@@ -77,8 +88,10 @@ int cli_usage(const cli *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)))
 #endif
 	;
-/* Opens the catalog named by --catalog / DELTASQL_CATALOG. */
+/* Opens the catalog named by --catalog / DELTASQL_CATALOG, with the
+ * logger asked for. */
 int cli_open(cli *c, int create);
+void cli_start_logging(cli *c);
 /* Prints a JSON value to stdout (indented) and drops the reference. */
 void cli_print_json(json_t *v);
 /* Formats epoch milliseconds as ISO-8601 UTC. */

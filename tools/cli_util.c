@@ -79,6 +79,82 @@ int cli_usage(const cli *c, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+int cli_set_log_level(cli *c, const char *level)
+{
+	if (strcmp(level, "off") == 0 || strcmp(level, "none") == 0) {
+		c->log_level = -1;
+		return 0;
+	}
+	for (int l = DSQL_LOG_ERROR; l <= DSQL_LOG_DEBUG; l++)
+		if (strcmp(level, dsql_log_level_name(l)) == 0) {
+			c->log_level = l;
+			return 0;
+		}
+	cli_usage(c, "log level '%s': give error, warn, info, debug or off", level);
+	return -1;
+}
+
+int cli_set_log_format(cli *c, const char *format)
+{
+	if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0) {
+		cli_usage(c, "log format '%s': give text or json", format);
+		return -1;
+	}
+	c->log_json = strcmp(format, "json") == 0;
+	return 0;
+}
+
+static void now_text(char *buf, size_t cap)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	cli_format_time(buf, cap, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/* One line on stderr per event: text ("TIME LEVEL EVENT: MESSAGE k=v ...")
+ * or a JSON object. */
+static void log_line(dsql_log_level level, dsql_log_event event, const char *message,
+                     const dsql_log_field *fields, size_t n_fields, void *payload)
+{
+	const cli *c = payload;
+	char when[40];
+
+	now_text(when, sizeof(when));
+	if (c->log_json) {
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "time", when, "level",
+		                      dsql_log_level_name(level), "event", dsql_log_event_name(event),
+		                      "message", message);
+		char *text;
+
+		for (size_t i = 0; o && i < n_fields; i++)
+			json_object_set_new(o, fields[i].key, json_string(fields[i].value));
+		text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		if (text)
+			fprintf(stderr, "%s\n", text);
+		free(text);
+		json_decref(o);
+		return;
+	}
+	fprintf(stderr, "%s %s %s: %s", when, dsql_log_level_name(level),
+	        dsql_log_event_name(event), message);
+	for (size_t i = 0; i < n_fields; i++) {
+		const char *v = fields[i].value;
+
+		if (!*v || strpbrk(v, " \t\"="))
+			fprintf(stderr, " %s=\"%s\"", fields[i].key, v);
+		else
+			fprintf(stderr, " %s=%s", fields[i].key, v);
+	}
+	fputc('\n', stderr);
+}
+
+void cli_start_logging(cli *c)
+{
+	if (c->log_level >= 0)
+		dsql_catalog_set_logger(c->cat, (dsql_log_level)c->log_level, log_line, c);
+}
+
 int cli_open(cli *c, int create)
 {
 	dsql_catalog_options o = DSQL_CATALOG_OPTIONS_INIT;
@@ -100,10 +176,14 @@ int cli_open(cli *c, int create)
 			return EXIT_OTHER;
 		rc = dsql_catalog_open(&c->cat, uri, &o, &err);
 		free(uri);
-		return rc == DSQL_OK ? EXIT_OK : cli_fail(c, &err);
+		if (rc != DSQL_OK)
+			return cli_fail(c, &err);
+		cli_start_logging(c);
+		return EXIT_OK;
 	}
 	if (dsql_catalog_open(&c->cat, c->catalog_uri, &o, &err) != DSQL_OK)
 		return cli_fail(c, &err);
+	cli_start_logging(c);
 	return EXIT_OK;
 }
 
@@ -203,7 +283,9 @@ int cli_parse_time(const char *s, int64_t *ms)
 static const struct option global_longopts[] = {
 	{"catalog", required_argument, NULL, 'c'},
 	{"json", no_argument, NULL, 'j'},
-	{"driver", required_argument, NULL, CLI_OPT_LONG - 1},
+	{"driver", required_argument, NULL, CLI_OPT_DRIVER},
+	{"log-level", required_argument, NULL, CLI_OPT_LOG_LEVEL},
+	{"log-format", required_argument, NULL, CLI_OPT_LOG_FORMAT},
 	{"help", no_argument, NULL, 'h'},
 };
 #define N_GLOBAL (sizeof(global_longopts) / sizeof(global_longopts[0]))
@@ -249,10 +331,20 @@ int cli_getopt(cli *c, const char *shorts, const struct option *longs)
 			return -1;
 		case 'c': c->catalog_uri = optarg; continue;
 		case 'j': c->json = 1; continue;
-		case CLI_OPT_LONG - 1:
+		case CLI_OPT_DRIVER:
 			if (dsql_driver_load(optarg, &err) == DSQL_OK)
 				continue;
 			c->stop_rc = cli_fail(c, &err);
+			return CLI_STOP;
+		case CLI_OPT_LOG_LEVEL:
+			if (cli_set_log_level(c, optarg) == 0)
+				continue;
+			c->stop_rc = EXIT_USAGE;
+			return CLI_STOP;
+		case CLI_OPT_LOG_FORMAT:
+			if (cli_set_log_format(c, optarg) == 0)
+				continue;
+			c->stop_rc = EXIT_USAGE;
 			return CLI_STOP;
 		case 'h':
 			cli_print_command_help(stdout, c->cmd);

@@ -95,6 +95,10 @@ static const char global_options[] =
 	"odbc:CONNECTION-STRING); default $DELTASQL_CATALOG\n"
 	"  -j, --json\tmachine output: one JSON document on stdout (errors too)\n"
 	"  --driver=PATH.so\tload a driver plugin first\n"
+	"  --log-level=LEVEL\tlog to stderr what the library does: error, warn, info, debug "
+	"or off (default $DELTASQL_LOG, else off)\n"
+	"  --log-format=FORMAT\tlog lines as text or json (default $DELTASQL_LOG_FORMAT, else "
+	"text)\n"
 	"  -h, --help\tprint help (after a command: that command's)\n"
 	"  -V, --version\tprint the version\n";
 
@@ -164,6 +168,8 @@ static void print_help(FILE *f, int all)
 	}
 	fprintf(f, "\nEnvironment:\n"
 	           "  DELTASQL_CATALOG   the catalog URI when --catalog is not given\n"
+	           "  DELTASQL_LOG       the log level when --log-level is not given\n"
+	           "  DELTASQL_LOG_FORMAT  text or json, when --log-format is not given\n"
 	           "\nExit status:\n"
 	           "  0 ok, 1 other error, 2 usage or invalid input, 3 commit rejected by a "
 	           "conflict, 4 no such table or catalog.\n"
@@ -286,6 +292,8 @@ static int leading_options(cli *c, int argc, char **argv, int *first)
 	static const struct option opts[] = {{"catalog", required_argument, NULL, 'c'},
 	                                     {"json", no_argument, NULL, 'j'},
 	                                     {"driver", required_argument, NULL, 'd'},
+	                                     {"log-level", required_argument, NULL, 'L'},
+	                                     {"log-format", required_argument, NULL, 'F'},
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     {"version", no_argument, NULL, 'V'},
 	                                     {NULL, 0, NULL, 0}};
@@ -301,6 +309,14 @@ static int leading_options(cli *c, int argc, char **argv, int *first)
 		case 'd':
 			if (dsql_driver_load(optarg, &err) != DSQL_OK)
 				return cli_fail(c, &err);
+			break;
+		case 'L':
+			if (cli_set_log_level(c, optarg) != 0)
+				return EXIT_USAGE;
+			break;
+		case 'F':
+			if (cli_set_log_format(c, optarg) != 0)
+				return EXIT_USAGE;
 			break;
 		case 'h': *first = -1; return EXIT_OK;
 		case 'V': *first = -2; return EXIT_OK;
@@ -320,6 +336,13 @@ int main(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	c.catalog_uri = getenv("DELTASQL_CATALOG");
+	c.log_level = -1;
+	if (getenv("DELTASQL_LOG") && *getenv("DELTASQL_LOG") &&
+	    cli_set_log_level(&c, getenv("DELTASQL_LOG")) != 0)
+		return EXIT_USAGE;
+	if (getenv("DELTASQL_LOG_FORMAT") && *getenv("DELTASQL_LOG_FORMAT") &&
+	    cli_set_log_format(&c, getenv("DELTASQL_LOG_FORMAT")) != 0)
+		return EXIT_USAGE;
 	if ((rc = leading_options(&c, argc, argv, &first)) != EXIT_OK)
 		return rc;
 	if (first == -1) {

@@ -97,7 +97,8 @@ static int drop_prefixed(const dsql_table_info *t, void *payload)
 
 static const char *const schema_tables[] = {
 	"dsql_file", "dsql_tombstone", "dsql_action", "dsql_commit", "dsql_app_txn", "dsql_domain",
-	"dsql_transaction", "dsql_table", "dsql_sequence", "dsql_decision", "dsql_catalog", NULL,
+	"dsql_transaction", "dsql_table", "dsql_sequence", "dsql_decision", "dsql_conflict",
+	"dsql_catalog", NULL,
 };
 
 /* Prepared transactions this run left behind (a failed two-phase test)

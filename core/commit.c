@@ -95,13 +95,15 @@ static int insert_journal(dsql_txn *txn, dsql_db *db, dsql_error *err)
 	db_stmt *st;
 	int rc = db_stmt_get(&st, db,
 	                     "INSERT INTO dsql_transaction (txn_id, state, isolation, commit_ms,"
-	                     " n_tables) VALUES (?, 'committed', ?, ?, ?)",
+	                     " n_tables, attempts, wait_us) VALUES (?, 'committed', ?, ?, ?, ?, ?)",
 	                     err);
 
 	if (rc != DSQL_OK)
 		return rc;
-	return db_run_deferred(st, -1, err, "ttii", txn->id, dsql_isolation_name(txn->isolation),
-	                       util_now_ms(), (int64_t)txn->n_tables);
+	/* attempts and the wait before this attempt: what deltasql stats reads */
+	return db_run_deferred(st, -1, err, "ttiiii", txn->id, dsql_isolation_name(txn->isolation),
+	                       util_now_ms(), (int64_t)txn->n_tables, (int64_t)txn->attempts,
+	                       util_monotonic_us() - txn->commit_start_us);
 }
 
 /* Looks the transaction id up in the journal; when present, fills every
@@ -1158,6 +1160,30 @@ static void record_latency(dsql_metrics *m, int64_t us)
 		m->latency_max_us = (uint64_t)us;
 }
 
+/* A commit rejected by a conflict leaves a row for deltasql stats, in a
+ * transaction of its own after the rollback (best effort: a failure to
+ * write it changes nothing of the commit's answer). */
+static void record_conflict(dsql_txn *txn, const dsql_error *err)
+{
+	dsql_db *db = txn->cat->db;
+	db_stmt *st;
+	int rc = db_begin(db, DSQL_BEGIN_WRITE, NULL);
+
+	if (rc == DSQL_OK)
+		rc = db_stmt_get(&st, db,
+		                 "INSERT INTO dsql_conflict (txn_id, conflict_ms, rule, table_name,"
+		                 " winning_version, attempts) VALUES (?, ?, ?, ?, ?, ?)",
+		                 NULL);
+	if (rc == DSQL_OK)
+		rc = db_run(st, NULL, "tittii", txn->id, util_now_ms(), err->conflict.rule,
+		            err->conflict.table, err->conflict.winning_version,
+		            (int64_t)txn->attempts);
+	if (rc == DSQL_DONE)
+		rc = db_commit(db, NULL);
+	else
+		db_rollback(db);
+}
+
 int dsql_txn_commit(dsql_txn *txn, dsql_error *err)
 {
 	const dsql_retry_policy *p;
@@ -1174,6 +1200,7 @@ int dsql_txn_commit(dsql_txn *txn, dsql_error *err)
 		return rc;
 	p = &txn->retry;
 	m = &txn->cat->metrics;
+	txn->commit_start_us = start_us;
 	for (;;) {
 		txn->attempts++;
 		rc = attempt_best(txn, err);
@@ -1225,6 +1252,8 @@ int dsql_txn_commit(dsql_txn *txn, dsql_error *err)
 		}
 	}
 	record_latency(m, util_monotonic_us() - start_us);
+	if (rc == DSQL_ECONFLICT)
+		record_conflict(txn, err);
 	if (txn->cat->log.cb)
 		log_outcome(txn, rc, util_monotonic_us() - start_us, err);
 	if (rc == DSQL_OK) {

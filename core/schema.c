@@ -86,7 +86,23 @@ static const char *const v5[] = {
 	NULL,
 };
 
-static const char *const *const migrations[] = {NULL, v1, v2, v3, v4, v5};
+/* Version 6: monitoring across processes (deltasql stats). The journal row
+ * of each commit says how many attempts it took and how long it waited
+ * before its last one (earlier attempts and backoff): both known when the
+ * row is written, first in the last attempt, so they cost no statement.
+ * A commit rejected by a conflict leaves no journal row; it leaves a
+ * dsql_conflict row instead, written after its rollback. */
+static const char *const v6[] = {
+	"ALTER TABLE dsql_transaction ADD COLUMN attempts BIGINT NOT NULL DEFAULT 1",
+	"ALTER TABLE dsql_transaction ADD COLUMN wait_us BIGINT NOT NULL DEFAULT 0",
+	"CREATE TABLE IF NOT EXISTS dsql_conflict (txn_id TEXT NOT NULL, conflict_ms BIGINT NOT NULL,"
+	" rule TEXT NOT NULL, table_name TEXT NOT NULL, winning_version BIGINT NOT NULL,"
+	" attempts BIGINT NOT NULL)",
+	"CREATE INDEX IF NOT EXISTS dsql_conflict_ms ON dsql_conflict (conflict_ms)",
+	NULL,
+};
+
+static const char *const *const migrations[] = {NULL, v1, v2, v3, v4, v5, v6};
 
 #define SQL_GET_KEY "SELECT value FROM dsql_catalog WHERE key = ?"
 #define SQL_SET_KEY "UPDATE dsql_catalog SET value = ? WHERE key = ?"

@@ -58,6 +58,7 @@ struct dsql_txn {
 	size_t n_tables, cap_tables;
 	enum txn_state state;
 	unsigned int attempts;
+	int64_t commit_start_us; /* when dsql_txn_commit was called (monotonic) */
 	int replayed;
 	/* Import: keep a staged commitInfo byte-for-byte and generate none
 	 * when the version has none, so export writes back what came in. */

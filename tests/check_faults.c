@@ -502,6 +502,107 @@ START_TEST(the_logger_sees_retries_reconnects_and_recoveries)
 }
 END_TEST
 
+static int conflict_pairs;
+
+static int count_pair(const char *rule, const char *table, uint64_t count, void *payload)
+{
+	(void)payload;
+	ck_assert_str_eq(rule, "concurrent_append");
+	ck_assert_str_eq(table, "st");
+	ck_assert_uint_eq(count, 1);
+	conflict_pairs++;
+	return 0;
+}
+
+START_TEST(stats_read_what_every_handle_recorded)
+{
+	const char *base = tu_sqlite_uri("stats");
+	const char *add = "{\"add\":{\"path\":\"%s\",\"size\":1,\"modificationTime\":1,"
+	                  "\"dataChange\":true,\"partitionValues\":{}}}";
+	dsql_retry_policy p = {6, 1, 5, 20000};
+	dsql_txn_options o = DSQL_TXN_OPTIONS_INIT;
+	dsql_catalog *plain, *faulty, *other;
+	char uri[700], action[256];
+	dsql_stats s;
+	dsql_txn *txn;
+	dsql_error err;
+	int64_t start;
+
+	inner = dsql_driver_find("sqlite:");
+	ck_assert_int_eq(dsql_driver_register(&fault_driver, &err), DSQL_OK);
+	snprintf(uri, sizeof(uri), "fault:%s", base);
+	ck_assert_int_eq(dsql_catalog_open(&plain, base, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_table_create(plain, "st", NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_table_create(plain, "quiet", NULL, &err), DSQL_OK);
+	start = 0;
+	/* one commit that took two attempts: its first BEGIN lost the connection */
+	ck_assert_int_eq(dsql_catalog_open(&faulty, uri, NULL, &err), DSQL_OK);
+	o.retry = &p;
+	fail_at = -1;
+	/* a first commit leaves the handle knowing the table: the next one's
+	 * first call is its BEGIN */
+	ck_assert_int_eq(dsql_txn_begin(&txn, faulty, &o, &err), DSQL_OK);
+	snprintf(action, sizeof(action), add, "warm");
+	ck_assert_int_eq(dsql_txn_stage(txn, "st", action, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_txn_commit(txn, &err), DSQL_OK);
+	dsql_txn_free(txn);
+	ck_assert_int_eq(dsql_txn_begin(&txn, faulty, &o, &err), DSQL_OK);
+	snprintf(action, sizeof(action), add, "a");
+	ck_assert_int_eq(dsql_txn_stage(txn, "st", action, &err), DSQL_OK);
+	calls = 0;
+	fail_at = 1;
+	fail_code = DSQL_ECONNECT;
+	ck_assert_int_eq(dsql_txn_commit(txn, &err), DSQL_OK);
+	fail_at = -1;
+	ck_assert_uint_eq(dsql_txn_attempts(txn), 2);
+	dsql_txn_free(txn);
+	/* one rejected by a conflict, on another handle */
+	ck_assert_int_eq(dsql_catalog_open(&other, base, NULL, &err), DSQL_OK);
+	o.isolation = DSQL_ISOLATION_SERIALIZABLE;
+	ck_assert_int_eq(dsql_txn_begin(&txn, other, &o, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_txn_open_table(txn, "st", 1, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_txn_read(txn, "st", "{\"whole_table\": true}", &err), DSQL_OK);
+	snprintf(action, sizeof(action), add, "b");
+	ck_assert_int_eq(dsql_txn_stage(txn, "st", action, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_txn_commit(txn, &err), DSQL_ECONFLICT);
+	dsql_txn_free(txn);
+	dsql_catalog_free(other);
+	dsql_catalog_free(faulty);
+	/* A third handle reads it all from the catalog. */
+	ck_assert_int_eq(dsql_catalog_stats(&s, sizeof(s), plain, NULL, start, count_pair, NULL,
+	                                    &err),
+	                 DSQL_OK);
+	ck_assert_uint_eq(s.commits, 4); /* two creates, the warm-up and the retried commit */
+	ck_assert_uint_eq(s.retries, 1);
+	ck_assert_uint_eq(s.max_attempts, 2);
+	ck_assert_uint_eq(s.conflicts, 1);
+	ck_assert_uint_eq(s.conflicts_by_rule[DSQL_RULE_CONCURRENT_APPEND], 1);
+	ck_assert_int_eq(conflict_pairs, 1);
+	ck_assert_int_ge(s.wait_max_us, s.wait_p99_us);
+	ck_assert_int_ge(s.wait_p99_us, s.wait_p50_us);
+	ck_assert_int_gt(s.wait_max_us, 0); /* the retried commit waited out a backoff */
+	/* One table's share. */
+	ck_assert_int_eq(dsql_catalog_stats(&s, sizeof(s), plain, "st", start, NULL, NULL, &err),
+	                 DSQL_OK);
+	ck_assert_uint_eq(s.commits, 3);
+	ck_assert_uint_eq(s.retries, 1);
+	ck_assert_uint_eq(s.conflicts, 1);
+	ck_assert_int_eq(dsql_catalog_stats(&s, sizeof(s), plain, "quiet", start, NULL, NULL, &err),
+	                 DSQL_OK);
+	ck_assert_uint_eq(s.commits, 1);
+	ck_assert_uint_eq(s.conflicts, 0);
+	ck_assert_int_eq(dsql_catalog_stats(&s, sizeof(s), plain, "nope", start, NULL, NULL, &err),
+	                 DSQL_ENOTFOUND);
+	/* A period after everything: nothing. */
+	ck_assert_int_eq(dsql_catalog_stats(&s, sizeof(s), plain, NULL, INT64_MAX / 2, NULL, NULL,
+	                                    &err),
+	                 DSQL_OK);
+	ck_assert_uint_eq(s.commits + s.conflicts + s.retries, 0);
+	ck_assert_int_eq(s.wait_max_us, 0);
+	dsql_catalog_free(plain);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("faults");
@@ -510,6 +611,7 @@ int main(void)
 
 	tcase_add_test(tc, every_call_of_a_commit_can_fail);
 	tcase_add_test(tc, the_logger_sees_retries_reconnects_and_recoveries);
+	tcase_add_test(tc, stats_read_what_every_handle_recorded);
 	tcase_set_timeout(tc, 300);
 	suite_add_tcase(s, tc);
 	failed = tu_run_suite(s);

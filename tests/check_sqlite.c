@@ -184,6 +184,15 @@ START_TEST(old_catalog_is_migrated)
 	                 DSQL_OK);
 	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
 	dsql_txn_free(txn);
+	/* and the journal's monitoring columns (schema 6) */
+	{
+		dsql_stats st;
+
+		ck_assert_int_eq(dsql_catalog_stats(&st, sizeof(st), cat, NULL, 0, NULL, NULL, &err),
+		                 DSQL_OK);
+		ck_assert_uint_eq(st.commits, 2);
+		ck_assert_uint_eq(st.max_attempts, 1);
+	}
 	dsql_catalog_free(cat);
 }
 END_TEST

@@ -114,7 +114,6 @@ int cmd_import(cli *c);
 int cmd_export(cli *c);
 int cmd_vacuum(cli *c);
 int cmd_recover(cli *c);
-/* Runs another command and prints the catalog metrics it left. */
-int cmd_stats(cli *c, int (*run)(cli *c));
+int cmd_stats(cli *c);
 
 #endif

@@ -75,10 +75,13 @@ static const cli_command commands[] = {
 	 "  --retain=HOURS\tkeep files removed less than HOURS ago\n"
 	 "  --delete\tdelete the files listed\n",
 	 "deltasql vacuum events --retain 168 --delete"},
-	{"stats", NULL, "COMMAND [ARG]...",
-	 "Run COMMAND, then print the commit metrics it left (commits, conflicts by rule, "
-	 "rebases, retries, latency).",
-	 "", "deltasql --json stats commit batch.json"},
+	{"stats", cmd_stats, "[TABLE] [--since DURATION] [--prometheus]",
+	 "What every writer of the catalog (or of TABLE) did lately, as the catalog recorded it: "
+	 "commits per second, retries, conflicts by rule and table, the wait before commits' last "
+	 "attempts (p50, p99, max).",
+	 "  --since=DURATION\tthe period: 90s, 15m, 2h, 7d (default 1h)\n"
+	 "  --prometheus\tprint Prometheus' text format (gauges) instead\n",
+	 "deltasql stats --since 15m --prometheus"},
 	{"help", cmd_help, "[COMMAND]", "Print the help of COMMAND, or of deltasql.",
 	 "  --all\tevery command's help (what the man page shows)\n"
 	 "  --commands\tthe command names, one a line\n"
@@ -331,7 +334,7 @@ static int leading_options(cli *c, int argc, char **argv, int *first)
 int main(int argc, char **argv)
 {
 	const cli_command *cmd;
-	int rc, first, stats = 0;
+	int rc, first;
 	cli c;
 
 	memset(&c, 0, sizeof(c));
@@ -355,32 +358,12 @@ int main(int argc, char **argv)
 	}
 	if (first >= argc)
 		return cli_usage(&c, "no command given");
-	if (strcmp(argv[first], "stats") == 0 && first + 1 < argc &&
-	    strcmp(argv[first + 1], "--help") != 0 && strcmp(argv[first + 1], "-h") != 0) {
-		int sub;
-
-		stats = 1;
-		if ((rc = leading_options(&c, argc - first, argv + first, &sub)) != EXIT_OK)
-			return rc;
-		if (sub < 0 || first + sub >= argc)
-			return cli_usage(&c, "stats COMMAND [ARG]...");
-		first += sub;
-	}
 	if (!(cmd = cli_find_command(argv[first])))
 		return unknown_command(&c, argv[first]);
-	if (!cmd->run && !stats) {
-		if (first + 1 < argc) {
-			cli_print_command_help(stdout, cmd);
-			return EXIT_OK;
-		}
-		return cli_usage(&c, "%s %s", cmd->name, cmd->synopsis);
-	}
-	if (!cmd->run || (stats && cmd->run == cmd_help))
-		return cli_usage(&c, "stats COMMAND [ARG]...");
 	c.cmd = cmd;
 	c.argc = argc - first;
 	c.argv = argv + first;
-	rc = stats ? cmd_stats(&c, cmd->run) : cmd->run(&c);
+	rc = cmd->run(&c);
 	if (rc == CLI_STOP)
 		rc = c.stop_rc;
 	dsql_catalog_free(c.cat);

@@ -1,7 +1,8 @@
 /*
  * deltasql/metrics.h: what a catalog handle counted since it was opened (or
  * last reset): commits, conflicts by rule, rebases, retries, time spent
- * backing off, and commit latency.
+ * backing off, and commit latency; and what every writer of the catalog
+ * did over a period, from the catalog itself (dsql_catalog_stats).
  */
 #ifndef DELTASQL_METRICS_H
 #define DELTASQL_METRICS_H
@@ -55,6 +56,41 @@ typedef struct dsql_metrics {
  * the caller was built (the struct only grows at the end). */
 DSQL_EXTERN void dsql_catalog_metrics(const dsql_catalog *cat, dsql_metrics *out, size_t size);
 DSQL_EXTERN void dsql_catalog_metrics_reset(dsql_catalog *cat);
+
+/* --- across processes: what the catalog recorded ---
+ *
+ * Each commit's journal row holds its attempts and how long it waited
+ * before its last attempt (the earlier attempts and their backoff, from
+ * the dsql_txn_commit call); a commit rejected by a conflict leaves a row
+ * with its rule, table and winning version. The last attempt's own time
+ * (its writes and COMMIT) cannot be in a row that attempt writes: the
+ * whole latency of a handle's commits is in dsql_metrics above. */
+typedef struct dsql_stats {
+	int64_t since_ms, until_ms;    /* the period read (epoch milliseconds) */
+	uint64_t commits;              /* transactions committed in the period */
+	uint64_t retries;              /* attempts beyond the first, of those commits */
+	uint64_t max_attempts;         /* the most attempts one commit took */
+	uint64_t conflicts;            /* commits rejected by a conflict */
+	uint64_t conflicts_by_rule[DSQL_RULE_COUNT];
+	/* the wait before the last attempt, over the commits: nearest-rank
+	 * percentiles and the maximum, in microseconds (0 without commits) */
+	int64_t wait_p50_us, wait_p99_us, wait_max_us;
+} dsql_stats;
+
+/* Called once for each (rule, table) pair that rejected commits in the
+ * period, with their number. A non-zero return stops and is returned. */
+typedef int (*dsql_stats_conflict_cb)(const char *rule, const char *table, uint64_t count,
+                                      void *payload);
+
+/* Reads what every writer of the catalog recorded since since_ms (epoch
+ * milliseconds): of one table when table is not NULL, else of the whole
+ * catalog. size is sizeof(*out) as the caller was built (the struct only
+ * grows at the end); cb (may be NULL) receives the conflicts by rule and
+ * table. Reads only: one read transaction. Codes: DSQL_OK, DSQL_ENOTFOUND
+ * (no such table), DSQL_EINVALID, database codes. */
+DSQL_EXTERN int dsql_catalog_stats(dsql_stats *out, size_t size, dsql_catalog *cat,
+                                   const char *table, int64_t since_ms,
+                                   dsql_stats_conflict_cb cb, void *payload, dsql_error *err);
 
 #ifdef __cplusplus
 }

@@ -695,7 +695,7 @@ START_TEST(static_link_through_pkg_config)
 	                              "mkdir -p '%s/pc' && sed \"s|^prefix=.*|prefix=$prefix|\" \"$pc\" "
 	                              "> '%s/pc/deltasql.pc' && flags=$(PKG_CONFIG_PATH='%s/pc' "
 	                              "pkg-config --static --cflags --libs deltasql) && "
-	                              "${CC:-cc} -o '%s/static' '%s' "
+	                              "${CC:-cc} " BUILD_FLAGS " -o '%s/static' '%s' "
 	                              "$(echo \"$flags\" | sed 's/-ldeltasql/-l:libdeltasql.a/') && "
 	                              "'%s/static' 'sqlite:%s/static.db'",
 	                     pc, tu_tmpdir(), tu_tmpdir(), tu_tmpdir(), tu_tmpdir(), src, tu_tmpdir(),

@@ -945,15 +945,17 @@ static int replaced_live_file(const dsql_txn *txn, int rc)
 }
 
 /* The hinted attempt first when the hints allow it; when it fails for any
- * reason but a lost connection, the locked attempt decides (and reports
- * errors with their detail). An attempt whose add replaced a live file
+ * reason but a lost connection, a lock wait that timed out or a read-only
+ * database (the locked attempt would meet the same), the locked attempt
+ * decides (and reports errors with their detail). An attempt whose add replaced a live file
  * without unlinking it goes again, unlinking. */
 static int attempt_best(dsql_txn *txn, dsql_error *err)
 {
 	int hinted = hinted_ready(txn, err), rc;
 
 	rc = attempt(txn, &hinted, err);
-	if (hinted && rc != DSQL_OK && rc != DSQL_EUNKNOWN && rc != DSQL_ECONNECT) {
+	if (hinted && rc != DSQL_OK && rc != DSQL_EUNKNOWN && rc != DSQL_ECONNECT &&
+	    rc != DSQL_ETIMEOUT && rc != DSQL_EREADONLY) {
 		txn->cat->metrics.hint_misses++;
 		log_hint_miss(txn, NULL);
 		txn->replacing |= replaced_live_file(txn, rc);

@@ -62,6 +62,7 @@ const char *dsql_status_name(int code)
 	case DSQL_ENOMEM: return "out of memory";
 	case DSQL_ECATALOG_VERSION: return "catalog version";
 	case DSQL_EIO: return "file error";
+	case DSQL_EREADONLY: return "read-only";
 	case DSQL_ROW: return "row";
 	case DSQL_DONE: return "done";
 	default: return "unknown status";

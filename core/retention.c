@@ -66,16 +66,19 @@ static int table_property_ms(dsql_catalog *cat, int64_t id, int64_t version, con
 	return rc;
 }
 
-static int lock_row(dsql_catalog *cat, const char *name, int64_t *id, int64_t *latest,
-                    int64_t *oldest, dsql_error *err)
+/* Finds a table and, in a write transaction (lock set), locks its row. */
+static int lock_row(dsql_catalog *cat, const char *name, int lock, int64_t *id,
+                    int64_t *latest, int64_t *oldest, dsql_error *err)
 {
 	db_stmt *st;
 	int rc = catalog_find_table(cat, name, id, NULL, err);
 
-	if (rc == DSQL_OK)
+	if (rc == DSQL_OK && lock)
 		rc = db_stmt_get(&st, cat->db, "UPDATE dsql_table SET version = version WHERE id = ?",
 		                 err);
-	if (rc == DSQL_OK && (rc = db_run(st, err, "i", *id)) == DSQL_DONE)
+	if (rc == DSQL_OK && lock)
+		rc = db_run(st, err, "i", *id);
+	if (rc == DSQL_OK || rc == DSQL_DONE)
 		rc = db_stmt_get(&st, cat->db,
 		                 "SELECT version, oldest_version FROM dsql_table WHERE id = ?", err);
 	if (rc == DSQL_OK)
@@ -230,9 +233,10 @@ int dsql_table_expire(dsql_catalog *cat, const char *table, const dsql_expire_op
 		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
 		                      "expire: give a cut-off time or a number of versions to keep, "
 		                      "not both");
-	rc = db_begin(cat->db, DSQL_BEGIN_WRITE, err);
+	/* A dry run only lists: a read transaction, which a standby runs. */
+	rc = db_begin(cat->db, opts->dry_run ? DSQL_BEGIN_READ : DSQL_BEGIN_WRITE, err);
 	if (rc == DSQL_OK)
-		rc = lock_row(cat, table, &id, &latest, &oldest, err);
+		rc = lock_row(cat, table, !opts->dry_run, &id, &latest, &oldest, err);
 	before = opts->before_ms;
 	if (rc == DSQL_OK && before < 0 && opts->keep_versions == 0) {
 		int64_t keep_ms;
@@ -356,11 +360,12 @@ int dsql_table_vacuum(dsql_catalog *cat, const char *table, int64_t retain_ms,
 	if (retain_ms < 0)
 		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
 		                      "vacuum: the retention period is negative");
-	/* A write transaction: the row lock keeps commits (and re-adds) out
-	 * until the listing, and any deleting, is done. */
-	rc = db_begin(cat->db, DSQL_BEGIN_WRITE, err);
+	/* Deleting: a write transaction, whose row lock keeps commits (and
+	 * re-adds) out until the deleting is done. Listing only: a read
+	 * transaction's snapshot (which a standby runs). */
+	rc = db_begin(cat->db, delete_files ? DSQL_BEGIN_WRITE : DSQL_BEGIN_READ, err);
 	if (rc == DSQL_OK)
-		rc = lock_row(cat, table, &id, &latest, &oldest, err);
+		rc = lock_row(cat, table, delete_files, &id, &latest, &oldest, err);
 	if (rc == DSQL_OK && delete_files) {
 		rc = db_stmt_get(&st, cat->db, "SELECT location FROM dsql_table WHERE id = ?", err);
 		if (rc == DSQL_OK && (rc = db_run(st, err, "i", id)) == DSQL_ROW) {

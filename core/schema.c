@@ -104,6 +104,12 @@ static const char *const v6[] = {
 
 static const char *const *const migrations[] = {NULL, v1, v2, v3, v4, v5, v6};
 
+/* The oldest schema this binary reads without migrating it, where it cannot
+ * migrate (a standby): every statement of the read path finds its tables
+ * and columns from this version on (v5 changed an index only). A migration
+ * that adds what reads use raises it. */
+#define SCHEMA_READABLE_FROM 4
+
 #define SQL_GET_KEY "SELECT value FROM dsql_catalog WHERE key = ?"
 #define SQL_SET_KEY "UPDATE dsql_catalog SET value = ? WHERE key = ?"
 #define SQL_ADD_KEY "INSERT INTO dsql_catalog (key, value) VALUES (?, ?)"
@@ -329,6 +335,35 @@ static void live_key_ensure(dsql_catalog *cat)
 	cat->live_key_unique = rc == DSQL_OK && strcmp(value, "unique") == 0;
 }
 
+/* The look-up of the schema version failed because there is no catalog
+ * here: its table is missing (DSQL_ENOTFOUND), or the file is something
+ * else, or a database that does not tell why (SQLite's generic HY000)
+ * failed. Anything else (a connection, a pooler, a permission, a timeout)
+ * is that error, not a missing catalog. */
+static int no_catalog(const dsql_error *probe)
+{
+	if (probe->code == DSQL_ENOTFOUND)
+		return 1;
+	return (probe->code == DSQL_EDB || probe->code == DSQL_EINVALID) &&
+	       strcmp(probe->sqlstate, "HY000") == 0;
+}
+
+/* An older schema that this connection cannot migrate (a standby): read as
+ * it is when this binary can, else an error naming both versions. */
+static int read_older(dsql_catalog *cat, int v, dsql_error *err)
+{
+	if (v < SCHEMA_READABLE_FROM)
+		return dsql_error_set(err, DSQL_ECATALOG_VERSION, NULL, NULL, 0,
+		                      "catalog schema version %d is older than this deltasql (%s) "
+		                      "reads (%d to %d), and the catalog is read-only here (a "
+		                      "standby): open it once where it can be written, which migrates "
+		                      "it, or use an older deltasql here",
+		                      v, DSQL_VERSION_STRING, SCHEMA_READABLE_FROM,
+		                      DSQL_CATALOG_SCHEMA_VERSION);
+	cat->schema_version = v;
+	return read_key(cat, "catalog_uuid", cat->uuid, sizeof(cat->uuid), err);
+}
+
 int schema_ensure(dsql_catalog *cat, int create, dsql_error *err)
 {
 	dsql_error probe;
@@ -336,10 +371,8 @@ int schema_ensure(dsql_catalog *cat, int create, dsql_error *err)
 
 	for (int attempt = 0;; attempt++) {
 		rc = read_schema_version(cat, &v, &probe);
-		if (rc == DSQL_OK || rc == DSQL_ECONNECT)
+		if (rc == DSQL_OK || !no_catalog(&probe))
 			break;
-		/* No readable catalog here (the table is missing, or the file is
-		 * something else). */
 		if (!create)
 			return dsql_error_set(err, DSQL_ENOTFOUND, probe.driver, probe.sqlstate,
 			                      probe.native_code,
@@ -365,6 +398,8 @@ int schema_ensure(dsql_catalog *cat, int create, dsql_error *err)
 		                      v, DSQL_VERSION_STRING, DSQL_CATALOG_SCHEMA_VERSION);
 	if (v < DSQL_CATALOG_SCHEMA_VERSION) {
 		rc = migrate(cat, err);
+		if (rc == DSQL_EREADONLY)
+			return read_older(cat, v, err);
 		if (rc != DSQL_OK)
 			return rc;
 		v = DSQL_CATALOG_SCHEMA_VERSION;

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
 	build-essential autoconf automake libtool pkg-config check help2man
 	libsqlite3-dev sqlite3 libjansson-dev
-	libpq-dev postgresql
+	libpq-dev postgresql pgbouncer
 	unixodbc unixodbc-dev odbc-postgresql libsqliteodbc
 	valgrind clang libclang-rt-14-dev
 )

@@ -16,6 +16,8 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/deltasql-test.XXXXXX")
 chmod 755 "$work"
 # shellcheck disable=SC2317 # called by the trap
 cleanup() {
+	"$top/scripts/pgbouncer.sh" stop "$work/pgbouncer" >/dev/null 2>&1 || true
+	"$top/scripts/pg-standby.sh" stop "$work/standby" >/dev/null 2>&1 || true
 	"$top/scripts/pg-server.sh" stop "$work/pg" >/dev/null 2>&1 || true
 	rm -rf "$work"
 }
@@ -28,6 +30,27 @@ else
 	echo "test: could not start a throwaway PostgreSQL server" >&2
 	[ "${CI:-}" = true ] && exit 1
 	echo "test: *** PostgreSQL tests will be SKIPPED (outside CI only) ***" >&2
+fi
+# PostgreSQL as deployed (tests/check_deploy.c, the conformance suite through
+# the pooler): PgBouncer in transaction mode and a hot standby in front of
+# and behind the throwaway server.
+if [ -n "${DELTASQL_TEST_PG_URI:-}" ]; then
+	if "$top/scripts/pgbouncer.sh" start "$work/pgbouncer" "$work/pg"; then
+		# shellcheck disable=SC1091
+		. "$work/pgbouncer/env"
+	else
+		echo "test: could not start a throwaway PgBouncer" >&2
+		[ "${CI:-}" = true ] && exit 1
+		echo "test: *** PgBouncer tests will be SKIPPED (outside CI only) ***" >&2
+	fi
+	if "$top/scripts/pg-standby.sh" start "$work/standby" "$work/pg"; then
+		# shellcheck disable=SC1091
+		. "$work/standby/env"
+	else
+		echo "test: could not start a throwaway hot standby" >&2
+		[ "${CI:-}" = true ] && exit 1
+		echo "test: *** standby tests will be SKIPPED (outside CI only) ***" >&2
+	fi
 fi
 if "$top/scripts/odbc-setup.sh" "$work/odbc"; then
 	# shellcheck disable=SC1091

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs deltasql-conformance against every backend this machine has: SQLite,
-# the out-of-tree SQLite plugin, PostgreSQL, SQLite through ODBC and
-# PostgreSQL through ODBC. A backend whose server or ini files are missing is
+# the out-of-tree SQLite plugin, PostgreSQL, PostgreSQL through PgBouncer,
+# SQLite through ODBC and PostgreSQL through ODBC. A backend whose server or ini files are missing is
 # a failure under CI=true and a loud skip otherwise.
 set -u
 bin="${top_builddir:-.}/deltasql-conformance"
@@ -57,6 +57,14 @@ if [ -n "$pg_uri" ]; then
 	run postgresql "$pg_uri"
 else
 	missing "postgresql: DELTASQL_TEST_PG_URI is not set"
+fi
+# The same suite through PgBouncer in transaction mode, a pool of two server
+# sessions for more processes (scripts/pgbouncer.sh): the bank stress, the
+# crash and two-phase cases included.
+if [ -n "${DELTASQL_CONFORMANCE_PGBOUNCER_URI:-}" ]; then
+	run postgresql-pgbouncer "$DELTASQL_CONFORMANCE_PGBOUNCER_URI"
+else
+	missing "postgresql-pgbouncer: DELTASQL_CONFORMANCE_PGBOUNCER_URI is not set"
 fi
 if [ -n "${ODBCSYSINI:-}" ]; then
 	run odbc-sqlite "odbc:DRIVER={SQLite3};Database=$tmp/odbc.db"

@@ -24,6 +24,7 @@ static const char *kind_of(int code)
 	case DSQL_ETIMEOUT: return "timeout";
 	case DSQL_ECATALOG_VERSION: return "catalog_version";
 	case DSQL_EIO: return "file";
+	case DSQL_EREADONLY: return "read_only";
 	default: return "database";
 	}
 }

@@ -70,6 +70,14 @@ struct dsql_driver_conn {
 	/* The open transaction is read-only; the queue holds nothing but the
 	 * COMMIT of one, sent and unanswered (the next BEGIN joins it). */
 	int read_only, read_commit_queued;
+	/* The URI said deltasql_pool=transaction: each transaction may run on
+	 * another server session, so nothing is kept on the server between
+	 * transactions (no named statements, no session settings). */
+	int pooled;
+	/* Pooled: the statement that sets the session settings for one
+	 * transaction (set_config(..., true)), queued after each BEGIN; NULL
+	 * when the URI sets them all itself. */
+	char *local_settings;
 };
 
 struct dsql_driver_stmt {
@@ -77,6 +85,7 @@ struct dsql_driver_stmt {
 	char name[32];
 	char check_name[34];
 	char *sql; /* the rewritten text ($n), for the row-count-checking variant */
+	char *check_text; /* pooled: the checking variant's text, made once */
 	int prepared, check_prepared; /* on the server (or queued to be) */
 	int n_params;
 	/* n_params + 1 slots: the last one carries the expected row count of
@@ -344,54 +353,190 @@ static int unreported_error(dsql_driver_conn *c, dsql_error *err)
 
 /* --- connections --- */
 
+#define POOL_OPTION "deltasql_pool="
+
+/* Where deltasql's own option starts in a conninfo (a URI query parameter
+ * or a keyword=value word), or NULL. */
+static char *find_pool_option(char *conninfo, int uri)
+{
+	for (char *p = strstr(conninfo, POOL_OPTION); p; p = strstr(p + 1, POOL_OPTION)) {
+		char before = p == conninfo ? ' ' : p[-1];
+
+		if (uri ? (before == '?' || before == '&') : (before == ' ' || before == '\t'))
+			return p;
+	}
+	return NULL;
+}
+
+/* Takes deltasql_pool=transaction|session out of a conninfo (libpq refuses
+ * what it does not know): *out is the rest, for libpq (free it). */
+static int take_pool_option(char **out, int *pooled, const char *conninfo, dsql_error *err)
+{
+	int uri = strstr(conninfo, "://") != NULL;
+	char *s = strdup(conninfo), *p, *v, *end;
+	size_t n;
+
+	*out = NULL;
+	*pooled = 0;
+	if (!s)
+		return no_memory(err);
+	if ((p = find_pool_option(s, uri)) == NULL) {
+		*out = s;
+		return DSQL_OK;
+	}
+	v = p + strlen(POOL_OPTION);
+	n = strcspn(v, uri ? "&#" : " \t");
+	if (n == strlen("transaction") && strncmp(v, "transaction", n) == 0) {
+		*pooled = 1;
+	} else if (!(n == strlen("session") && strncmp(v, "session", n) == 0)) {
+		free(s);
+		return dsql_error_set(err, DSQL_EINVALID, DRIVER, NULL, 0,
+		                      "%s%.*s: give 'transaction' (a transaction-mode pooler such as "
+		                      "PgBouncer's pool_mode=transaction) or 'session'",
+		                      POOL_OPTION, (int)n, v);
+	}
+	end = v + n;
+	if (uri && *end == '&')
+		end++; /* the next parameter takes this one's place */
+	else if (uri && p[-1] == '&')
+		p--; /* the last parameter: its '&' goes with it */
+	else if (uri)
+		p--; /* the only one: its '?' goes */
+	memmove(p, end, strlen(end) + 1);
+	*out = s;
+	return DSQL_OK;
+}
+
+/* The session settings deltasql relies on; each is left to the URI when it
+ * names it (options=-c name=value, on a direct connection).
+ *
+ * lock_timeout: a lock held forever (a stuck session, a forgotten prepared
+ * transaction) must not hang a commit forever: give up after 5 s with
+ * 55P03, a timeout (errors.c).
+ *
+ * plan_cache_mode: the core's statements are the same few shapes with
+ * different keys: one generic plan each, made from the statement alone.
+ * Custom plans are made from the values, and a table id the statistics
+ * have not seen yet (a new table) looks rare: the planner then walks the
+ * file index by (table_id, dv_id) and reads every file of the table on each
+ * commit, where the generic plan probes (table_id, path).
+ *
+ * enable_seqscan: a generic plan is made at a statement's first execution,
+ * from the table's size then, and kept until the table's statistics
+ * change. A file index that VACUUM emptied has no pages: a sequential scan
+ * then costs nothing, and every commit's unlink and look-up would walk the
+ * whole index as it grows, until autovacuum analyzes it. Every core
+ * statement has an index to probe; with sequential scans off the plan is
+ * that probe whatever the size (a table without a usable index is still
+ * scanned). */
+static const struct {
+	const char *name, *value;
+} settings[] = {
+	{"lock_timeout", "5s"},
+	{"plan_cache_mode", "force_generic_plan"},
+	{"enable_seqscan", "off"},
+};
+
+/* The settings as one command: SETs for the session on a direct
+ * connection; through a transaction-mode pooler a session is not ours past
+ * a transaction (a SET would stay with the server session and reach the
+ * pooler's other clients), so set_config(..., is_local) calls that a
+ * transaction runs after its BEGIN. NULL: nothing to set (or no memory;
+ * the settings are then the server's, which is slower, never wrong). */
+static char *settings_command(const char *conninfo, int pooled)
+{
+	size_t cap = 64;
+	char *sql, *o;
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+		cap += strlen(settings[i].name) + strlen(settings[i].value) + 40;
+	if (!(sql = malloc(cap)))
+		return NULL;
+	o = sql + sprintf(sql, "%s", pooled ? "SELECT " : "");
+	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+		if (strstr(conninfo, settings[i].name))
+			continue;
+		if (pooled)
+			o += sprintf(o, "%sset_config('%s', '%s', true)", n ? ", " : "",
+			             settings[i].name, settings[i].value);
+		else
+			o += sprintf(o, "SET %s = '%s'; ", settings[i].name, settings[i].value);
+		n++;
+	}
+	if (n == 0) {
+		free(sql);
+		return NULL;
+	}
+	return sql;
+}
+
+/* Bounds on waits that the server cannot bound itself, unless the URI sets
+ * them: connecting, and a server (or the network to it) that goes silent
+ * while deltasql waits for an answer. Keepalives notice a peer that died
+ * while the connection was idle on our side (waiting for an answer);
+ * tcp_user_timeout one that stops acknowledging what we sent. Unix
+ * sockets ignore them. Earlier keywords are overridden by the URI's. */
+static const char *const wait_keys[] = {"connect_timeout", "keepalives", "keepalives_idle",
+                                        "keepalives_interval", "keepalives_count",
+                                        "tcp_user_timeout", "dbname", NULL};
+static const char *const wait_values[] = {"10", "1", "10", "5", "3", "30000", NULL, NULL};
+
 static int pg_connect(dsql_driver_conn **out, const char *uri, dsql_error *err)
 {
+	const char *values[sizeof(wait_values) / sizeof(wait_values[0])];
 	dsql_driver_conn *c;
 	const char *colon = strchr(uri, ':');
-	const char *conninfo = (colon && strncmp(colon + 1, "//", 2) != 0) ? colon + 1 : uri;
+	char *conninfo = NULL;
+	int rc;
 
 	*out = NULL;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return no_memory(err);
-	c->pg = PQconnectdb(conninfo);
+	rc = take_pool_option(&conninfo, &c->pooled,
+	                      (colon && strncmp(colon + 1, "//", 2) != 0) ? colon + 1 : uri, err);
+	if (rc != DSQL_OK) {
+		free(c);
+		return rc;
+	}
+	memcpy(values, wait_values, sizeof(values));
+	values[6] = conninfo; /* dbname: expanded, its keywords override ours */
+	c->pg = PQconnectdbParams(wait_keys, values, 1);
 	if (!c->pg || PQstatus(c->pg) != CONNECTION_OK) {
 		/* libpq's message names host and reason, never the password. */
-		int rc = dsql_pg_error(err, c->pg, NULL, "cannot connect to PostgreSQL");
+		rc = dsql_pg_error(err, c->pg, NULL, "cannot connect to PostgreSQL");
 
 		if (err)
 			err->code = DSQL_ECONNECT;
 		PQfinish(c->pg);
+		free(conninfo);
 		free(c);
 		return rc == DSQL_ENOMEM ? rc : DSQL_ECONNECT;
 	}
 	PQsetNoticeProcessor(c->pg, silence, NULL);
-	/* A lock held forever (a stuck session, a forgotten prepared
-	 * transaction) must not hang a commit forever: give up after 5 s with
-	 * 55P03, which the core retries within its policy's time limit. Users
-	 * set their own through the URI's options (-c lock_timeout=...). */
-	if (!strstr(conninfo, "lock_timeout"))
-		PQclear(PQexec(c->pg, "SET lock_timeout = '5s'"));
-	/* The core's statements are the same few shapes with different keys:
-	 * one generic plan each, made from the statement alone. Custom plans
-	 * are made from the values, and a table id the statistics have not
-	 * seen yet (a new table) looks rare: the planner then walks the file
-	 * index by (table_id, dv_id) and reads every file of the table on each
-	 * commit, where the generic plan probes (table_id, path). */
-	if (!strstr(conninfo, "plan_cache_mode"))
-		PQclear(PQexec(c->pg, "SET plan_cache_mode = force_generic_plan"));
-	/* A generic plan is made at a statement's first execution, from the
-	 * table's size then, and kept until the table's statistics change. A
-	 * file index that VACUUM emptied has no pages: a sequential scan then
-	 * costs nothing, and every commit's unlink and look-up would walk the
-	 * whole index as it grows, until autovacuum analyzes it. Every core
-	 * statement has an index to probe; with sequential scans off the plan
-	 * is that probe whatever the size (a table without a usable index is
-	 * still scanned). */
-	if (!strstr(conninfo, "enable_seqscan"))
-		PQclear(PQexec(c->pg, "SET enable_seqscan = off"));
+	if (c->pooled) {
+		c->local_settings = settings_command(conninfo, 1);
+	} else {
+		char *set = settings_command(conninfo, 0);
+
+		if (set)
+			PQclear(PQexec(c->pg, set));
+		free(set);
+	}
+	free(conninfo);
 	*out = c;
 	return DSQL_OK;
+}
+
+/* A hot standby (PostgreSQL 14 and later say so at connection start, and
+ * again when it is promoted): a write cannot succeed, so it fails before
+ * anything is sent. */
+static int standby(const dsql_driver_conn *c)
+{
+	const char *hs = PQparameterStatus(c->pg, "in_hot_standby");
+
+	return hs && strcmp(hs, "on") == 0;
 }
 
 static void pg_disconnect(dsql_driver_conn *c)
@@ -401,6 +546,7 @@ static void pg_disconnect(dsql_driver_conn *c)
 	/* Whatever is queued dies with the session (and its transaction). */
 	PQfinish(c->pg);
 	free(c->queue);
+	free(c->local_settings);
 	free(c);
 }
 
@@ -427,19 +573,28 @@ static int simple(dsql_driver_conn *c, const char *sql, const char *context, dsq
 
 static int pg_begin(dsql_driver_conn *c, dsql_begin_mode mode, dsql_error *err)
 {
+	int rc;
+
 	if (c->n_queued && !c->read_commit_queued)
 		discard(c); /* left over from a transaction never ended */
 	memset(&c->failed, 0, sizeof(c->failed));
 	c->unreported = 0;
 	c->read_only = mode == DSQL_BEGIN_READ;
+	if (mode == DSQL_BEGIN_WRITE && standby(c))
+		return dsql_error_set(err, DSQL_EREADONLY, DRIVER, "25006", 0,
+		                      "the catalog is read-only here: a standby (hot standby in "
+		                      "recovery); write through the primary");
 	/* Sent with whatever the transaction's first waiting call sends: a
 	 * write transaction of deferred statements is one round trip, and a
 	 * read transaction's BEGIN travels with its first query. */
-	return queue_command(c,
-	                     mode == DSQL_BEGIN_WRITE
-	                             ? "BEGIN ISOLATION LEVEL READ COMMITTED"
-	                             : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-	                     Q_CONTROL, "cannot begin a transaction", err);
+	rc = queue_command(c,
+	                   mode == DSQL_BEGIN_WRITE ? "BEGIN ISOLATION LEVEL READ COMMITTED"
+	                                            : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+	                   Q_CONTROL, "cannot begin a transaction", err);
+	if (rc == DSQL_OK && c->local_settings)
+		rc = queue_command(c, c->local_settings, Q_CONTROL,
+		                   "cannot set the transaction's settings", err);
+	return rc;
 }
 
 /* COMMIT answered "ROLLBACK": the transaction had failed before. */
@@ -505,7 +660,9 @@ static int pg_commit(dsql_driver_conn *c, dsql_error *err)
 	int rc = DSQL_OK;
 
 	c->unreported = 0; /* the server's "ROLLBACK" below reports it */
-	if (c->read_only && !c->n_queued && !c->failed.code && commit_read(c))
+	/* Through a pooler the early COMMIT's answer would arrive after the
+	 * pooler gave the server session to another client: answered at once. */
+	if (c->read_only && !c->pooled && !c->n_queued && !c->failed.code && commit_read(c))
 		return DSQL_OK;
 	if (c->n_queued)
 		return commit_queued(c, err);
@@ -626,6 +783,7 @@ static void free_stmt(dsql_driver_stmt *s)
 	free(s->lengths);
 	free(s->formats);
 	free(s->sql);
+	free(s->check_text);
 	free(s);
 }
 
@@ -633,10 +791,13 @@ static void free_stmt(dsql_driver_stmt *s)
 static int prepare_now(dsql_driver_stmt *s, dsql_error *err)
 {
 	dsql_driver_conn *c = s->conn;
-	PGresult *r = PQprepare(c->pg, s->name, s->sql, s->n_params, NULL);
+	PGresult *r;
 	dsql_error e;
 	int rc = DSQL_OK;
 
+	if (c->pooled)
+		return DSQL_OK; /* sent with its text at each execution */
+	r = PQprepare(c->pg, s->name, s->sql, s->n_params, NULL);
 	if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
 		dsql_pg_error(&e, c->pg, r, "cannot prepare a statement");
 		rc = fail(c, &e, err);
@@ -673,7 +834,7 @@ static int queue_prepare(dsql_driver_stmt *s, int check, dsql_error *err)
 	char *sql = NULL;
 	int rc, sent;
 
-	if (check ? s->check_prepared : s->prepared)
+	if (c->pooled || (check ? s->check_prepared : s->prepared))
 		return DSQL_OK;
 	if (check && !(sql = check_sql(s)))
 		return no_memory(err);
@@ -822,6 +983,24 @@ static int take_result(dsql_driver_stmt *s, dsql_error *err)
 	return fail(s->conn, &e, err);
 }
 
+/* Sends one execution of a statement (check: its row-count-checking
+ * variant, with one more parameter) into the pipeline: by name on a direct
+ * connection, with its text through a pooler (an unnamed statement lives
+ * only until the next one, inside this transaction's session). */
+static int send_execution(dsql_driver_stmt *s, int check, int n_params)
+{
+	dsql_driver_conn *c = s->conn;
+	const char *const *values = (const char *const *)s->values;
+
+	if (!c->pooled)
+		return PQsendQueryPrepared(c->pg, check ? s->check_name : s->name, n_params, values,
+		                           s->lengths, s->formats, 0);
+	if (check && !s->check_text && !(s->check_text = check_sql(s)))
+		return 0;
+	return PQsendQueryParams(c->pg, check ? s->check_text : s->sql, n_params, NULL, values,
+	                         s->lengths, s->formats, 0);
+}
+
 /* Executes a statement as the last command of the open pipeline: one round
  * trip for it and everything queued before it. */
 static int step_queued(dsql_driver_stmt *s, dsql_error *err)
@@ -832,11 +1011,8 @@ static int step_queued(dsql_driver_stmt *s, dsql_error *err)
 	if (rc == DSQL_OK)
 		rc = queue_slot(c, err);
 	if (rc == DSQL_OK)
-		rc = queued_sent(c,
-		                 PQsendQueryPrepared(c->pg, s->name, s->n_params,
-		                                     (const char *const *)s->values, s->lengths,
-		                                     s->formats, 0),
-		                 Q_OWN, s, -1, "statement failed", err);
+		rc = queued_sent(c, send_execution(s, 0, s->n_params), Q_OWN, s, -1,
+		                 "statement failed", err);
 	if (rc != DSQL_OK)
 		return rc; /* the queue is read by the next waiting call */
 	rc = drain(c, &s->res, err);
@@ -862,8 +1038,11 @@ static int pg_step(dsql_driver_stmt *s, dsql_error *err)
 		return step_queued(s, err);
 	if (!s->prepared && (rc = prepare_now(s, err)) != DSQL_OK)
 		return rc;
-	s->res = PQexecPrepared(c->pg, s->name, s->n_params, (const char *const *)s->values,
-	                        s->lengths, s->formats, 0);
+	s->res = c->pooled ? PQexecParams(c->pg, s->sql, s->n_params, NULL,
+	                                  (const char *const *)s->values, s->lengths, s->formats, 0)
+	                   : PQexecPrepared(c->pg, s->name, s->n_params,
+	                                    (const char *const *)s->values, s->lengths, s->formats,
+	                                    0);
 	return take_result(s, err);
 }
 
@@ -883,8 +1062,7 @@ static int defer_checked(dsql_driver_stmt *s, int64_t expect, dsql_error *err)
 	s->formats[s->n_params] = 0;
 	s->values[s->n_params] = count;
 	/* libpq copies the values into its buffer here. */
-	sent = PQsendQueryPrepared(c->pg, s->check_name, s->n_params + 1,
-	                           (const char *const *)s->values, s->lengths, s->formats, 0);
+	sent = send_execution(s, 1, s->n_params + 1);
 	s->values[s->n_params] = NULL;
 	return queued_sent(c, sent, Q_WRITE, NULL, expect, "deferred statement failed", err);
 }
@@ -903,11 +1081,8 @@ static int pg_exec_deferred(dsql_driver_stmt *s, int64_t expect_changes, dsql_er
 		rc = queue_slot(c, err);
 	if (rc != DSQL_OK)
 		return rc;
-	return queued_sent(c,
-	                   PQsendQueryPrepared(c->pg, s->name, s->n_params,
-	                                       (const char *const *)s->values, s->lengths,
-	                                       s->formats, 0),
-	                   Q_WRITE, NULL, -1, "deferred statement failed", err);
+	return queued_sent(c, send_execution(s, 0, s->n_params), Q_WRITE, NULL, -1,
+	                   "deferred statement failed", err);
 }
 
 static int64_t pg_changes(dsql_driver_stmt *s)

@@ -13,7 +13,10 @@ static const struct {
 } table[] = {
 	{"40001", DSQL_ERETRY},    /* serialization_failure */
 	{"40P01", DSQL_ERETRY},    /* deadlock_detected */
-	{"55P03", DSQL_ERETRY},    /* lock_not_available */
+	/* lock_not_available: lock_timeout ran out. A lock held that long is
+	 * stuck (a forgotten prepared transaction, an idle session); waiting
+	 * again would wait past the bound the docs promise. */
+	{"55P03", DSQL_ETIMEOUT},
 	{"57014", DSQL_ETIMEOUT},  /* query_canceled (statement_timeout) */
 	{"25P03", DSQL_ETIMEOUT},  /* idle_in_transaction_session_timeout */
 	{"57P01", DSQL_ECONNECT},  /* admin_shutdown (pg_terminate_backend) */
@@ -23,6 +26,7 @@ static const struct {
 	{"42P07", DSQL_EEXISTS},   /* duplicate_table */
 	{"42P01", DSQL_ENOTFOUND}, /* undefined_table */
 	{"42704", DSQL_ENOTFOUND}, /* undefined_object (e.g. an unknown prepared gid) */
+	{"25006", DSQL_EREADONLY}, /* read_only_sql_transaction (a standby) */
 	{"53100", DSQL_EDB},       /* disk_full: retrying does not help */
 	{"53200", DSQL_ENOMEM},    /* out_of_memory */
 	{"53300", DSQL_ERETRY},    /* too_many_connections: transient */
@@ -74,5 +78,17 @@ int dsql_pg_error(dsql_error *err, PGconn *conn, const PGresult *res, const char
 	}
 	one_line(msg, sizeof(msg), primary ? primary : PQresultErrorMessage(res));
 	code = dsql_pg_classify(state);
+	if (code == DSQL_EREADONLY)
+		return dsql_error_set(err, code, "postgresql", state, 0,
+		                      "the catalog is read-only here (a standby, or a read-only "
+		                      "server or role): %s: %s",
+		                      context, msg);
+	/* A named statement gone or doubled: the session changed under the
+	 * connection, which is what a transaction-mode pooler does. */
+	if (strcmp(state, "26000") == 0 || strcmp(state, "42P05") == 0)
+		return dsql_error_set(err, code, "postgresql", state, 0,
+		                      "%s: %s (through a transaction-mode pooler? add "
+		                      "deltasql_pool=transaction to the URI)",
+		                      context, msg);
 	return dsql_error_set(err, code, "postgresql", state, 0, "%s: %s", context, msg);
 }

@@ -66,6 +66,10 @@ typedef enum dsql_status {
 	/* A file could not be read or written (Delta import and export); the
 	 * message names the file and the system's reason. */
 	DSQL_EIO = -14,
+	/* The catalog cannot be written through this connection (a hot
+	 * standby, a read-only transaction or server); nothing was written.
+	 * Write through the primary. */
+	DSQL_EREADONLY = -15,
 	/* Statement stepping (driver.h): a row is available / no more rows. */
 	DSQL_ROW = 100,
 	DSQL_DONE = 101

@@ -5,7 +5,8 @@
  *   deltasql-bench [--quick] [--big] [--json] [--only NAME,...] [--sections 1,2,...]
  *                  [--sqlite-sync normal|full] [--no-pin]
  *
- * Backends: sqlite (always); postgresql when DELTASQL_BENCH_PG_URI or
+ * Backends: sqlite (always); postgresql and postgresql-pooled (the driver's
+ * deltasql_pool=transaction mode, same server) when DELTASQL_BENCH_PG_URI or
  * DELTASQL_TEST_PG_URI names a server; odbc-sqlite and odbc-postgresql when
  * built with ODBC and the ODBC drivers are reachable (DELTASQL_BENCH_ODBC_PG
  * overrides the ODBC connection string derived from the PostgreSQL URI).
@@ -241,15 +242,25 @@ static void pg_show(PGconn *pg, const char *setting, char *dst, size_t cap)
 	PQclear(r);
 }
 
-static int setup_pg(backend *b, const char *uri)
+/* pooled: deltasql's side in the driver's transaction-pooler mode
+ * (deltasql_pool=transaction: no named statements, settings per
+ * transaction) against the same server, to put a figure on that mode's
+ * cost; the raw side is the same in both. */
+static int setup_pg(backend *b, const char *uri, int pooled)
 {
 	char sync[32], fsync[32], version[32];
 	PGconn *pg;
 
 	memset(b, 0, sizeof(*b));
-	b->name = "postgresql";
+	b->name = pooled ? "postgresql-pooled" : "postgresql";
 	b->server = 1;
-	snprintf(b->uri, sizeof(b->uri), "%s", uri);
+	if (!pooled)
+		snprintf(b->uri, sizeof(b->uri), "%s", uri);
+	else if (strstr(uri, "://"))
+		snprintf(b->uri, sizeof(b->uri), "%s%sdeltasql_pool=transaction", uri,
+		         strchr(uri, '?') ? "&" : "?");
+	else
+		snprintf(b->uri, sizeof(b->uri), "%s deltasql_pool=transaction", uri);
 	pg_conninfo(b->target, sizeof(b->target), uri);
 	b->ops = &raw_pg_ops;
 	pg = PQconnectdb(b->target);
@@ -264,8 +275,12 @@ static int setup_pg(backend *b, const char *uri)
 	PQfinish(pg);
 	snprintf(b->settings, sizeof(b->settings),
 	         "PostgreSQL %s, synchronous_commit=%s, fsync=%s, libpq %d, READ COMMITTED writes,"
-	         " lock_timeout=5s, plan_cache_mode=force_generic_plan, enable_seqscan=off (both sides)",
-	         version, sync, fsync, PQlibVersion());
+	         " lock_timeout=5s, plan_cache_mode=force_generic_plan, enable_seqscan=off"
+	         " (both sides)%s",
+	         version, sync, fsync, PQlibVersion(),
+	         pooled ? "; deltasql: deltasql_pool=transaction (unnamed statements, settings per"
+	                  " transaction)"
+	                : "");
 	return 1;
 }
 
@@ -474,7 +489,9 @@ int main(int argc, char **argv)
 		run_backend(&b);
 	}
 #ifdef HAVE_LIBPQ
-	if (pg_uri && wanted(only, "postgresql") && setup_pg(&b, pg_uri))
+	if (pg_uri && wanted(only, "postgresql") && setup_pg(&b, pg_uri, 0))
+		run_backend(&b);
+	if (pg_uri && wanted(only, "postgresql-pooled") && setup_pg(&b, pg_uri, 1))
 		run_backend(&b);
 	else if (!pg_uri && wanted(only, "postgresql"))
 		out("\npostgresql: not measured (set DELTASQL_BENCH_PG_URI; make bench starts a server)\n");

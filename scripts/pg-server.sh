@@ -8,9 +8,11 @@
 #   scripts/pg-server.sh start DIR   # writes DIR/env (DELTASQL_TEST_PG_URI,
 #                                    # DELTASQL_CONFORMANCE_PG_URI, ...)
 #   scripts/pg-server.sh stop DIR    # stops the server and removes DIR
+#   scripts/pg-server.sh crash DIR   # stops it as a crash would (-m immediate:
+#                                    # no shutdown checkpoint), keeps DIR
 set -euo pipefail
 
-usage() { echo "usage: $0 start|stop DIR" >&2; exit 2; }
+usage() { echo "usage: $0 start|stop|crash DIR" >&2; exit 2; }
 [ $# -eq 2 ] || usage
 cmd=$1
 dir=$2
@@ -83,6 +85,9 @@ export DELTASQL_TEST_PG_PORT='$port'
 export DELTASQL_TEST_PG_USER='$user'
 ENV
 	echo "pg-server: PostgreSQL $("$bindir/postgres" -V | awk '{print $3}') on port $port, socket $sock"
+	;;
+crash)
+	as_owner "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
 	;;
 stop)
 	if [ -d "$dir/data" ] && [ -n "$bindir" ]; then

@@ -7,6 +7,7 @@
  * hold is observed with libpq directly, never through the driver under test. */
 #define _GNU_SOURCE
 #include <check.h>
+#include <fcntl.h>
 #include <deltasql.h>
 #include <libpq-fe.h>
 #include <signal.h>
@@ -415,6 +416,228 @@ START_TEST(standby_with_an_older_schema)
 }
 END_TEST
 
+/* --- failover: a primary, a synchronous standby, pg_ctl promote --- */
+
+#define FO_WRITERS 3
+
+/* The value of `export KEY='value'` in an env file the scripts wrote. */
+static void env_value(const char *file, const char *key, char *dst, size_t cap)
+{
+	char line[1024];
+	FILE *f = fopen(file, "r");
+
+	ck_assert_msg(f != NULL, "%s", file);
+	dst[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, key);
+
+		if (p && p[strlen(key)] == '=' && p[strlen(key) + 1] == '\'') {
+			p += strlen(key) + 2;
+			p[strcspn(p, "'")] = '\0';
+			snprintf(dst, cap, "%s", p);
+		}
+	}
+	fclose(f);
+	ck_assert_msg(dst[0], "%s: no %s", file, key);
+}
+
+/* Commits fo-w<k>-<i> for i = 0, 1, ... until the stop file appears, each
+ * one until it succeeds, whatever happens to the server: reported "S k i t"
+ * on fd, then "E k errors". A transaction id the catalog holds already
+ * commits nothing again (txn.h), so a writer that cannot know whether its
+ * commit happened just commits it again. */
+static void failover_writer(int k, const char *uri, const char *stop, int fd)
+{
+	dsql_retry_policy policy = {50, 10, 500, 60000};
+	dsql_catalog_options o = DSQL_CATALOG_OPTIONS_INIT;
+	dsql_catalog *cat = NULL;
+	dsql_metrics m;
+	dsql_error err;
+	long errors = 0, retries = 0, replays = 0;
+
+	o.create = 0;
+	o.retry = policy;
+	for (int i = 0; access(stop, F_OK) != 0; i++) {
+		char id[64], path[64];
+		double give_up = now_s() + 90;
+		int rc;
+
+		snprintf(id, sizeof(id), "fo-w%d-%d", k, i);
+		snprintf(path, sizeof(path), "w%d-%d.parquet", k, i);
+		for (;;) {
+			if (!cat && dsql_catalog_open(&cat, uri, &o, &err) != DSQL_OK)
+				cat = NULL;
+			rc = cat ? commit_add(cat, "fo", path, id, &err) : err.code;
+			if (rc == DSQL_OK)
+				break;
+			if (errors++ == 0)
+				fprintf(stderr, "failover: writer %d, %s: %s (committed again)\n", k, id,
+				        err.message);
+			if (rc == DSQL_ECONFLICT || rc == DSQL_EINVALID) {
+				dprintf(fd, "X %d %s: %s\n", k, id, err.message);
+				_exit(3);
+			}
+			if (now_s() > give_up) {
+				dprintf(fd, "X %d %s gave up: %s\n", k, id, err.message);
+				_exit(4);
+			}
+			/* A lost server: start again from a new connection. */
+			if (cat) {
+				dsql_catalog_metrics(cat, &m, sizeof(m));
+				retries += (long)m.retries;
+				replays += (long)m.replays;
+			}
+			dsql_catalog_free(cat);
+			cat = NULL;
+			usleep(100000);
+		}
+		dprintf(fd, "S %d %d %.3f\n", k, i, now_s());
+	}
+	if (cat) {
+		dsql_catalog_metrics(cat, &m, sizeof(m));
+		retries += (long)m.retries;
+		replays += (long)m.replays;
+	}
+	dprintf(fd, "E %d %ld %ld %ld\n", k, errors, retries, replays);
+	dsql_catalog_free(cat);
+	_exit(0);
+}
+
+typedef struct fo_history {
+	char ids[20000][32];
+	int n;
+} fo_history;
+
+static int fo_collect(const dsql_commit_info *c, void *payload)
+{
+	fo_history *h = payload;
+
+	if (h->n < 20000)
+		snprintf(h->ids[h->n++], sizeof(h->ids[0]), "%s", c->txn_id);
+	return 0;
+}
+
+/* Three processes commit through a multi-host URI
+ * (target_session_attrs=read-write) to a primary whose standby is
+ * synchronous; the primary is killed in the middle of their commits and the
+ * standby promoted. Every commit a writer was told succeeded is in the log
+ * exactly once, none is there twice, the log has nothing else, and every
+ * writer goes on committing on the new primary. */
+START_TEST(failover_loses_nothing_and_applies_nothing_twice)
+{
+	char dir[512], p_env[600], s_env[600], cmd[2048], uri[2048], stop[600];
+	char psock[512], pport[16], user[64], ssock[512], sport[16];
+	int n_ok[FO_WRITERS] = {0}, after[FO_WRITERS] = {0}, fds[2], status;
+	static fo_history h;
+	size_t cap = 1 << 20, len = 0;
+	char *buf = malloc(cap);
+	double promoted;
+	dsql_catalog *cat;
+	dsql_error err;
+	ssize_t n;
+	long errors = 0, retries = 0, replays = 0;
+
+	snprintf(dir, sizeof(dir), "%s/dsql-failover-XXXXXX",
+	         getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	chmod(dir, 0755);
+	snprintf(cmd, sizeof(cmd), "%s/pg-server.sh start %s/p >&2", SCRIPTS_DIR, dir);
+	ck_assert_int_eq(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s/pg-standby.sh start %s/s %s/p --sync >&2", SCRIPTS_DIR, dir,
+	         dir);
+	ck_assert_int_eq(system(cmd), 0);
+	snprintf(p_env, sizeof(p_env), "%s/p/env", dir);
+	snprintf(s_env, sizeof(s_env), "%s/s/env", dir);
+	env_value(p_env, "DELTASQL_TEST_PG_SOCKDIR", psock, sizeof(psock));
+	env_value(p_env, "DELTASQL_TEST_PG_PORT", pport, sizeof(pport));
+	env_value(p_env, "DELTASQL_TEST_PG_USER", user, sizeof(user));
+	env_value(s_env, "DELTASQL_TEST_STANDBY_SOCKDIR", ssock, sizeof(ssock));
+	env_value(s_env, "DELTASQL_TEST_STANDBY_PORT", sport, sizeof(sport));
+	snprintf(uri, sizeof(uri),
+	         "postgresql:///deltasql_test?host=%s,%s&port=%s,%s&user=%s"
+	         "&target_session_attrs=read-write",
+	         psock, ssock, pport, sport, user);
+	snprintf(stop, sizeof(stop), "%s/stop", dir);
+	ck_assert_msg(dsql_catalog_open(&cat, uri, NULL, &err) == DSQL_OK, "%s", err.message);
+	ck_assert_int_eq(dsql_table_create(cat, "fo", NULL, &err), DSQL_OK);
+	dsql_catalog_free(cat);
+
+	ck_assert_int_eq(pipe(fds), 0);
+	for (int k = 0; k < FO_WRITERS; k++)
+		if (fork() == 0) {
+			close(fds[0]);
+			failover_writer(k, uri, stop, fds[1]);
+		}
+	close(fds[1]);
+	usleep(1500000);
+	snprintf(cmd, sizeof(cmd), "%s/pg-server.sh crash %s/p >&2", SCRIPTS_DIR, dir);
+	ck_assert_int_eq(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s/pg-standby.sh promote %s/s >&2", SCRIPTS_DIR, dir);
+	ck_assert_int_eq(system(cmd), 0);
+	promoted = now_s();
+	usleep(3000000);
+	close(open(stop, O_CREAT | O_WRONLY, 0644));
+	while ((n = read(fds[0], buf + len, cap - len - 1)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	close(fds[0]);
+	for (int k = 0; k < FO_WRITERS; k++) {
+		ck_assert_int_ne(wait(&status), -1);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "a writer failed (%d): %s",
+		              status, buf);
+	}
+	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		int k, i;
+		long e, r, p;
+		double t;
+
+		if (sscanf(line, "S %d %d %lf", &k, &i, &t) == 3) {
+			ck_assert_int_eq(i, n_ok[k]); /* each id until it succeeded, in order */
+			n_ok[k]++;
+			after[k] += t > promoted;
+		} else if (sscanf(line, "E %d %ld %ld %ld", &k, &e, &r, &p) == 4) {
+			errors += e;
+			retries += r;
+			replays += p;
+		}
+	}
+	/* On the promoted standby (the URI's only read-write host now). */
+	ck_assert_msg(dsql_catalog_open(&cat, uri, NULL, &err) == DSQL_OK, "%s", err.message);
+	h.n = 0;
+	ck_assert_int_eq(dsql_history(cat, "fo", fo_collect, &h, &err), DSQL_OK);
+	{
+		int total = 0;
+
+		for (int k = 0; k < FO_WRITERS; k++) {
+			total += n_ok[k];
+			ck_assert_msg(after[k] > 0, "writer %d committed nothing after the failover", k);
+			for (int i = 0; i < n_ok[k]; i++) {
+				char id[64];
+				int found = 0;
+
+				snprintf(id, sizeof(id), "fo-w%d-%d", k, i);
+				for (int j = 0; j < h.n; j++)
+					found += strcmp(h.ids[j], id) == 0;
+				ck_assert_msg(found == 1, "%s is in the log %d times", id, found);
+			}
+		}
+		/* Version 0 (the table's creation) and the writers' commits, nothing else. */
+		ck_assert_int_eq(h.n, total + 1);
+		fprintf(stderr, "failover: %d commits, %d after the promotion; %ld commits failed and"
+		                " were committed again, %ld attempts retried, %ld replays\n",
+		        total, after[0] + after[1] + after[2], errors, retries, replays);
+		/* The kill met commits under way: else this tested nothing. */
+		ck_assert_int_gt(errors + retries, 0);
+	}
+	dsql_catalog_free(cat);
+	free(buf);
+	snprintf(cmd, sizeof(cmd),
+	         "%s/pg-standby.sh stop %s/s; %s/pg-server.sh stop %s/p; rm -rf %s >&2",
+	         SCRIPTS_DIR, dir, SCRIPTS_DIR, dir, dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("deployment");
@@ -449,10 +672,14 @@ int main(void)
 		missing = 1;
 	}
 	{
-		TCase *errors = tcase_create("errors");
+		TCase *errors = tcase_create("errors"), *failover = tcase_create("failover");
 
 		tcase_add_test(errors, no_catalog_only_when_its_tables_are_missing);
 		suite_add_tcase(s, errors);
+		/* A primary and a standby of its own: it kills the primary. */
+		tcase_add_test(failover, failover_loses_nothing_and_applies_nothing_twice);
+		tcase_set_timeout(failover, 300);
+		suite_add_tcase(s, failover);
 	}
 	if (tu_run_suite(s) != 0)
 		return 1;

@@ -387,6 +387,7 @@ START_TEST(standby_with_an_older_schema)
 		for (double until = now_s() + 30;; usleep(100000)) {
 			int rc = dsql_catalog_open(&standby, sb_uri, NULL, &err);
 
+			dsql_catalog_free(standby);
 			if (rc == DSQL_OK || rc == DSQL_ECATALOG_VERSION || now_s() > until)
 				break;
 		}

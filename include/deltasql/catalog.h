@@ -46,10 +46,13 @@ typedef struct dsql_catalog_options {
 #define DSQL_CATALOG_SCHEMA_VERSION 6
 
 /* Opens a catalog; opts may be NULL (DSQL_CATALOG_OPTIONS_INIT). An older
- * catalog schema is upgraded in place. The handle belongs to the caller:
- * dsql_catalog_free. Codes: DSQL_OK, DSQL_EINVALID (bad URI or options),
- * DSQL_ECONNECT, DSQL_ENOTFOUND (no catalog and !create),
- * DSQL_ECATALOG_VERSION (written by a newer deltasql), DSQL_EDB. */
+ * catalog schema is upgraded in place where it can be written; where it
+ * cannot (a hot standby) it is read as it is when this library can read
+ * it. The handle belongs to the caller: dsql_catalog_free. Codes: DSQL_OK,
+ * DSQL_EINVALID (bad URI or options), DSQL_ECONNECT, DSQL_ENOTFOUND (the
+ * catalog's tables are missing and !create), DSQL_ECATALOG_VERSION (written
+ * by a newer deltasql, or too old to read without migrating on a standby),
+ * DSQL_EREADONLY (create on a standby), DSQL_EDB (e.g. permission denied). */
 DSQL_EXTERN int dsql_catalog_open(dsql_catalog **out, const char *uri,
                                   const dsql_catalog_options *opts, dsql_error *err);
 

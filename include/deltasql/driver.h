@@ -129,6 +129,9 @@ typedef struct dsql_driver {
 	/* Closes a connection, rolling back any open transaction. */
 	void (*disconnect)(dsql_driver_conn *conn);
 
+	/* Codes: DSQL_OK, DSQL_ECONNECT, DSQL_EREADONLY (a write transaction
+	 * where the database cannot be written, e.g. a hot standby; may be
+	 * returned without asking the server), or the database's error. */
 	int (*begin)(dsql_driver_conn *conn, dsql_begin_mode mode, dsql_error *err);
 	/* A failure whose outcome is unknown (connection lost during COMMIT)
 	 * must be reported as DSQL_EUNKNOWN. */

@@ -173,8 +173,11 @@ DSQL_EXTERN int dsql_txn_read(dsql_txn *txn, const char *table, const char *read
  * Codes: DSQL_OK; DSQL_ECONFLICT (a table moved past its read version and
  * the change conflicts; err->conflict says where); DSQL_EINVALID;
  * DSQL_ENOTFOUND (a table was dropped); DSQL_ERETRY (attempts exhausted);
- * DSQL_ETIMEOUT; DSQL_EUNKNOWN (the connection died during COMMIT and the
- * outcome could not be looked up; the txn id tells later); database codes.
+ * DSQL_ETIMEOUT (the policy's time limit, or a lock wait past the lock
+ * timeout); DSQL_EREADONLY (the catalog cannot be written here: a hot
+ * standby; nothing was sent); DSQL_EUNKNOWN (the connection died during
+ * COMMIT and the outcome could not be looked up; the txn id tells later);
+ * database codes.
  * A transaction is committed at most once; afterwards only the accessors
  * below and dsql_txn_free are valid. */
 DSQL_EXTERN int dsql_txn_commit(dsql_txn *txn, dsql_error *err);

@@ -132,7 +132,8 @@ START_TEST(pooled_sessions_keep_nothing)
 
 				snprintf(path, sizeof(path), "f%d.parquet", i);
 				bad = commit_add(cat, table, path, NULL, &err) != DSQL_OK;
-				if (!bad && dsql_snapshot_open(&snap, cat, table, DSQL_LATEST, &err) != DSQL_OK)
+				if (!bad &&
+				    dsql_snapshot_open(&snap, cat, table, DSQL_LATEST, &err) != DSQL_OK)
 					bad = 2;
 				if (!bad)
 					dsql_snapshot_free(snap);

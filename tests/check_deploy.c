@@ -329,6 +329,19 @@ START_TEST(standby_reads_and_refuses_writes)
 	ck_assert_int_eq(dsql_table_vacuum(standby, table, 0, 1, vacuum_cb, &listed, &err),
 	                 DSQL_EREADONLY);
 	ck_assert_msg(now_s() - t0 < 2, "writes took %.1f s", now_s() - t0);
+	/* Where in_hot_standby is not trusted (pooled: a pooler may replay an
+	 * old session's parameters), the server's refusal gives the same kind. */
+	{
+		char pooled[1024];
+		dsql_catalog *p;
+
+		snprintf(pooled, sizeof(pooled), "%s&deltasql_pool=transaction", standby_uri);
+		ck_assert_int_eq(dsql_catalog_open(&p, pooled, NULL, &err), DSQL_OK);
+		rc = commit_add(p, table, "b.parquet", NULL, &err);
+		ck_assert_int_eq(rc, DSQL_EREADONLY);
+		ck_assert_msg(strstr(err.message, "read-only here"), "%s", err.message);
+		dsql_catalog_free(p);
+	}
 	/* The command line: exit 1, read-only kind. */
 	snprintf(doc, sizeof(doc),
 	         "{\"tables\":{\"%s\":{\"actions\":[{\"add\":{\"path\":\"c\",\"size\":1,"

@@ -531,12 +531,14 @@ static int pg_connect(dsql_driver_conn **out, const char *uri, dsql_error *err)
 
 /* A hot standby (PostgreSQL 14 and later say so at connection start, and
  * again when it is promoted): a write cannot succeed, so it fails before
- * anything is sent. */
+ * anything is sent. Not through a pooler, which may replay the parameters
+ * of an earlier server session (from before a promotion); the server's
+ * own refusal (25006) says it there. */
 static int standby(const dsql_driver_conn *c)
 {
 	const char *hs = PQparameterStatus(c->pg, "in_hot_standby");
 
-	return hs && strcmp(hs, "on") == 0;
+	return !c->pooled && hs && strcmp(hs, "on") == 0;
 }
 
 static void pg_disconnect(dsql_driver_conn *c)

@@ -106,8 +106,10 @@ static const char *const *const migrations[] = {NULL, v1, v2, v3, v4, v5, v6};
 
 /* The oldest schema this binary reads without migrating it, where it cannot
  * migrate (a standby): every statement of the read path finds its tables
- * and columns from this version on (v5 changed an index only). A migration
- * that adds what reads use raises it. */
+ * and columns from this version on (v5 changed an index only; v6 added the
+ * journal's attempts and waits and the conflict rows, which only
+ * dsql_catalog_stats reads, and it refuses an older schema). A migration
+ * that adds what other reads use raises it. */
 #define SCHEMA_READABLE_FROM 4
 
 #define SQL_GET_KEY "SELECT value FROM dsql_catalog WHERE key = ?"

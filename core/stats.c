@@ -117,6 +117,13 @@ int dsql_catalog_stats(dsql_stats *out, size_t size, dsql_catalog *cat, const ch
 
 	if (!out || !cat)
 		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0, "stats: out or catalog is NULL");
+	/* An older schema read as it is (a standby, core/schema.c) has no
+	 * attempts, waits or conflict rows. */
+	if (cat->schema_version < 6)
+		return dsql_error_set(err, DSQL_EUNSUPPORTED, NULL, NULL, 0,
+		                      "stats: catalog schema version %d has no commit statistics "
+		                      "(schema 6 has; it is read here without migrating: a standby)",
+		                      cat->schema_version);
 	memset(&s, 0, sizeof(s));
 	s.since_ms = since_ms;
 	s.until_ms = util_now_ms();

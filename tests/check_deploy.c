@@ -417,6 +417,14 @@ START_TEST(standby_with_an_older_schema)
 		              err.message);
 		ck_assert_int_eq(dsql_table_version(standby, "t", &v, &err), DSQL_OK);
 		ck_assert_int_eq(v, 0);
+		{
+			dsql_stats st;
+
+			/* What the older schema lacks is refused, not read. */
+			ck_assert_int_eq(dsql_catalog_stats(&st, sizeof(st), standby, NULL, 0, NULL, NULL,
+			                                    &err),
+			                 DSQL_EUNSUPPORTED);
+		}
 		dsql_catalog_free(standby);
 		/* Still version 4 on the primary: nothing was migrated. */
 		ck_assert_int_eq(tu_admin(db_uri, "SELECT value FROM dsql_catalog WHERE key ="

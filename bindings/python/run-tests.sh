@@ -27,15 +27,7 @@ skipped=$(grep -cE ' \.\.\. skipped' "$out")
 rm -f "$out"
 ex=0
 python3 "$here/../../examples/pipeline.py" || ex=1
-# The package installs with pip, offline (its build backend is in the tree).
-venv=$(mktemp -d)
-if python3 -m venv "$venv" && "$venv/bin/pip" install -q --no-index "$here" &&
-	(cd / && "$venv/bin/python" -c 'import deltasql; print("pip install: ok,", deltasql.version)'); then
-	:
-else
-	echo "FAIL: pip install bindings/python"
-	ex=1
-fi
-rm -rf "$venv"
+# A fresh venv per way of installing, each running the README's example.
+sh "$here/tests/install.sh" "$build" || ex=1
 echo "python: $((${ran:-0} - failed - skipped)) passed, $failed failed, $skipped skipped"
 [ "$status" -eq 0 ] && [ "$ex" -eq 0 ]

@@ -19,7 +19,7 @@ import random
 import time
 
 __all__ = [
-    "connect", "Catalog", "Transaction", "Snapshot", "Error", "ConflictError",
+    "connect", "library_path", "Catalog", "Transaction", "Snapshot", "Error", "ConflictError",
     "NotFoundError", "InvalidInputError", "AlreadyExistsError", "DatabaseError",
     "RetryableError", "CommitUnknownError", "UnsupportedError", "FileError",
 ]
@@ -38,26 +38,62 @@ ISOLATION = {None: 0, "serializable": 1, "write_serializable": 2, "snapshot": 3}
 
 # --- the library ---------------------------------------------------------
 
-def _load_library():
+def _library_candidates():
+    """Where libdeltasql may be, in the order tried: an explicit override, the copy
+    bundled in the wheel, the loader's search path (ld.so.conf, LD_LIBRARY_PATH),
+    pkg-config's libdir recorded at build time and asked now, and the source tree's
+    build when the package is imported from the tree."""
     here = os.path.dirname(os.path.abspath(__file__))
-    candidates = []
+    out = []
     if os.environ.get("DELTASQL_LIBRARY"):
-        candidates.append(os.environ["DELTASQL_LIBRARY"])
-    candidates.append(os.path.join(here, "..", "..", "..", "_build", ".libs", "libdeltasql.so"))
+        out.append(os.environ["DELTASQL_LIBRARY"])
+    try:
+        from . import _build_info
+    except ImportError:
+        _build_info = None
+    if _build_info is not None and _build_info.BUNDLED:
+        out.append(os.path.join(here, _build_info.BUNDLED))
+    out.append("libdeltasql.so.0")
     found = ctypes.util.find_library("deltasql")
     if found:
-        candidates.append(found)
-    candidates.append("libdeltasql.so.0")
+        out.append(found)
+    libdirs = []
+    if _build_info is not None and _build_info.PKG_CONFIG_LIBDIR:
+        libdirs.append(_build_info.PKG_CONFIG_LIBDIR)
+    libdirs.append(_pkg_config_libdir())
+    out += [os.path.join(d, "libdeltasql.so.0") for d in libdirs if d]
+    out.append(os.path.join(here, "..", "..", "..", "_build", ".libs", "libdeltasql.so"))
+    return out
+
+
+def _pkg_config_libdir():
+    import subprocess
+    try:
+        res = subprocess.run(["pkg-config", "--variable=libdir", "deltasql"],
+                             capture_output=True, text=True, check=False)
+    except OSError:
+        return None
+    return res.stdout.strip() if res.returncode == 0 else None
+
+
+def _load_library():
     errors = []
-    for path in candidates:
+    for path in _library_candidates():
         try:
             return ctypes.CDLL(path)
         except OSError as e:
             errors.append(str(e))
-    raise ImportError("cannot load libdeltasql (set DELTASQL_LIBRARY): " + "; ".join(errors))
+    raise ImportError("cannot load libdeltasql (not bundled, not on the loader's path, not "
+                      "in pkg-config's libdir; DELTASQL_LIBRARY names one): " +
+                      "; ".join(errors))
 
 
 _lib = _load_library()
+
+
+def library_path():
+    """The file of the libdeltasql this package loaded."""
+    return _lib._name
 
 
 class _Conflict(ctypes.Structure):

@@ -16,5 +16,6 @@
 #include "deltasql/log.h"
 #include "deltasql/retention.h"
 #include "deltasql/delta.h"
+#include "deltasql/arrow.h"
 
 #endif

@@ -132,6 +132,41 @@ static int typed_partition_values(const dsql_snapshot *s, json_t *meta, const ch
 	return n;
 }
 
+/* The Arrow export of the live files (deltasql/arrow.h) is the typed view's
+ * bodies, in order, each a line of its own, and releases cleanly. */
+static void arrow_matches_typed_view(const dsql_snapshot *s)
+{
+	struct ArrowSchema schema;
+	struct ArrowArray array;
+	dsql_error err;
+	int64_t n = (int64_t)dsql_snapshot_file_count(s), i;
+	const int64_t *off;
+	const char *data;
+
+	ck_assert_int_eq(dsql_snapshot_files_arrow(s, &schema, &array, &err), DSQL_OK);
+	ck_assert_str_eq(schema.format, "U");
+	ck_assert_str_eq(schema.name, "add");
+	ck_assert_int_eq(array.length, n);
+	ck_assert_int_eq(array.null_count, 0);
+	ck_assert_int_eq(array.n_buffers, 3);
+	ck_assert_ptr_null(array.buffers[0]);
+	off = array.buffers[1];
+	data = array.buffers[2];
+	ck_assert_int_eq(off[0], 0);
+	for (i = 0; i < n; i++) {
+		const char *want = dsql_snapshot_file_json(s, (size_t)i);
+
+		ck_assert_int_eq(off[i + 1] - off[i], (int64_t)strlen(want) + 1);
+		ck_assert(memcmp(data + off[i], want, strlen(want)) == 0);
+		ck_assert(memchr(data + off[i], '\n', (size_t)(off[i + 1] - off[i])) ==
+		          data + off[i + 1] - 1);
+	}
+	array.release(&array);
+	schema.release(&schema);
+	ck_assert_ptr_null(array.release);
+	ck_assert_ptr_null(schema.release);
+}
+
 static int check_version(dsql_catalog *cat, const char *table, const char *name,
                          int64_t version, json_t *want)
 {
@@ -152,6 +187,7 @@ static int check_version(dsql_catalog *cat, const char *table, const char *name,
 		              "%s v%lld: %zu live files, expected %lld", name, (long long)version,
 		              dsql_snapshot_file_count(s), (long long)json_integer_value(v));
 	rows = row_count(s, &with_dv);
+	arrow_matches_typed_view(s);
 	if ((v = json_object_get(want, "live_row_count_from_stats")))
 		ck_assert_msg(json_is_null(v) ? rows == -1 : rows == json_integer_value(v),
 		              "%s v%lld: %lld rows, expected %s", name, (long long)version,

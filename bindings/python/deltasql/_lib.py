@@ -233,6 +233,29 @@ class _ExpireResult(ctypes.Structure):
                 ("actions_removed", ctypes.c_int64), ("files_removed", ctypes.c_int64)]
 
 
+class _ArrowSchema(ctypes.Structure):
+    pass
+
+
+_ArrowSchema._fields_ = [("format", ctypes.c_char_p), ("name", ctypes.c_char_p),
+                         ("metadata", ctypes.c_char_p), ("flags", ctypes.c_int64),
+                         ("n_children", ctypes.c_int64),
+                         ("children", ctypes.POINTER(ctypes.POINTER(_ArrowSchema))),
+                         ("dictionary", ctypes.POINTER(_ArrowSchema)),
+                         ("release", ctypes.c_void_p), ("private_data", ctypes.c_void_p)]
+
+
+class _ArrowArray(ctypes.Structure):
+    pass
+
+
+_ArrowArray._fields_ = [("length", ctypes.c_int64), ("null_count", ctypes.c_int64),
+                        ("offset", ctypes.c_int64), ("n_buffers", ctypes.c_int64),
+                        ("n_children", ctypes.c_int64), ("buffers", ctypes.c_void_p),
+                        ("children", ctypes.c_void_p), ("dictionary", ctypes.c_void_p),
+                        ("release", ctypes.c_void_p), ("private_data", ctypes.c_void_p)]
+
+
 _P = ctypes.c_void_p
 _E = ctypes.POINTER(_Error)
 _TABLE_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(_TableInfo), _P)
@@ -291,6 +314,8 @@ for _name, _res, _args in [
     ("dsql_snapshot_metadata_json", ctypes.c_char_p, [_P]),
     ("dsql_snapshot_file_count", ctypes.c_size_t, [_P]),
     ("dsql_snapshot_file_json", ctypes.c_char_p, [_P, ctypes.c_size_t]),
+    ("dsql_snapshot_files_arrow", ctypes.c_int, [_P, ctypes.POINTER(_ArrowSchema),
+                                                  ctypes.POINTER(_ArrowArray), _E]),
     ("dsql_snapshot_app_txn_count", ctypes.c_size_t, [_P]),
     ("dsql_snapshot_app_txn", ctypes.c_char_p, [_P, ctypes.c_size_t, ctypes.POINTER(ctypes.c_int64)]),
     ("dsql_snapshot_domain_count", ctypes.c_size_t, [_P]),

@@ -14,7 +14,9 @@ import unittest
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import deltasql  # noqa: E402
+from backends import add_backend_tests  # noqa: E402
 
 SCHEMA = {"type": "struct", "fields": [
     {"name": "id", "type": "long", "nullable": False, "metadata": {}},
@@ -378,17 +380,17 @@ class PublicApiTest(unittest.TestCase):
         self.assertTrue(os.path.exists(os.path.join(here, "py.typed")))
 
 
-class SQLiteTest(Base, unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.dir = tempfile.mkdtemp()
+class SQLiteOnly:
+    """Scenarios that need the local SQLite catalog (a C compiler, the fixtures)."""
 
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.dir, ignore_errors=True)
+    def setUp(self):
+        self.cat = deltasql.connect(self.uri())
 
-    def uri(self):
-        return "sqlite:%s/catalog.db" % self.dir
+    def tearDown(self):
+        self.cat.close()
+
+    def name(self, base):
+        return "%s_%s" % (base, uuid.uuid4().hex[:10])
 
     def test_struct_layouts_match_the_c_headers(self):
         src = os.path.join(self.dir, "sizes.c")
@@ -436,11 +438,8 @@ class SQLiteTest(Base, unittest.TestCase):
         self.assertIn(blocker, cm.exception.message)
 
 
-@unittest.skipUnless(os.environ.get("DELTASQL_TEST_PG_URI"), "SKIPPED: PostgreSQL tests "
-                     "(DELTASQL_TEST_PG_URI is not set; outside CI only)")
-class PostgreSQLTest(Base, unittest.TestCase):
-    def uri(self):
-        return os.environ["DELTASQL_TEST_PG_URI"]
+add_backend_tests(Base, globals())
+add_backend_tests(SQLiteOnly, globals(), only=["SQLite"])
 
 
 if __name__ == "__main__":

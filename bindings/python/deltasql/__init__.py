@@ -488,7 +488,11 @@ class TableStage:
         """The table's version this transaction reads (opening it at the latest)."""
         v = ctypes.c_int64()
         err = _Error()
-        _check(_c["dsql_txn_read_version"](self._tx._handle(), _b(self.name), ctypes.byref(v),
+        h = self._tx._handle()
+        if _c["dsql_txn_read_version"](h, _b(self.name), ctypes.byref(v), None) == _lib.OK:
+            return v.value
+        _check(_c["dsql_txn_open_table"](h, _b(self.name), _lib.LATEST, ctypes.byref(err)), err)
+        _check(_c["dsql_txn_read_version"](h, _b(self.name), ctypes.byref(v),
                                            ctypes.byref(err)), err)
         return v.value
 
@@ -806,6 +810,26 @@ class Catalog:
         except BaseException:
             _c["dsql_snapshot_free"](h)
             raise
+
+    def snapshots(self, names: Sequence[str]) -> Dict[str, Snapshot]:
+        """The latest snapshots of several tables as of one moment (one database read):
+        a transaction that wrote to several of them is in all of them or in none."""
+        names = list(names)
+        hs = (ctypes.c_void_p * max(1, len(names)))()
+        arr = (ctypes.c_char_p * max(1, len(names)))(*[n.encode() for n in names])
+        err = _Error()
+        _check(_c["dsql_snapshot_open_many"](hs, self._handle(), arr, len(names),
+                                             ctypes.byref(err)), err)
+        out: Dict[str, Snapshot] = {}
+        try:
+            for i, n in enumerate(names):
+                out[n] = Snapshot(ctypes.c_void_p(hs[i]), n)
+                hs[i] = None
+        finally:
+            for h in hs:
+                if h:
+                    _c["dsql_snapshot_free"](h)
+        return out
 
     def _metadata_id(self, name: str) -> Optional[str]:
         with self.snapshot(name) as s:

@@ -76,6 +76,11 @@ class Base:
         with self.assertRaises(deltasql.NotFoundError):
             self.cat.snapshot(dim, timestamp="2000-01-01")
         self.assertIn(dim, [t.name for t in self.cat.tables()])
+        both = self.cat.snapshots([dim, fact])
+        self.assertEqual({n: s.version for n, s in both.items()}, {dim: 1, fact: 1})
+        self.assertEqual(len(both[fact]), 1)
+        with self.assertRaises(deltasql.NotFoundError):
+            self.cat.snapshots([dim, self.name("missing")])
 
     def test_add_and_remove_stage_the_lines_json_would(self):
         typed, lines = self.name("typed"), self.name("lines")

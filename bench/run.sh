@@ -10,6 +10,7 @@
 # server's postmaster pid goes to the benchmark (DELTASQL_BENCH_SERVER_PID),
 # which pins the server and itself to cores of their own (--no-pin: not).
 # Set-up messages go to stderr, so that --json output on stdout stays clean.
+# The Python binding's bench (bindings/python/bench_arrow.py) follows.
 set -euo pipefail
 [ $# -ge 2 ] || { echo "usage: $0 TOP_SRCDIR BENCH_BINARY [ARGS...]" >&2; exit 2; }
 top=$1
@@ -41,4 +42,27 @@ if [ "${BENCH_ODBC:-yes}" != no ] && [ -z "${ODBCSYSINI:-}" ]; then
 		echo "bench: no ODBC drivers; measuring without ODBC" >&2
 	fi
 fi
-"$bin" "$@"
+status=0
+"$bin" "$@" || status=$?
+# The Python binding's part (BENCH_PYTHON=no leaves it out): a snapshot of 1M
+# files to a pyarrow.Table against pyarrow reading the same rows directly,
+# in the binding's private venv of pinned packages.
+if [ "${BENCH_PYTHON:-yes}" != no ]; then
+	lib=$(cd "$(dirname "$bin")/.." && pwd)/.libs/libdeltasql.so
+	pyargs=
+	out_fd=1
+	for a in "$@"; do
+		case $a in
+		--quick) pyargs="$pyargs --files 100000 --reps 1" ;;
+		--json) pyargs="$pyargs --json" out_fd=2 ;; # stdout stays one JSON document
+		esac
+	done
+	if py=$(sh "$top/bindings/python/tests/venv.sh" "$(dirname "$lib")/../python-venv"); then
+		# shellcheck disable=SC2086 # pyargs is a list of words
+		DELTASQL_LIBRARY=$lib PYTHONPATH=$top/bindings/python \
+			"$py" "$top/bindings/python/bench_arrow.py" $pyargs >&"$out_fd" || status=1
+	else
+		echo "bench: no Python venv (tests/requirements.txt); the Python part is left out" >&2
+	fi
+fi
+exit "$status"

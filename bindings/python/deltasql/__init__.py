@@ -21,7 +21,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import (TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Mapping, Optional,
-                    Sequence, TypeVar, Union)
+                    Sequence, TypeVar, Union, cast)
 
 from . import _lib
 from ._lib import (AlreadyExistsError, CommitUnknownError, ConflictError, DatabaseError,
@@ -105,6 +105,10 @@ def _parse_iso(text: str, what: str) -> int:
 def _from_ms(ms: Optional[int]) -> Optional[_dt.datetime]:
     if ms is None or ms < 0:
         return None
+    return _at(ms)
+
+
+def _at(ms: int) -> _dt.datetime:
     return _dt.datetime(1970, 1, 1, tzinfo=_UTC) + _dt.timedelta(milliseconds=ms)
 
 
@@ -261,7 +265,7 @@ class Snapshot:
         self._files: Optional[List[FileInfo]] = None
         self.table: str = table
         self.version: int = f["dsql_snapshot_version"](handle)
-        self.timestamp: _dt.datetime = _from_ms(f["dsql_snapshot_timestamp"](handle))
+        self.timestamp: _dt.datetime = _at(f["dsql_snapshot_timestamp"](handle))
         self.protocol: Dict[str, Any] = json.loads(f["dsql_snapshot_protocol_json"](handle))
         self.metadata: Dict[str, Any] = json.loads(f["dsql_snapshot_metadata_json"](handle))
         self.app_txns: Dict[str, int] = {}
@@ -273,7 +277,7 @@ class Snapshot:
         conf = ctypes.c_char_p()
         for i in range(f["dsql_snapshot_domain_count"](handle)):
             d = f["dsql_snapshot_domain"](handle, i, ctypes.byref(conf))
-            self.domains[d.decode()] = conf.value.decode()
+            self.domains[d.decode()] = (conf.value or b"").decode()
         self._count: int = f["dsql_snapshot_file_count"](handle)
 
     def _handle(self) -> ctypes.c_void_p:
@@ -329,11 +333,11 @@ class Snapshot:
         self._h = ctypes.c_void_p()
 
     def __enter__(self) -> "Snapshot":
+        """Returns the snapshot; the block's end closes it."""
         return self
 
-    def __exit__(self, *exc: Any) -> bool:
+    def __exit__(self, *exc: Any) -> None:
         self.close()
-        return False
 
     def __del__(self) -> None:
         try:
@@ -517,6 +521,7 @@ class Transaction:
         self._borrowed = _borrowed is not None
         self._names: List[str] = []
         self._sql: List[int] = []
+        self._write_schemas: Dict[str, Any] = {}  # what write() staged, by table
         self.result: Optional[CommitResult] = None
         if self._borrowed:
             self._h = ctypes.c_void_p(_borrowed)
@@ -629,6 +634,7 @@ class Transaction:
             _check(rc, err)
         finally:
             self.close()
+        assert self.result is not None  # _check raised otherwise
         return self.result
 
     def _collect(self, h: ctypes.c_void_p) -> CommitResult:
@@ -663,12 +669,11 @@ class Transaction:
     def __enter__(self) -> "Transaction":
         return self
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         if exc_type is None:
             self.commit()
         else:
             self.rollback()
-        return False
 
     def __del__(self) -> None:
         try:
@@ -721,9 +726,8 @@ class Catalog:
     def __enter__(self) -> "Catalog":
         return self
 
-    def __exit__(self, *exc: Any) -> bool:
+    def __exit__(self, *exc: Any) -> None:
         self.close()
-        return False
 
     def __del__(self) -> None:
         try:
@@ -760,7 +764,7 @@ class Catalog:
             i = info.contents
             out.append(TableInfo(i.name.decode(), i.uuid.decode(),
                                  i.location.decode() if i.location else None, i.version,
-                                 _from_ms(i.created_ms)))
+                                 _at(i.created_ms)))
             return 0
         err = _Error()
         _check(_c["dsql_table_list"](self._handle(), _lib._TABLE_CB(cb), None,
@@ -841,7 +845,7 @@ class Catalog:
 
         def cb(info: Any, payload: Any) -> int:
             i = info.contents
-            out.append(HistoryEntry(i.version, _from_ms(i.timestamp_ms), i.txn_id.decode(),
+            out.append(HistoryEntry(i.version, _at(i.timestamp_ms), i.txn_id.decode(),
                                     i.operation.decode(), i.adds, i.removes))
             return 0
         err = _Error()
@@ -890,7 +894,7 @@ class Catalog:
         if "exc" in state:
             raise state["exc"]
         _check(rc, err)
-        return state.get("result")
+        return cast(T, state.get("result"))
 
     # Delta Lake
     def import_delta(self, name: str, path: str) -> int:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import importlib
+from typing import Any
 import json
 import os
 
@@ -23,7 +25,7 @@ ISOLATION = {None: 0, "serializable": 1, "write_serializable": 2, "snapshot": 3}
 
 # --- the library ---------------------------------------------------------
 
-def _library_candidates():
+def _library_candidates() -> "list[str]":
     """Where libdeltasql may be, in the order tried: an explicit override, the copy
     bundled in the wheel, the loader's search path (ld.so.conf, LD_LIBRARY_PATH),
     pkg-config's libdir recorded at build time and asked now, and the source tree's
@@ -32,8 +34,8 @@ def _library_candidates():
     out = []
     if os.environ.get("DELTASQL_LIBRARY"):
         out.append(os.environ["DELTASQL_LIBRARY"])
-    try:
-        from . import _build_info
+    try:  # written by the build backend into the wheel; absent in the tree
+        _build_info: Any = importlib.import_module(__package__ + "._build_info")
     except ImportError:
         _build_info = None
     if _build_info is not None and _build_info.BUNDLED:
@@ -51,7 +53,7 @@ def _library_candidates():
     return out
 
 
-def _pkg_config_libdir():
+def _pkg_config_libdir() -> "str | None":
     import subprocess
     try:
         res = subprocess.run(["pkg-config", "--variable=libdir", "deltasql"],
@@ -61,7 +63,7 @@ def _pkg_config_libdir():
     return res.stdout.strip() if res.returncode == 0 else None
 
 
-def _load_library():
+def _load_library() -> ctypes.CDLL:
     errors = []
     for path in _library_candidates():
         try:
@@ -168,11 +170,11 @@ class _FileAction(ctypes.Structure):
                 ("base_row_id", ctypes.c_int64), ("default_row_commit_version", ctypes.c_int64)]
 
 
-def _is_int(v):
+def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _key_values(m):
+def _key_values(m: Any) -> Any:
     """A dict of str to str or None as a C array, or None when it is something else."""
     if not isinstance(m, dict) or not all(
             isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in m.items()):
@@ -184,8 +186,8 @@ def _key_values(m):
     return arr
 
 
-def _file_action(path, size, partition_values, stats, data_change, timestamp_ms, tags,
-                 deletion_vector):
+def _file_action(path: Any, size: Any, partition_values: Any, stats: Any, data_change: Any,
+                 timestamp_ms: Any, tags: Any, deletion_vector: Any) -> Any:
     """The typed file action (dsql_txn_add_file), or None where an argument has another
     shape: the JSON line then goes through dsql_txn_stage, whose checks name what is
     wrong."""
@@ -264,7 +266,7 @@ _VACUUM_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p, ctypes.c_int64, cty
 _TXN_FN = ctypes.CFUNCTYPE(ctypes.c_int, _P, _P)
 
 
-def _sig(name, restype, *argtypes):
+def _sig(name: str, restype: Any, *argtypes: Any) -> Any:
     fn = getattr(_lib, name)
     fn.restype = restype
     fn.argtypes = list(argtypes)
@@ -272,7 +274,7 @@ def _sig(name, restype, *argtypes):
 
 
 _c = {}
-for _name, _res, _args in [
+_SIGNATURES: "list[tuple[str, Any, list[Any]]]" = [
     ("dsql_version", ctypes.c_char_p, []),
     ("dsql_catalog_open", ctypes.c_int, [ctypes.POINTER(_P), ctypes.c_char_p,
                                           ctypes.POINTER(_CatalogOptions), _E]),
@@ -331,7 +333,8 @@ for _name, _res, _args in [
                                           ctypes.POINTER(_ExpireResult), _E]),
     ("dsql_table_vacuum", ctypes.c_int, [_P, ctypes.c_char_p, ctypes.c_int64, ctypes.c_int,
                                           _VACUUM_CB, _P, _E]),
-]:
+]
+for _name, _res, _args in _SIGNATURES:
     _c[_name] = _sig(_name, _res, *_args)
 
 version = _c["dsql_version"]().decode()
@@ -344,18 +347,18 @@ class Error(Exception):
     the driver, and for conflicts the rule, table and winning version."""
 
     def __init__(self, err: "_Error | int", message: "str | None" = None) -> None:
-        if message is not None:  # raised by the binding itself
-            err = _Error(code=err, message=message.encode()[:1023])
-        self.code = err.code
-        self.message = err.message.decode(errors="replace")
-        self.sqlstate = err.sqlstate.decode() or None
-        self.native_code = err.native_code
-        self.driver = err.driver.decode() or None
-        self.rule = err.conflict.rule.decode() or None
-        self.table = err.conflict.table.decode(errors="replace") or None
-        self.winning_version = err.conflict.winning_version
-        self.detail = err.conflict.detail.decode(errors="replace") or None
-        self.statement_index = err.statement_index
+        e = err if isinstance(err, _Error) else \
+            _Error(code=err, message=(message or "").encode()[:1023])
+        self.code: int = e.code
+        self.message: str = e.message.decode(errors="replace")
+        self.sqlstate: "str | None" = e.sqlstate.decode() or None
+        self.native_code: int = e.native_code
+        self.driver: "str | None" = e.driver.decode() or None
+        self.rule: "str | None" = e.conflict.rule.decode() or None
+        self.table: "str | None" = e.conflict.table.decode(errors="replace") or None
+        self.winning_version: int = e.conflict.winning_version
+        self.detail: "str | None" = e.conflict.detail.decode(errors="replace") or None
+        self.statement_index: int = e.statement_index
         super().__init__(self.message)
 
 
@@ -400,16 +403,16 @@ _CLASSES = {ECONFLICT: ConflictError, ENOTFOUND: NotFoundError, EINVALID: Invali
             EUNSUPPORTED: UnsupportedError, ECATALOG_VERSION: UnsupportedError, EIO: FileError}
 
 
-def _check(rc, err):
+def _check(rc: int, err: "_Error") -> None:
     if rc != OK:
         raise _CLASSES.get(rc, DatabaseError)(err)
 
 
-def _b(s):
+def _b(s: "str | None") -> "bytes | None":
     return None if s is None else s.encode()
 
 
-def _json(v):
+def _json(v: Any) -> str:
     return v if isinstance(v, str) else json.dumps(v)
 
 

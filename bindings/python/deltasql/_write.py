@@ -265,7 +265,7 @@ def write(stage: "TableStage", data: Any, partition_by: Optional[Sequence[str]],
         schema, parts = snap.schema, snap.partition_columns
         live = list(snap.files) if mode == "overwrite" else []
     # A schema this transaction already staged (an earlier write) is the table's.
-    staged = getattr(tx, "_write_schemas", {})
+    staged = tx._write_schemas
     schema, parts = staged.get(name, (schema, parts))
     fresh = not (schema or {}).get("fields")
     if partition_by is not None and not fresh and list(partition_by) != parts:
@@ -280,7 +280,6 @@ def write(stage: "TableStage", data: Any, partition_by: Optional[Sequence[str]],
         schema = {"type": "struct", "fields": [_delta_field(f) for f in table.schema]}
         stage.set_metadata(schema, partition_by=parts)
         staged[name] = (schema, parts)
-        tx._write_schemas = staged
     table = _conform(table, schema, parts)
     # Arrow's timestamps may be ns; Delta's are us.
     table = table.cast(pa.schema([pa.field(f.name, pa.timestamp("us", f.type.tz), f.nullable)
@@ -294,8 +293,8 @@ def write(stage: "TableStage", data: Any, partition_by: Optional[Sequence[str]],
                          deletion_vector=f.deletion_vector)
     written: List[FileInfo] = []
     for values, rows in _groups(table, parts):
-        folder = "/".join("%s=%s" % (_escape(c), NULL_PARTITION if values[c] is None
-                                     else _escape(values[c])) for c in parts)
+        folder = "/".join("%s=%s" % (_escape(c), _escape(v) if v is not None else NULL_PARTITION)
+                          for c, v in ((c, values[c]) for c in parts))
         for start in range(0, rows.num_rows, file_rows):
             piece = rows.slice(start, file_rows)
             rel = (folder + "/" if folder else "") + "part-%s.parquet" % uuid.uuid4()

@@ -23,6 +23,7 @@ check() { # NAME PIP-ARGS...: a fresh venv, pip install, import, the example
 	# shellcheck disable=SC2086 # pip_env is a list of NAME=VALUE words
 	if python3 -m venv "$venv" && env $pip_env "$venv/bin/pip" install -q "$@" >"$work/pip.out" 2>&1 &&
 		(cd "$work" && "$venv/bin/python" -c 'import deltasql; print(deltasql.library_path())' &&
+			{ [ "$name" != arrow-extra ] || "$venv/bin/python" -c 'import pyarrow'; } &&
 			"$venv/bin/python" "$work/example.py"); then
 		echo "install: $name: ok"
 		passed=$((passed + 1))
@@ -36,6 +37,10 @@ check() { # NAME PIP-ARGS...: a fresh venv, pip install, import, the example
 # With build isolation (pip's default) and without a package index: the
 # backend needs nothing from one. The wheel bundles the tree's library.
 check isolated --config-settings "library=$build/.libs/libdeltasql.so" "$here"
+# The arrow extra brings pyarrow from the index (pinned as the tests pin it).
+pyarrow_pin=$(grep '^pyarrow==' "$here/tests/requirements.txt")
+check arrow-extra --config-settings "library=$build/.libs/libdeltasql.so" "$pyarrow_pin" \
+	"$here[arrow]"
 check offline --no-index --no-build-isolation \
 	--config-settings "library=$build/.libs/libdeltasql.so" "$here"
 # A tree that was never built: pip builds the C library itself.

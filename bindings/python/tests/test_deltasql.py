@@ -384,6 +384,19 @@ class PublicApiTest(unittest.TestCase):
         here = os.path.dirname(os.path.abspath(deltasql.__file__))
         self.assertTrue(os.path.exists(os.path.join(here, "py.typed")))
 
+    def test_the_package_type_checks(self):
+        try:
+            import mypy.api
+        except ImportError:
+            if os.environ.get("CI") == "true":
+                raise
+            self.skipTest("SKIPPED: mypy is not installed (outside CI only)")
+        here = os.path.dirname(os.path.abspath(deltasql.__file__))
+        out, err, status = mypy.api.run(["--ignore-missing-imports", "--disallow-untyped-defs",
+                                         "--disallow-incomplete-defs", "--cache-dir", os.devnull,
+                                         here])
+        self.assertEqual(status, 0, out + err)
+
 
 class SQLiteOnly:
     """Scenarios that need the local SQLite catalog (a C compiler, the fixtures)."""

@@ -83,7 +83,7 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-40} FUZZ_DIR="$BUILD_DIR/fuzz-out" "$top/fuzz/run.s
 grep -E '^(PASS|FAIL|SKIP|ERROR|XFAIL|XPASS):' check.out || true
 echo
 echo "=== Check summaries ==="
-for log in tests/*.log; do
+for log in tests/*.log bindings/python/*.log; do
 	[ "$log" = tests/test-suite.log ] && continue
 	grep -H -E '^[0-9]+%: Checks: |^(PASS|SKIP)ED|^SKIPPED|^NOT RUN|^PASS:' "$log" || true
 done
@@ -117,7 +117,7 @@ fi
 echo
 grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):' check.out || cat check.out
 # One closing line over every Check run: "N passed, N failed".
-cat tests/*.log 2>/dev/null | awk '/^[0-9]+%: Checks: / {
+cat tests/*.log bindings/python/*.log 2>/dev/null | awk '/^[0-9]+%: Checks: / {
 	gsub(",", ""); n += $3; f += $5 + $7 }
 	END { printf "checks: %d passed, %d failed\n", n - f, f }'
 exit "$status"

@@ -40,7 +40,9 @@ out=$(mktemp)
 status=$?
 cat "$out"
 ran=$(sed -n 's/^Ran \([0-9]*\) tests\{0,1\}.*/\1/p' "$out")
-failed=$(grep -cE '^(FAIL|ERROR):' "$out")
+failures=$(grep -cE '^FAIL:' "$out")
+errors=$(grep -cE '^ERROR:' "$out")
+failed=$((failures + errors))
 skipped=$(grep -cE ' \.\.\. skipped' "$out")
 rm -f "$out"
 ex=0
@@ -50,5 +52,10 @@ if [ "$py" != python3 ]; then
 fi
 # A fresh venv per way of installing, each running the README's example.
 sh "$here/tests/install.sh" "$build" || ex=1
+# Check's summary line too, so that scripts/test.sh's closing count has these
+# (a failed example or install counts as one failure more).
+checks=$((${ran:-0} - skipped + ex))
+failures=$((failures + ex))
+echo "$(( checks > 0 ? (checks - failed) * 100 / checks : 0 ))%: Checks: $checks, Failures: $failures, Errors: $errors"
 echo "python: $((${ran:-0} - failed - skipped)) passed, $failed failed, $skipped skipped"
 [ "$status" -eq 0 ] && [ "$ex" -eq 0 ]

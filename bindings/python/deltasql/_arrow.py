@@ -101,11 +101,18 @@ def _ndjson(column: pa.Array, schema: pa.Schema, lines: bool = False) -> pa.Tabl
 
 
 def _rename(arr: pa.Array, shown: pa.DataType) -> pa.Array:
-    """A struct read under physical names and JSON-friendly types, as shown."""
+    """A struct read under physical names and JSON-friendly types, under the
+    columns' names and types; a value that does not cast stays as read."""
+    if pa.types.is_struct(shown) and pa.types.is_struct(arr.type):
+        children = [_rename(arr.field(i), shown.field(i).type) for i in range(shown.num_fields)]
+        return pa.StructArray.from_arrays(children, names=[f.name for f in shown],
+                                          mask=pc.is_null(arr))
+    if arr.type == shown:
+        return arr
     try:
         return arr.cast(shown)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return arr  # a value of another shape than its column's type: left as read
+        return arr
 
 
 def _stats_columns(stats: pa.Array, schema: Optional[Dict[str, Any]], partition_columns:

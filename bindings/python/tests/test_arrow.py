@@ -105,6 +105,26 @@ class _ArrowCases:
         df = self.cat.snapshot(t).to_pandas()
         self.assertEqual(list(df["size_bytes"]), [100, 300, 200])
 
+    def test_column_mapping_shows_logical_names(self):
+        t = self.name("mapped")
+        schema = {"type": "struct", "fields": [
+            {"name": "id", "type": "long", "nullable": True, "metadata": {
+                "delta.columnMapping.id": 1, "delta.columnMapping.physicalName": "col-a1"}},
+            {"name": "p", "type": "integer", "nullable": True, "metadata": {
+                "delta.columnMapping.id": 2, "delta.columnMapping.physicalName": "col-b2"}}]}
+        self.cat.create_table(t)
+        with self.cat.transaction() as tx:
+            tx.table(t).set_protocol(2, 5)
+            tx.table(t).set_metadata(schema, partition_by=["p"], configuration={
+                "delta.columnMapping.mode": "name", "delta.columnMapping.maxColumnId": "2"})
+        with self.cat.transaction() as tx:
+            tx.table(t).add(path="a", size=1, partition_values={"col-b2": "7"},
+                            stats={"numRecords": 2, "minValues": {"col-a1": 3},
+                                   "maxValues": {"col-a1": 9}, "nullCount": {"col-a1": 0}})
+        (row,) = self.cat.snapshot(t).to_arrow().to_pylist()
+        self.assertEqual((row["min"], row["max"], row["null_count"], row["partition"]),
+                         ({"id": 3}, {"id": 9}, {"id": 0}, {"p": 7}))
+
     def test_empty_snapshot_and_unparsable_stats(self):
         t = self.name("arrow")
         self.cat.create_table(t, schema=SCHEMA)

@@ -258,12 +258,16 @@ def write(stage: "TableStage", data: Any, partition_by: Optional[Sequence[str]],
         raise _invalid("write: file_rows must be a positive integer")
     table = _as_table(data)
     tx, name = stage._tx, stage.name
-    info = tx._catalog.table_info(name)
-    if not info.location:
-        raise _invalid("write: table %s has no location (create it with location=...)" % name)
     with tx.snapshot(name) as snap:
         schema, parts = snap.schema, snap.partition_columns
         live = list(snap.files) if mode == "overwrite" else []
+        mapping = (snap.metadata.get("configuration") or {}).get("delta.columnMapping.mode")
+    if mapping not in (None, "none"):
+        raise _lib.UnsupportedError(_lib.EUNSUPPORTED, "write: table %s uses column mapping "
+                                    "(%s), which write does not do" % (name, mapping))
+    info = tx._catalog.table_info(name)
+    if not info.location:
+        raise _invalid("write: table %s has no location (create it with location=...)" % name)
     # A schema this transaction already staged (an earlier write) is the table's.
     staged = tx._write_schemas
     schema, parts = staged.get(name, (schema, parts))

@@ -124,6 +124,9 @@ class _ArrowCases:
         (row,) = self.cat.snapshot(t).to_arrow().to_pylist()
         self.assertEqual((row["min"], row["max"], row["null_count"], row["partition"]),
                          ({"id": 3}, {"id": 9}, {"id": 0}, {"p": 7}))
+        with self.assertRaises(deltasql.UnsupportedError):  # write keys by logical names
+            with self.cat.transaction() as tx:
+                tx.table(t).write(pa.table({"id": [1], "p": pa.array([7], pa.int32())}))
 
     def test_empty_snapshot_and_unparsable_stats(self):
         t = self.name("arrow")

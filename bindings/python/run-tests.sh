@@ -26,6 +26,7 @@ for need in "DELTASQL_TEST_ODBC_PG_URI:ODBC PostgreSQL" "ODBCSYSINI:ODBC SQLite"
 done
 # pyarrow, pandas and deltalake (pinned) in a private venv of the build tree;
 # scripts/pyenv.sh's, once it is on main, replaces it.
+index=yes
 if py=$(sh "$here/tests/venv.sh" "$build/python-venv"); then
 	:
 elif [ "${CI:-}" = true ]; then
@@ -34,6 +35,7 @@ elif [ "${CI:-}" = true ]; then
 else
 	echo "SKIPPED: Python Arrow, write and delta-rs tests *** no venv: pyarrow missing (outside CI only) ***" >&2
 	py=python3
+	index=no
 fi
 out=$(mktemp)
 "$py" -m unittest discover -s "$here/tests" -v >"$out" 2>&1
@@ -51,7 +53,7 @@ if [ "$py" != python3 ]; then
 	"$py" "$here/../../examples/feature_store.py" || ex=1
 fi
 # A fresh venv per way of installing, each running the README's example.
-sh "$here/tests/install.sh" "$build" || ex=1
+INDEX=$index sh "$here/tests/install.sh" "$build" || ex=1
 # Check's summary line too, so that scripts/test.sh's closing count has these
 # (a failed example or install counts as one failure more).
 checks=$((${ran:-0} - skipped + ex))

@@ -17,7 +17,7 @@ import os
 import urllib.parse
 import uuid
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from . import _lib
 
@@ -110,19 +110,34 @@ def _arrow_type(t: Any) -> Optional[pa.DataType]:
 
 # --- data -------------------------------------------------------------------
 
-def _as_table(data: Any) -> pa.Table:
-    if isinstance(data, pa.Table):
-        return data
-    if isinstance(data, pa.RecordBatch):
-        return pa.Table.from_batches([data])
-    if isinstance(data, pa.RecordBatchReader):
-        return data.read_all()
+def _source(data: Any, file_rows: int) -> Tuple[pa.Schema, Iterator[pa.Table]]:
+    """The data's schema and its rows in tables: a reader's batches are gathered up
+    to file_rows rows at a time, so that a stream is written without being held."""
     if type(data).__module__.split(".")[0] == "pandas":
-        return pa.Table.from_pandas(data, preserve_index=False)
-    if hasattr(data, "__arrow_c_stream__"):
-        return pa.table(data)
-    raise _invalid("write: data is a %s; give a pyarrow.Table, a RecordBatchReader or a "
-                   "pandas DataFrame" % type(data).__name__)
+        data = pa.Table.from_pandas(data, preserve_index=False)
+    elif isinstance(data, pa.RecordBatch):
+        data = pa.Table.from_batches([data])
+    elif not isinstance(data, (pa.Table, pa.RecordBatchReader)):
+        if not hasattr(data, "__arrow_c_stream__"):
+            raise _invalid("write: data is a %s; give a pyarrow.Table, a RecordBatchReader "
+                           "or a pandas DataFrame" % type(data).__name__)
+        data = pa.RecordBatchReader.from_stream(data)
+    if isinstance(data, pa.Table):
+        return data.schema, iter([data])
+    reader = data
+
+    def chunks() -> Iterator[pa.Table]:
+        held: List[pa.RecordBatch] = []
+        rows = 0
+        for batch in reader:
+            held.append(batch)
+            rows += batch.num_rows
+            if rows >= file_rows:
+                yield pa.Table.from_batches(held, schema=reader.schema)
+                held, rows = [], 0
+        if held:
+            yield pa.Table.from_batches(held, schema=reader.schema)
+    return reader.schema, chunks()
 
 
 def _conform(table: pa.Table, schema: Dict[str, Any], parts: List[str]) -> pa.Table:
@@ -250,13 +265,13 @@ def _filesystem(location: str) -> Tuple[pafs.FileSystem, str]:
 
 def write(stage: "TableStage", data: Any, partition_by: Optional[Sequence[str]], mode: str,
           file_rows: int) -> List["FileInfo"]:
-    from . import FileInfo, _now_ms
+    from . import FileInfo
 
     if mode not in ("append", "overwrite"):
         raise _invalid("write: mode is 'append' or 'overwrite', not %r" % (mode,))
     if not isinstance(file_rows, int) or file_rows < 1:
         raise _invalid("write: file_rows must be a positive integer")
-    table = _as_table(data)
+    arrow_schema, chunks = _source(data, file_rows)
     tx, name = stage._tx, stage.name
     with tx.snapshot(name) as snap:
         schema, parts = snap.schema, snap.partition_columns
@@ -277,24 +292,34 @@ def write(stage: "TableStage", data: Any, partition_by: Optional[Sequence[str]],
                        % (name, parts, list(partition_by)))
     if fresh:
         parts = list(partition_by or [])
-        missing = [c for c in parts if c not in table.column_names]
+        missing = [c for c in parts if c not in arrow_schema.names]
         if missing:
             raise _invalid("write: partition column(s) %s are not in the data"
                            % ", ".join(missing))
-        schema = {"type": "struct", "fields": [_delta_field(f) for f in table.schema]}
+        schema = {"type": "struct", "fields": [_delta_field(f) for f in arrow_schema]}
         stage.set_metadata(schema, partition_by=parts)
         staged[name] = (schema, parts)
-    table = _conform(table, schema, parts)
-    # Arrow's timestamps may be ns; Delta's are us.
-    table = table.cast(pa.schema([pa.field(f.name, pa.timestamp("us", f.type.tz), f.nullable)
-                                  if pa.types.is_timestamp(f.type) else f
-                                  for f in table.schema]))
     fs, root = _filesystem(info.location)
     if mode == "overwrite":
         stage.read(whole_table=True)
         for f in live:
             stage.remove(f.path, partition_values=f.partition_values,
                          deletion_vector=f.deletion_vector)
+    written: List[FileInfo] = []
+    for chunk in chunks:
+        written += _write_chunk(stage, _conform(chunk, schema, parts), parts, fs, root,
+                                file_rows)
+    return written
+
+
+def _write_chunk(stage: "TableStage", table: pa.Table, parts: List[str], fs: pafs.FileSystem,
+                 root: str, file_rows: int) -> List["FileInfo"]:
+    from . import FileInfo, _now_ms
+
+    # Arrow's timestamps may be ns; Delta's are us.
+    table = table.cast(pa.schema([pa.field(f.name, pa.timestamp("us", f.type.tz), f.nullable)
+                                  if pa.types.is_timestamp(f.type) else f
+                                  for f in table.schema]))
     written: List[FileInfo] = []
     for values, rows in _groups(table, parts):
         folder = "/".join("%s=%s" % (_escape(c), _escape(v) if v is not None else NULL_PARTITION)

@@ -139,7 +139,8 @@ class _WriteCases:
             [pa.record_batch({"id": [4], "name": ["d"]}),
              pa.record_batch({"id": [5], "name": ["e"]})])
         with self.cat.transaction() as tx:
-            tx.table(t).write(reader)
+            streamed = tx.table(t).write(reader, file_rows=1)  # a file per batch, as it comes
+        self.assertEqual([f.num_records for f in streamed], [1, 1])
         got = self.read_back(t).to_pandas().sort_values("id")
         self.assertEqual(list(got["id"]), [1, 2, 3, 4, 5])
         self.assertEqual([None if pd.isna(x) else x for x in got["name"]],

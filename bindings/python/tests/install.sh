@@ -13,6 +13,19 @@ trap 'rm -rf "$work"' EXIT
 unset DELTASQL_LIBRARY PYTHONPATH
 # The README's example, as a user would paste it.
 sed -n '/^```python$/,/^```$/p' "$here/README.md" | sed '1d;$d' > "$work/example.py"
+# Then pyarrow's part: there, or a clear pointer to the extra.
+cat >> "$work/example.py" <<'PY'
+try:
+    import pyarrow
+except ImportError:
+    try:
+        snap.to_arrow()
+        raise SystemExit("to_arrow worked without pyarrow?")
+    except ImportError as e:
+        assert "deltasql[arrow]" in str(e), e
+else:
+    assert snap.to_arrow().column("path").to_pylist() == ["country=DE/p.parquet"]
+PY
 passed=0 failed=0 pip_env=
 
 check() { # NAME PIP-ARGS...: a fresh venv, pip install, import, the example

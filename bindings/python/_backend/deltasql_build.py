@@ -73,6 +73,8 @@ def _build_from_tree(workdir):
     res = subprocess.run(["bash", script], env=env, stdout=sys.stderr, stderr=sys.stderr,
                          check=False)
     lib = os.path.join(workdir, ".libs", "libdeltasql.so")
+    if not os.path.exists(lib):
+        lib = os.path.join(workdir, ".libs", "libdeltasql.dylib")
     if res.returncode != 0 or not os.path.exists(lib):
         raise RuntimeError("building libdeltasql from the source tree failed (exit %d); "
                            "build it first (scripts/build.sh) or pass "
@@ -87,9 +89,10 @@ def _library(config_settings, workdir):
         if not os.path.exists(cs["library"]):
             raise RuntimeError("--config-settings library=%s: no such file" % cs["library"])
         return cs["library"]
-    own = os.path.join(TREE, "_build", ".libs", "libdeltasql.so")
-    if os.path.exists(own):
-        return own
+    for name in ("libdeltasql.so", "libdeltasql.dylib"):  # Linux, macOS
+        own = os.path.join(TREE, "_build", ".libs", name)
+        if os.path.exists(own):
+            return own
     if cs.get("build", "yes") != "no":
         return _build_from_tree(workdir)
     return None

@@ -40,7 +40,7 @@ def _library_candidates() -> "list[str]":
         _build_info = None
     if _build_info is not None and _build_info.BUNDLED:
         out.append(os.path.join(here, _build_info.BUNDLED))
-    out.append("libdeltasql.so.0")
+    out += ["libdeltasql.so.0", "libdeltasql.0.dylib"]
     found = ctypes.util.find_library("deltasql")
     if found:
         out.append(found)
@@ -48,7 +48,8 @@ def _library_candidates() -> "list[str]":
     if _build_info is not None and _build_info.PKG_CONFIG_LIBDIR:
         libdirs.append(_build_info.PKG_CONFIG_LIBDIR)
     libdirs.append(_pkg_config_libdir())
-    out += [os.path.join(d, "libdeltasql.so.0") for d in libdirs if d]
+    out += [os.path.join(d, f) for d in libdirs if d
+            for f in ("libdeltasql.so.0", "libdeltasql.0.dylib")]
     out.append(os.path.join(here, "..", "..", "..", "_build", ".libs", "libdeltasql.so"))
     return out
 

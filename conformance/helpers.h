@@ -66,6 +66,8 @@ void twophase_cases(Suite *s);
 void hint_cases(Suite *s);
 /* Typed file actions (typed.c). */
 void typed_file_cases(Suite *s);
+/* Changes between versions and the versions after one (changes.c). */
+void changes_cases(Suite *s);
 /* What the core relies on from a driver, through the vtable (driver_cases.c). */
 void driver_cases(Suite *s);
 

@@ -824,6 +824,7 @@ Suite *scenarios_suite(const char *label, const char *uri, unsigned int capabili
 	conflict_cases(s);
 	appsql_cases(s);
 	retention_cases(s);
+	changes_cases(s);
 
 	if (capabilities & DSQL_CAP_TWO_PHASE)
 		twophase_cases(s);

@@ -12,6 +12,7 @@
 #include "deltasql/txn.h"
 #include "deltasql/snapshot.h"
 #include "deltasql/history.h"
+#include "deltasql/changes.h"
 #include "deltasql/metrics.h"
 #include "deltasql/log.h"
 #include "deltasql/retention.h"

@@ -107,6 +107,7 @@ int cmd_list(cli *c);
 int cmd_drop(cli *c);
 int cmd_snapshot(cli *c);
 int cmd_history(cli *c);
+int cmd_changes(cli *c);
 int cmd_commit(cli *c);
 int cmd_prepared(cli *c);
 int cmd_expire(cli *c);

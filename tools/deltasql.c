@@ -56,6 +56,14 @@ static const cli_command commands[] = {
 	{"history", cmd_history, "TABLE",
 	 "One line per version: timestamp, transaction id, operation, files added and removed.", "",
 	 "deltasql history events"},
+	{"changes", cmd_changes, "TABLE (--from A [--to B] | --after V)",
+	 "The files added and removed (and the cdc files) by versions A to B, in commit order, "
+	 "each with its version and commit time; or the versions committed after V (a poller's "
+	 "question). Read by version from the catalog, without loading a snapshot.",
+	 "  --from=A\tthe first version (included)\n"
+	 "  --to=B\tthe last version (included; default the latest)\n"
+	 "  --after=V\tlist the versions committed after V instead (nothing new: no line)\n",
+	 "deltasql changes events --from 10 --to 12"},
 	{"import", cmd_import, "TABLE PATH", "Import PATH/_delta_log as a new table.", "",
 	 "deltasql import events /lake/events"},
 	{"export", cmd_export, "TABLE DIR [--from-version N]",

@@ -594,6 +594,39 @@ static void load_pair(const backend *b, dsql_catalog *cat, const char *name, int
 	free(r);
 }
 
+static int count_change(const dsql_change *c, void *payload)
+{
+	(void)c;
+	++*(int64_t *)payload;
+	return 0;
+}
+
+/* The changes of a table's last 10 versions (dsql_changes): median ms over
+ * reps, and how many changes they are (which must be 10 versions' adds and
+ * removes, whatever the table's size). */
+static double changes_last10(dsql_catalog *cat, const char *name, const history *h, int reps,
+                             int64_t *n_out)
+{
+	double *t = calloc((size_t)reps, sizeof(double)), m;
+	int64_t latest = h->versions;
+	dsql_error err;
+
+	for (int i = -1; i < reps; i++) { /* i = -1: warm-up */
+		int64_t n = 0;
+		double t0 = now();
+
+		if (dsql_changes(NULL, cat, name, latest - 9, latest, count_change, &n, &err) !=
+		    DSQL_OK)
+			die("changes", "%s", err.message);
+		if (i >= 0)
+			t[i] = now() - t0;
+		*n_out = n;
+	}
+	m = median(t, (size_t)reps) * 1000;
+	free(t);
+	return m;
+}
+
 void section_snapshot(backend *b)
 {
 	history sizes[3] = {{125, 10, 2}, {1250, 100, 20}, {12500, 100, 20}};
@@ -659,6 +692,18 @@ void section_snapshot(backend *b)
 					target(b->name, "latest snapshot of 1M files, ms", o, 1000, 1,
 					       "well under a second");
 			}
+		}
+		{
+			int64_t n_changes = 0;
+			double c = changes_last10(cat, names[0], h, reps < 5 ? 5 : reps, &n_changes);
+
+			out("   changes of the last 10 versions (%lld files): %.3f ms\n",
+			    (long long)n_changes, c);
+			result_add(json_pack("{s:s, s:s, s:I, s:I, s:I, s:f}", "backend", b->name,
+			                     "section", "changes_last_10_versions", "live_files",
+			                     (json_int_t)history_live(h, h->versions), "versions",
+			                     (json_int_t)h->versions, "changes", (json_int_t)n_changes,
+			                     "deltasql_ms", c));
 		}
 		{
 			int n = s == 0 ? 100 : 30;

@@ -488,10 +488,79 @@ START_TEST(expire_and_vacuum_delete_only_under_location)
 }
 END_TEST
 
+/* deltasql changes: the file changes of a range (text and --json), the
+ * versions after one for a poller, and its errors' exit codes. */
+START_TEST(changes_between_versions)
+{
+	static const char *second =
+		"{\"tables\": {\"fact\": {\"actions\": ["
+		" {\"remove\": {\"path\": \"2.parquet\", \"deletionTimestamp\": 5, \"dataChange\": true}},"
+		" {\"cdc\": {\"path\": \"_change_data/c.parquet\", \"partitionValues\": {}, \"size\": 7,"
+		"  \"dataChange\": false}}]}}}";
+	json_t *j, *c, *v;
+	char *out;
+
+	fresh_catalog();
+	ck_assert_int_eq(cli(NULL, two_tables, "commit"), 0);
+	ck_assert_int_eq(cli(NULL, second, "commit"), 0);
+	ck_assert_int_eq(cli(&j, NULL, "--json changes fact --from 1"), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "from")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "to")), 2);
+	c = json_object_get(j, "changes");
+	ck_assert_uint_eq(json_array_size(c), 3);
+	v = json_array_get(c, 0);
+	ck_assert_str_eq(json_string_value(json_object_get(v, "kind")), "add");
+	ck_assert_str_eq(json_string_value(json_object_get(v, "path")), "2.parquet");
+	ck_assert_str_eq(json_string_value(json_object_get(v, "txn_id")), "t-1");
+	ck_assert_int_eq(json_integer_value(json_object_get(v, "size")), 20);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(v, "action"), "size")),
+	                 20);
+	v = json_array_get(c, 1);
+	ck_assert_str_eq(json_string_value(json_object_get(v, "kind")), "remove");
+	ck_assert_int_eq(json_integer_value(json_object_get(v, "version")), 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(v, "size")), -1);
+	v = json_array_get(c, 2);
+	ck_assert_str_eq(json_string_value(json_object_get(v, "kind")), "cdc");
+	ck_assert(json_is_false(json_object_get(v, "data_change")));
+	json_decref(j);
+	/* Text: a header and one line per change. */
+	ck_assert_int_eq(run_sh(&out, "\"$D\" -c '%s' changes fact --from 2 --to 2", uri), 0);
+	ck_assert_msg(strstr(out, "KIND") && strstr(out, "remove") &&
+	                      strstr(out, "_change_data/c.parquet") && !strstr(out, " add "),
+	              "%s", out);
+	free(out);
+	/* The poller's question. */
+	ck_assert_int_eq(cli(&j, NULL, "--json changes fact --after 1"), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "latest")), 2);
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "versions")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(
+				 json_array_get(json_object_get(j, "versions"), 0), "version")),
+	                 2);
+	json_decref(j);
+	ck_assert_int_eq(run_sh(&out, "\"$D\" -c '%s' changes fact --after 2", uri), 0);
+	ck_assert_str_eq(out, "");
+	free(out);
+	/* Errors: a reversed range is invalid input, a version beyond the
+	 * latest is not found, and both options at once is a usage error. */
+	ck_assert_int_eq(run_sh(&out, "\"$D\" -c '%s' changes fact --from 2 --to 1", uri), 2);
+	ck_assert_msg(strstr(out, "from is after to"), "%s", out);
+	free(out);
+	ck_assert_int_eq(run_sh(&out, "\"$D\" -c '%s' changes fact --from 1 --to 3", uri), 4);
+	ck_assert_msg(strstr(out, "has no version 3 (its latest is 2)") && !strstr(out, "KIND"),
+	              "%s", out);
+	free(out);
+	ck_assert_int_eq(cli(NULL, NULL, "changes fact --after 3"), 4);
+	ck_assert_int_eq(cli(NULL, NULL, "changes fact"), 2);
+	ck_assert_int_eq(cli(NULL, NULL, "changes fact --from 1 --after 1"), 2);
+	ck_assert_int_eq(cli(NULL, NULL, "changes fact --from x"), 2);
+	ck_assert_int_eq(cli(NULL, NULL, "changes nosuch --from 0"), 4);
+}
+END_TEST
+
 START_TEST(help_per_command_touches_nothing)
 {
 	static const char *cmds[] = {"init", "create", "list", "drop", "commit", "prepared",
-	                             "recover", "snapshot", "history", "import", "export",
+	                             "recover", "snapshot", "history", "changes", "import", "export",
 	                             "expire", "vacuum", "stats", "help", "version"};
 	char db[600], *a, *b;
 
@@ -880,6 +949,7 @@ int main(void)
 
 	tcase_add_test(tc, init_create_list);
 	tcase_add_test(tc, commit_snapshot_history_json);
+	tcase_add_test(tc, changes_between_versions);
 	tcase_add_test(tc, exit_codes);
 	tcase_add_test(tc, conflict_exit_code_and_json);
 	tcase_add_test(tc, read_sets_isolation_and_stats);

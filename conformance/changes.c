@@ -6,11 +6,14 @@
  */
 #define _GNU_SOURCE
 #include "helpers.h"
+#include <deltasql/driver.h>
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define MAX_SEEN 32
 
@@ -283,6 +286,66 @@ START_TEST(changes_after_expire)
 }
 END_TEST
 
+/* A reader that checked its range sees all of it although an expiry of
+ * those versions commits before it reads the actions: its read is one
+ * snapshot (with fault points compiled in, the reader pauses 1.5 s between
+ * the two; without them the race is not forced). */
+START_TEST(changes_read_is_one_snapshot_under_expire)
+{
+	dsql_catalog *cat = open_cat();
+	const char *t = tname("cexr"), *u = tname("cexru");
+	dsql_expire_options o = DSQL_EXPIRE_OPTIONS_INIT;
+	dsql_expire_result r;
+	int ready[2], result[2], status;
+	seen s = {.n = 0};
+	dsql_error err;
+	char go;
+	pid_t pid;
+
+	build(cat, t, u);
+	ck_assert_int_eq(pipe(ready), 0);
+	ck_assert_int_eq(pipe(result), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		dsql_catalog *c = NULL;
+		int got[2];
+
+		setenv("DELTASQL_PAUSE", "changes_read", 1);
+		setenv("DELTASQL_PAUSE_MS", "1500", 1);
+		if (dsql_catalog_open(&c, scn_uri, NULL, &err) != DSQL_OK)
+			_exit(10);
+		if (write(ready[1], "g", 1) != 1)
+			_exit(12);
+		got[0] = dsql_changes(NULL, c, t, 0, DSQL_LATEST, on_change, &s, &err);
+		got[1] = s.n;
+		_exit(write(result[1], got, sizeof(got)) == sizeof(got) ? 0 : 13);
+	}
+	ck_assert_int_eq(read(ready[0], &go, 1), 1);
+	usleep(300000);
+	o.keep_versions = 2;
+	OK(dsql_table_expire(cat, t, &o, &r, &err));
+	ck_assert_int_eq(r.oldest_version, 4);
+	{
+		int got[2];
+
+		ck_assert_int_eq(read(result[0], got, sizeof(got)), (ssize_t)sizeof(got));
+		ck_assert_msg(got[0] == DSQL_OK, "the reader failed: %d", got[0]);
+		ck_assert_msg(got[1] == 7, "the reader saw %d changes of 7", got[1]);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(ready[0]);
+	close(ready[1]);
+	close(result[0]);
+	close(result[1]);
+	/* Read now, the range has expired. */
+	ck_assert_int_eq(dsql_changes(NULL, cat, t, 0, DSQL_LATEST, on_change, &s, &err),
+	                 DSQL_ENOTFOUND);
+	dsql_catalog_free(cat);
+}
+END_TEST
+
 void changes_cases(Suite *s)
 {
 	TCase *tc = tcase_create("changes");
@@ -291,6 +354,8 @@ void changes_cases(Suite *s)
 	tcase_add_test(tc, versions_after);
 	tcase_add_test(tc, bad_ranges_are_refused);
 	tcase_add_test(tc, changes_after_expire);
+	if (db_caps() & DSQL_CAP_MULTI_PROCESS)
+		tcase_add_test(tc, changes_read_is_one_snapshot_under_expire);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 }

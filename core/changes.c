@@ -145,6 +145,9 @@ static int changes_in_txn(int64_t *out, dsql_catalog *cat, const char *table, in
 		return rc;
 	if (out)
 		*out = to;
+	/* A test pauses here while an expiry runs: the range was checked
+	 * against the transaction's snapshot, which must still hold it. */
+	db_fault_point(cat->db, "changes_read");
 	if ((rc = db_stmt_get(&st, cat->db, SQL_CHANGES, err)) != DSQL_OK)
 		return rc;
 	for (rc = db_run(st, err, "iiiii", t.id, from, to, from, to); rc == DSQL_ROW; rc = db_step(st, err)) {

@@ -51,7 +51,7 @@ typedef int (*dsql_change_cb)(const dsql_change *change, void *payload);
  * starts after it). A version without file actions yields no call. A
  * non-zero return from cb stops the walk and is returned.
  *
- * Codes: DSQL_OK; DSQL_EINVALID (a negative from, from after to);
+ * Codes: DSQL_OK; DSQL_EINVALID (a negative from, from after to, a NULL cb);
  * DSQL_ENOTFOUND (no such table; from or to beyond the latest version;
  * from before the oldest version an expiry kept, whose actions are gone:
  * the message names that oldest version); database codes. */
@@ -65,7 +65,7 @@ DSQL_EXTERN int dsql_changes(int64_t *out, dsql_catalog *cat, const char *table,
  * version at the time of the read. No newer version: no call, DSQL_OK. A
  * non-zero return from cb stops and is returned.
  *
- * Codes: DSQL_OK; DSQL_EINVALID (after below -1); DSQL_ENOTFOUND (no such
+ * Codes: DSQL_OK; DSQL_EINVALID (after below -1, a NULL cb); DSQL_ENOTFOUND (no such
  * table; after beyond the latest version); database codes. */
 DSQL_EXTERN int dsql_changes_after(int64_t *out, dsql_catalog *cat, const char *table,
                                    int64_t after, dsql_history_cb cb, void *payload,

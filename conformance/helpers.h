@@ -60,6 +60,8 @@ void crash_cases(Suite *s);
 unsigned int db_caps(void);
 /* Retention: expire and vacuum (retention.c). */
 void retention_cases(Suite *s);
+/* Delta log import (delta.c). */
+void delta_cases(Suite *s);
 /* Native two-phase commit (twophase.c). */
 void twophase_cases(Suite *s);
 /* Commits built on a handle's stale hints (hints.c). */

@@ -825,6 +825,7 @@ Suite *scenarios_suite(const char *label, const char *uri, unsigned int capabili
 	appsql_cases(s);
 	retention_cases(s);
 	changes_cases(s);
+	delta_cases(s);
 
 	if (capabilities & DSQL_CAP_TWO_PHASE)
 		twophase_cases(s);

@@ -410,6 +410,11 @@ int action_parse_json(action *out, json_t *line, dsql_error *err)
 	return parse_line(out, line, NULL, 1, err);
 }
 
+int action_parse_json_text(action *out, json_t *line, const char *text, dsql_error *err)
+{
+	return parse_line(out, line, text, 1, err);
+}
+
 static int parse_text(action *out, const char *text, int keep, dsql_error *err)
 {
 	json_error_t jerr;

@@ -61,6 +61,9 @@ int action_parse_text(action *out, const char *text, dsql_error *err);
 int action_parse_stored(action *out, const char *text, dsql_error *err);
 /* Parses one action from a JSON object; takes a new reference to it. */
 int action_parse_json(action *out, json_t *line, dsql_error *err);
+/* The same, given the text line was parsed from (NUL-terminated): kept as
+ * the action's text when it is already compact, saving a rendering. */
+int action_parse_json_text(action *out, json_t *line, const char *text, dsql_error *err);
 /* Makes an add or remove from its typed fields (kind ACT_ADD or
  * ACT_REMOVE), checking them and writing its compact line. Codes: DSQL_OK,
  * DSQL_EINVALID (message names the field), DSQL_ENOMEM. */

@@ -716,11 +716,14 @@ static int write_table(dsql_txn *txn, txn_table *t, int64_t current, int64_t las
 	if (ts <= last_ms)
 		ts = last_ms + 1; /* commit timestamps never go backwards */
 	shape_of(t, &s);
-	rc = db_stmt_get(&st, db,
-	                 "UPDATE dsql_table SET version = ?, last_commit_ms = ? WHERE id = ?"
-	                 " AND version = ?",
-	                 err);
-	if (rc == DSQL_OK)
+	/* An import moves the table's row once, after its last version
+	 * (import_finish): no other writer can see the row before. */
+	rc = txn->importing ? DSQL_OK
+	                    : db_stmt_get(&st, db,
+	                                  "UPDATE dsql_table SET version = ?, last_commit_ms = ?"
+	                                  " WHERE id = ? AND version = ?",
+	                                  err);
+	if (rc == DSQL_OK && !txn->importing)
 		rc = db_run_deferred(st, 1, err, "iiii", version, ts, t->id, current);
 	if (rc == DSQL_ERETRY && !(db_capabilities(db) & DSQL_CAP_DEFERRED))
 		return TABLE_MOVED;
@@ -1270,6 +1273,179 @@ int dsql_txn_commit(dsql_txn *txn, dsql_error *err)
 	for (size_t i = 0; rc != DSQL_OK && i < txn->n_tables; i++)
 		txn->tables[i].committed_version = -1;
 	return rc;
+}
+
+/* --- import: a new table's whole log in one database transaction --- */
+
+/* After this many versions a writer whose driver queues statements waits
+ * for them once (checking the version it wrote): a pipeline of a whole log
+ * would otherwise hold every statement and answer in memory. */
+#define IMPORT_SYNC_EVERY 256
+
+struct import_writer {
+	dsql_txn *txn;
+	txn_table *t;
+	table_rules rules; /* of the metaData in force; metadata NULL before v0 */
+	int64_t version;   /* the last version written; -1 before version 0 */
+	int64_t last_ms;   /* its commit time */
+	int open;          /* the database transaction is open */
+};
+
+int import_begin(import_writer **out, dsql_catalog *cat, const char *table,
+                 const char *location, dsql_error *err)
+{
+	dsql_txn_options o = DSQL_TXN_OPTIONS_INIT;
+	import_writer *w;
+	int rc;
+
+	*out = NULL;
+	if (!(w = calloc(1, sizeof(*w))))
+		return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
+	w->version = -1;
+	o.isolation = DSQL_ISOLATION_SNAPSHOT;
+	rc = dsql_txn_begin(&w->txn, cat, &o, err);
+	if (rc == DSQL_OK) {
+		w->txn->verbatim = 1;
+		w->txn->importing = 1;
+		rc = txn_add_new_table(w->txn, table, location, &w->t, err);
+	}
+	if (rc == DSQL_OK && (rc = db_begin(cat->db, DSQL_BEGIN_WRITE, err)) == DSQL_OK) {
+		w->open = 1;
+		rc = insert_journal(w->txn, cat->db, err);
+	}
+	/* The table's row now: a table of that name makes the import fail
+	 * before anything is read, and no other writer can see or lock the new
+	 * row until the import commits. */
+	if (rc == DSQL_OK)
+		rc = create_table_row(w->txn, w->t, err);
+	if (rc != DSQL_OK) {
+		import_free(w);
+		return rc;
+	}
+	*out = w;
+	return DSQL_OK;
+}
+
+txn_table *import_table(import_writer *w)
+{
+	return w->t;
+}
+
+dsql_txn *import_txn(import_writer *w)
+{
+	return w->txn;
+}
+
+/* The version's metaData, if it has one, becomes the rules of the
+ * versions from it on (imported history is not re-read from the database:
+ * where statements are queued, that would cost a round trip a version). */
+static int import_rules(import_writer *w, dsql_error *err)
+{
+	const txn_table *t = w->t;
+
+	for (size_t i = 0; i < t->n_actions; i++)
+		if (t->actions[i].kind == ACT_METADATA) {
+			rules_clear(&w->rules);
+			return rules_from(&w->rules, t->actions[i].body, err);
+		}
+	return w->rules.metadata || w->version >= 0 ? DSQL_OK : rules_from(&w->rules, NULL, err);
+}
+
+/* Waits for the queued statements and checks what they did. */
+static int import_sync(import_writer *w, dsql_error *err)
+{
+	db_stmt *st;
+	int rc = db_stmt_get(&st, w->txn->cat->db,
+	                     "SELECT MAX(version) FROM dsql_commit WHERE table_id = ?", err);
+
+	int64_t v;
+
+	if (rc != DSQL_OK)
+		return rc;
+	if ((rc = db_run(st, err, "i", w->t->id)) != DSQL_ROW)
+		return rc == DSQL_DONE ? DSQL_ERROR : rc;
+	v = db_column_int64(st, 0);
+	db_stmt_done(st);
+	return v == w->version ? DSQL_OK
+	                       : dsql_error_set(err, DSQL_EDB, NULL, NULL, 0,
+	                                        "import of '%s': the catalog does not hold version "
+	                                        "%lld after writing it", w->t->name,
+	                                        (long long)w->version);
+}
+
+int import_write(import_writer *w, dsql_error *err)
+{
+	txn_table *t = w->t;
+	int rc;
+
+	if (t->n_actions == 0)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                      "version %lld holds no actions", (long long)w->version + 1);
+	t->creating = w->version < 0;
+	t->read_version = w->version;
+	rc = import_rules(w, err);
+	if (rc == DSQL_OK)
+		rc = validate_table(w->txn->cat->db, w->txn, t, &w->rules, 1, err);
+	if (rc == DSQL_OK)
+		rc = write_table(w->txn, t, w->version, w->version < 0 ? 0 : w->last_ms, err);
+	if (rc != DSQL_OK)
+		return rc;
+	w->version = t->committed_version;
+	w->last_ms = t->written_ms;
+	for (size_t i = 0; i < t->n_actions; i++)
+		action_clear(&t->actions[i]);
+	t->n_actions = 0;
+	json_object_clear(t->staged_keys);
+	db_fault_point(w->txn->cat->db, "import_version");
+	if ((w->version + 1) % IMPORT_SYNC_EVERY == 0 &&
+	    (db_capabilities(w->txn->cat->db) & DSQL_CAP_DEFERRED))
+		return import_sync(w, err);
+	return DSQL_OK;
+}
+
+int import_finish(import_writer *w, dsql_error *err)
+{
+	dsql_db *db = w->txn->cat->db;
+	int rc, found = 0;
+
+	db_stmt *st;
+
+	if (w->version < 0)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0, "nothing to import");
+	rc = db_stmt_get(&st, db,
+	                 "UPDATE dsql_table SET version = ?, last_commit_ms = ? WHERE id = ?"
+	                 " AND version = -1",
+	                 err);
+	if (rc == DSQL_OK)
+		rc = db_run_deferred(st, 1, err, "iii", w->version, w->last_ms, w->t->id);
+	if (rc != DSQL_OK)
+		return rc;
+	db_fault_point(db, "before_commit");
+	rc = db_commit(db, err);
+	w->open = 0;
+	db_fault_point(db, "after_commit");
+	if (rc == DSQL_EUNKNOWN) {
+		/* The journal row says whether the whole import committed. */
+		rc = resolve_unknown(w->txn, &found, err);
+		if (rc == DSQL_OK && !found)
+			rc = dsql_error_set(err, DSQL_ERETRY, NULL, NULL, 0,
+			                    "the connection was lost during COMMIT; the import of '%s' "
+			                    "did not commit", w->t->name);
+	}
+	if (rc == DSQL_OK)
+		w->txn->state = TXN_COMMITTED;
+	return rc;
+}
+
+void import_free(import_writer *w)
+{
+	if (!w)
+		return;
+	if (w->open)
+		db_rollback(w->txn->cat->db);
+	rules_clear(&w->rules);
+	dsql_txn_free(w->txn);
+	free(w);
 }
 
 /* --- the retry-loop helper --- */

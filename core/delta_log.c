@@ -2,11 +2,13 @@
  * Delta Lake interoperability: importing a _delta_log and exporting one.
  *
  * Import reads every JSON commit from version 0 (plus the staged commits of
- * a catalog-managed table), checks what a Delta reader must check, and
- * commits each version through the ordinary commit path (verbatim actions,
- * the version's own timestamp), so the file index, app transactions and
- * domains are built by the same code as any commit. Export writes the
- * stored actions back, one per line, commitInfo first.
+ * a catalog-managed table), bounded (a regular file, a longest line),
+ * checks what a Delta reader must check, and writes all the versions in
+ * one database transaction through the commit path's own writer (verbatim
+ * actions, the version's own timestamp; commit.c import_*), so the file
+ * index, app transactions and domains are built by the same code as any
+ * commit, and an import that fails or is killed leaves nothing behind.
+ * Export writes the stored actions back, one per line, commitInfo first.
  */
 #define _GNU_SOURCE
 #include "deltasql/delta.h"
@@ -155,143 +157,232 @@ static int list_log(const char *path, log_files *files, dsql_error *err)
 	return DSQL_OK;
 }
 
-/* Reads one commit file's actions (one JSON object per line). */
-static int read_commit(const char *file, json_t **out, int64_t *mtime_ms, dsql_error *err)
+/* What import reads of a log, at most (docs/DELTA.md, "Limits"): a commit
+ * file is read in chunks, and no line may grow past LINE_MAX_BYTES, so
+ * neither a huge file nor an endless one (a FIFO, a device behind a
+ * symlink: only regular files are read) holds the import or its memory. */
+#define COMMIT_MAX_BYTES ((int64_t)1 << 30)
+#define LINE_MAX_BYTES ((size_t)64 << 20)
+#define READ_CHUNK ((size_t)1 << 20)
+
+/* One commit file, read in chunks: buf[start, len) is unread text. */
+typedef struct line_reader {
+	const char *file;
+	int fd;
+	char *buf;
+	size_t start, len, cap;
+	int64_t total;
+	int eof;
+} line_reader;
+
+static int reader_open(line_reader *r, const char *file, int64_t *mtime_ms, dsql_error *err)
 {
-	FILE *f = fopen(file, "r");
-	json_t *actions = json_array();
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	int lineno = 0, rc = DSQL_OK;
 	struct stat st;
 
-	*out = NULL;
-	if (!f) {
-		json_decref(actions);
+	memset(r, 0, sizeof(*r));
+	r->file = file;
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	r->fd = open(file, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (r->fd < 0)
 		return dsql_error_set(err, errno == ENOENT ? DSQL_ENOTFOUND : DSQL_EIO, NULL, NULL, 0,
 		                      "cannot read '%s': %s", file, strerror(errno));
-	}
-	*mtime_ms = fstat(fileno(f), &st) == 0 ? (int64_t)st.st_mtime * 1000 : 0;
-	while (rc == DSQL_OK && (n = getline(&line, &cap, f)) >= 0) {
-		json_error_t jerr;
-		json_t *a;
+	if (fstat(r->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		const char *why = fstat(r->fd, &st) != 0 ? strerror(errno) : "not a regular file";
 
-		lineno++;
-		if (strspn(line, " \t\r\n") == (size_t)n)
-			continue;
-		a = json_loadb(line, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
-		if (!a)
-			rc = dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
-			                    "'%s' line %d: malformed JSON: %s", file, lineno, jerr.text);
-		else
-			json_array_append_new(actions, a);
+		close(r->fd);
+		r->fd = -1;
+		return dsql_error_set(err, DSQL_EIO, NULL, NULL, 0, "cannot read '%s': %s", file, why);
 	}
-	if (rc == DSQL_OK && ferror(f))
-		rc = dsql_error_set(err, DSQL_EIO, NULL, NULL, 0, "cannot read '%s' after line %d: %s",
-		                    file, lineno, strerror(errno));
-	free(line);
-	fclose(f);
+	if (st.st_size > COMMIT_MAX_BYTES) {
+		close(r->fd);
+		r->fd = -1;
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                      "'%s' is %lld bytes long: a commit file may hold at most %lld",
+		                      file, (long long)st.st_size, (long long)COMMIT_MAX_BYTES);
+	}
+	*mtime_ms = (int64_t)st.st_mtime * 1000;
+	return DSQL_OK;
+}
+
+static void reader_close(line_reader *r)
+{
+	if (r->fd >= 0)
+		close(r->fd);
+	free(r->buf);
+}
+
+/* Reads more text behind what is unread, growing the buffer within the
+ * line limit. */
+static int reader_fill(line_reader *r, int lineno, dsql_error *err)
+{
+	ssize_t n;
+
+	if (r->start > 0) {
+		memmove(r->buf, r->buf + r->start, r->len - r->start);
+		r->len -= r->start;
+		r->start = 0;
+	}
+	if (r->len >= LINE_MAX_BYTES)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                      "'%s' line %d is longer than %zu bytes, the longest action "
+		                      "line deltasql reads", r->file, lineno, LINE_MAX_BYTES);
+	if (r->cap - r->len < READ_CHUNK) {
+		size_t cap = r->cap ? r->cap * 2 : READ_CHUNK;
+		char *b;
+
+		if (cap < r->len + READ_CHUNK)
+			cap = r->len + READ_CHUNK;
+		if (!(b = realloc(r->buf, cap + 1)))
+			return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0,
+			                      "out of memory reading '%s' line %d", r->file, lineno);
+		r->buf = b;
+		r->cap = cap;
+	}
+	do
+		n = read(r->fd, r->buf + r->len, READ_CHUNK);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return dsql_error_set(err, DSQL_EIO, NULL, NULL, 0, "cannot read '%s' at line %d: %s",
+		                      r->file, lineno, strerror(errno));
+	r->eof = n == 0;
+	r->len += (size_t)n;
+	r->total += n;
+	if (r->total > COMMIT_MAX_BYTES)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                      "'%s' grew past %lld bytes while it was read", r->file,
+		                      (long long)COMMIT_MAX_BYTES);
+	return DSQL_OK;
+}
+
+/* The next line (without its newline, NUL-terminated), borrowed until the
+ * next call; *line NULL at the end of the file. */
+static int reader_line(line_reader *r, int lineno, char **line, size_t *n, dsql_error *err)
+{
+	size_t scanned = 0;
+
+	*line = NULL;
+	for (;;) {
+		char *from = r->buf ? r->buf + r->start + scanned : NULL;
+		char *nl = from ? memchr(from, '\n', r->len - r->start - scanned) : NULL;
+		int rc;
+
+		if (nl || (r->eof && r->len > r->start)) {
+			*line = r->buf + r->start;
+			*n = nl ? (size_t)(nl - *line) : r->len - r->start;
+			(*line)[*n] = '\0'; /* the newline, or the byte kept free behind len */
+			r->start += *n + (nl != NULL);
+			return DSQL_OK;
+		}
+		if (r->eof)
+			return DSQL_OK;
+		scanned = r->len - r->start;
+		if ((rc = reader_fill(r, lineno, err)) != DSQL_OK)
+			return rc;
+	}
+}
+
+/* Stages one action line of a version, the text kept as written when it
+ * is compact (Delta writers write compact lines): no second rendering. */
+static int stage_line(dsql_txn *txn, txn_table *t, const char *file, int lineno,
+                      const char *text, size_t n, int *have, dsql_error *err)
+{
+	json_error_t jerr;
+	json_t *line = json_loadb(text, n, JSON_REJECT_DUPLICATES, &jerr);
+	action a;
+	int rc;
+
+	if (!line && json_error_code(&jerr) == json_error_out_of_memory)
+		return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0,
+		                      "out of memory reading '%s' line %d", file, lineno);
+	if (!line)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                      "'%s' line %d: malformed JSON: %s", file, lineno, jerr.text);
+	rc = action_parse_json_text(&a, line, text, err);
+	json_decref(line);
 	if (rc != DSQL_OK) {
-		json_decref(actions);
+		char msg[DSQL_ERROR_MESSAGE_MAX];
+
+		snprintf(msg, sizeof(msg), "'%.400s' line %d: %.500s", file, lineno,
+		         err ? err->message : "");
+		return dsql_error_set(err, rc, NULL, NULL, 0, "%s", msg);
+	}
+	if (a.kind == ACT_PROTOCOL && (rc = protocol_check(a.body, 0, err)) != DSQL_OK) {
+		action_clear(&a);
 		return rc;
 	}
-	*out = actions;
-	return DSQL_OK;
+	*have |= 1 << a.kind;
+	return txn_stage_parsed(txn, t, &a, err);
 }
 
 /* The version's commit time: inCommitTimestamp, commitInfo.timestamp, or
  * the file's modification time. */
-static int64_t commit_time(json_t *actions, int64_t mtime_ms)
+static int64_t commit_time(const txn_table *t, int64_t mtime_ms)
 {
-	json_t *a, *ci, *v;
-	size_t i;
+	for (size_t i = 0; i < t->n_actions; i++) {
+		json_t *v, *ci = t->actions[i].body;
 
-	json_array_foreach(actions, i, a)
-		if ((ci = json_object_get(a, "commitInfo"))) {
-			if (json_is_integer(v = json_object_get(ci, "inCommitTimestamp")))
-				return json_integer_value(v);
-			if (json_is_integer(v = json_object_get(ci, "timestamp")))
-				return json_integer_value(v);
-		}
+		if (t->actions[i].kind != ACT_COMMITINFO)
+			continue;
+		if (json_is_integer(v = json_object_get(ci, "inCommitTimestamp")))
+			return json_integer_value(v);
+		if (json_is_integer(v = json_object_get(ci, "timestamp")))
+			return json_integer_value(v);
+	}
 	return mtime_ms;
 }
 
-static int stage_version(dsql_txn *txn, txn_table *t, json_t *actions, const char *file,
-                         int need_v0, dsql_error *err)
+/* Reads one commit file (one JSON action per line) and stages its actions
+ * as the table's next version. */
+static int read_version(dsql_txn *txn, txn_table *t, const log_file *f, dsql_error *err)
 {
-	int have_protocol = 0, have_metadata = 0;
-	json_t *line;
-	size_t i;
+	line_reader r;
+	int64_t mtime = 0;
+	int lineno = 0, have = 0, rc = reader_open(&r, f->path, &mtime, err);
 
-	json_array_foreach(actions, i, line) {
-		action a;
-		int rc = action_parse_json(&a, line, err);
+	while (rc == DSQL_OK) {
+		char *line;
+		size_t n;
 
-		if (rc != DSQL_OK) {
-			char msg[DSQL_ERROR_MESSAGE_MAX];
-
-			snprintf(msg, sizeof(msg), "'%.400s' action %zu: %.500s", file, i + 1,
-			         err ? err->message : "");
-			return dsql_error_set(err, rc, NULL, NULL, 0, "%s", msg);
-		}
-		if (a.kind == ACT_PROTOCOL && (rc = protocol_check(a.body, 0, err)) != DSQL_OK) {
-			action_clear(&a);
-			return rc;
-		}
-		have_protocol |= a.kind == ACT_PROTOCOL;
-		have_metadata |= a.kind == ACT_METADATA;
-		if ((rc = txn_stage_parsed(txn, t, &a, err)) != DSQL_OK)
-			return rc;
+		rc = reader_line(&r, ++lineno, &line, &n, err);
+		if (rc != DSQL_OK || !line)
+			break;
+		if (strspn(line, " \t\r") < n)
+			rc = stage_line(txn, t, f->path, lineno, line, n, &have, err);
 	}
-	if (need_v0 && !have_protocol)
+	reader_close(&r);
+	if (rc != DSQL_OK)
+		return rc;
+	if (f->version == 0 && !(have & 1 << ACT_PROTOCOL))
 		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
-		                      "'%s': no protocol found in version 0", file);
-	if (need_v0 && !have_metadata)
+		                      "'%s': no protocol found in version 0", f->path);
+	if (f->version == 0 && !(have & 1 << ACT_METADATA))
 		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
-		                      "'%s': no metadata found in version 0", file);
+		                      "'%s': no metadata found in version 0", f->path);
+	if (t->n_actions == 0)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0, "'%s' holds no actions",
+		                      f->path);
+	t->commit_ms = commit_time(t, mtime);
 	return DSQL_OK;
 }
 
-static int import_version(dsql_catalog *cat, const char *table, const char *location,
-                          const log_file *f, dsql_error *err)
+/* One attempt: every version into one database transaction. */
+static int import_log(dsql_catalog *cat, const char *table, const char *location,
+                      const log_files *files, dsql_progress_cb progress, void *payload,
+                      dsql_error *err)
 {
-	dsql_txn_options o = DSQL_TXN_OPTIONS_INIT;
-	json_t *actions = NULL;
-	dsql_txn *txn = NULL;
-	txn_table *t = NULL;
-	int64_t mtime = 0;
-	int rc;
+	import_writer *w;
+	int rc = import_begin(&w, cat, table, location, err);
 
-	/* A fixed id per (table, version) would make a re-run a replay; the
-	 * import is all-or-nothing instead, so each version gets a fresh id. */
-	o.isolation = DSQL_ISOLATION_SNAPSHOT;
-	rc = read_commit(f->path, &actions, &mtime, err);
-	if (rc == DSQL_OK)
-		rc = dsql_txn_begin(&txn, cat, &o, err);
-	if (rc == DSQL_OK) {
-		txn->verbatim = 1;
-		txn->importing = 1;
-		if (f->version == 0)
-			rc = txn_add_new_table(txn, table, location, &t, err);
-		else if ((rc = dsql_txn_open_table(txn, table, f->version - 1, err)) == DSQL_OK)
-			t = txn_find(txn, table);
+	for (size_t i = 0; rc == DSQL_OK && i < files->n; i++) {
+		rc = read_version(import_txn(w), import_table(w), &files->items[i], err);
+		if (rc == DSQL_OK)
+			rc = import_write(w, err);
+		if (rc == DSQL_OK && progress)
+			progress((int64_t)i + 1, (int64_t)files->n, payload);
 	}
-	if (rc == DSQL_OK) {
-		t->commit_ms = commit_time(actions, mtime);
-		rc = stage_version(txn, t, actions, f->path, f->version == 0, err);
-	}
-	if (rc == DSQL_OK && t->n_actions == 0)
-		rc = dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0, "'%s' holds no actions",
-		                    f->path);
 	if (rc == DSQL_OK)
-		rc = dsql_txn_commit(txn, err);
-	if (rc == DSQL_OK && t->committed_version != f->version)
-		rc = dsql_error_set(err, DSQL_ECONFLICT, NULL, NULL, 0,
-		                    "table '%s' changed during the import (version %lld became %lld)",
-		                    table, (long long)f->version, (long long)t->committed_version);
-	dsql_txn_free(txn);
-	json_decref(actions);
+		rc = import_finish(w, err);
+	import_free(w);
 	return rc;
 }
 
@@ -300,6 +391,7 @@ int dsql_delta_import(dsql_catalog *cat, const char *table, const char *path,
 {
 	log_files files = {NULL, 0, 0};
 	char location[PATH_MAX];
+	unsigned int attempts = 0;
 	int rc;
 
 	if (!cat || !table || !path)
@@ -310,14 +402,20 @@ int dsql_delta_import(dsql_catalog *cat, const char *table, const char *path,
 		return dsql_error_set(err, DSQL_ENOTFOUND, NULL, NULL, 0, "cannot open '%s': %s", path,
 		                      strerror(errno));
 	rc = list_log(location, &files, err);
-	for (size_t i = 0; rc == DSQL_OK && i < files.n; i++) {
-		rc = import_version(cat, table, location, &files.items[i], err);
-		if (rc == DSQL_OK && progress)
-			progress((int64_t)i + 1, (int64_t)files.n, payload);
+	/* A failed attempt rolled everything back: a transient failure (busy,
+	 * a lost connection) runs the whole import again, within the policy. */
+	while (rc == DSQL_OK || rc == DSQL_ERETRY || rc == DSQL_ECONNECT) {
+		if (rc == DSQL_ECONNECT)
+			db_reconnect(cat->db, NULL);
+		if (attempts && (attempts >= cat->retry.max_attempts))
+			break;
+		if (attempts)
+			util_sleep_ms((int64_t)util_random(50u << (attempts < 6 ? attempts : 6)));
+		attempts++;
+		rc = import_log(cat, table, location, &files, progress, payload, err);
+		if (rc == DSQL_OK)
+			break;
 	}
-	/* All or nothing: versions committed so far go again. */
-	if (rc != DSQL_OK && rc != DSQL_EEXISTS && files.n)
-		dsql_table_drop(cat, table, NULL);
 	free_files(&files);
 	return rc;
 }

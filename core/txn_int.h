@@ -77,6 +77,24 @@ struct dsql_txn {
 	char gid[200];
 };
 
+/* Import (commit.c, used by delta_log.c): a new table's versions, written
+ * one after another into one database transaction, so that an import is
+ * all or nothing, however it ends, and costs one COMMIT. import_begin opens
+ * the transaction and creates the table's row (DSQL_EEXISTS when a table of
+ * that name exists: nothing else is touched); each version's actions are
+ * staged on import_table() (txn_stage_parsed, with its commit_ms) and
+ * written by import_write; import_finish commits; import_free rolls back
+ * whatever was not committed. Versions are validated as imported history
+ * is (the importing rules), against the metaData in force among them. */
+typedef struct import_writer import_writer;
+int import_begin(import_writer **out, dsql_catalog *cat, const char *table,
+                 const char *location, dsql_error *err);
+txn_table *import_table(import_writer *w);
+dsql_txn *import_txn(import_writer *w);
+int import_write(import_writer *w, dsql_error *err);
+int import_finish(import_writer *w, dsql_error *err);
+void import_free(import_writer *w);
+
 /* Two-phase commit helpers (twophase.c). */
 int twophase_make_gid(dsql_txn *txn, dsql_error *err);
 int twophase_prepared_exists(dsql_catalog *cat, const char *gid, int *exists, dsql_error *err);

@@ -14,7 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "partition.h"
@@ -590,6 +593,133 @@ START_TEST(imported_partition_values_are_kept_and_new_ones_judged)
 }
 END_TEST
 
+
+/* A log of two versions in DIR (under the test's directory): version 0
+ * creates a table, version 1 is left to the caller. Returns the path of
+ * version 1's file in file. */
+static void two_version_log(const char *name, char *dir, size_t dcap, char *file, size_t fcap)
+{
+	char path[700];
+	FILE *f;
+
+	snprintf(dir, dcap, "%s/%s", tu_tmpdir(), name);
+	snprintf(path, sizeof(path), "%s/_delta_log", dir);
+	ck_assert_int_eq(mkdir(dir, 0755) == 0 && mkdir(path, 0755) == 0, 1);
+	snprintf(path, sizeof(path), "%s/_delta_log/%020d.json", dir, 0);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs("{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":2}}\n"
+	      "{\"metaData\":{\"id\":\"i\",\"format\":{\"provider\":\"parquet\","
+	      "\"options\":{}},\"schemaString\":\"{\\\"type\\\":\\\"struct\\\","
+	      "\\\"fields\\\":[]}\",\"partitionColumns\":[],\"configuration\":{}}}\n",
+	      f);
+	fclose(f);
+	snprintf(file, fcap, "%s/_delta_log/%020d.json", dir, 1);
+}
+
+/* Reading a log is bounded: a FIFO (no writer ever comes), a device behind
+ * a symlink and a line of a gigabyte are each refused at once with an
+ * error naming the file; nothing is imported. */
+START_TEST(import_reads_are_bounded)
+{
+	char dir[600], file[700];
+	dsql_catalog *cat;
+	dsql_error err;
+	int64_t v;
+	int fd;
+
+	ck_assert_int_eq(dsql_catalog_open(&cat, tu_sqlite_uri("bounded"), NULL, &err), DSQL_OK);
+	two_version_log("fifo", dir, sizeof(dir), file, sizeof(file));
+	ck_assert_int_eq(mkfifo(file, 0644), 0);
+	ck_assert_int_eq(dsql_delta_import(cat, "fifo", dir, NULL, NULL, &err), DSQL_EIO);
+	ck_assert_msg(strstr(err.message, file) && strstr(err.message, "not a regular file"), "%s",
+	              err.message);
+
+	two_version_log("zero", dir, sizeof(dir), file, sizeof(file));
+	ck_assert_int_eq(symlink("/dev/zero", file), 0);
+	ck_assert_int_eq(dsql_delta_import(cat, "zero", dir, NULL, NULL, &err), DSQL_EIO);
+	ck_assert_msg(strstr(err.message, file) && strstr(err.message, "not a regular file"), "%s",
+	              err.message);
+
+	/* A sparse file: a gigabyte of one line costs the disk nothing. */
+	two_version_log("hugeline", dir, sizeof(dir), file, sizeof(file));
+	ck_assert_int_ge(fd = open(file, O_WRONLY | O_CREAT, 0644), 0);
+	ck_assert_int_eq(ftruncate(fd, (1LL << 30) - 1), 0);
+	close(fd);
+	ck_assert_int_eq(dsql_delta_import(cat, "hugeline", dir, NULL, NULL, &err), DSQL_EINVALID);
+	ck_assert_msg(strstr(err.message, file) && strstr(err.message, "line 1 is longer than"),
+	              "%s", err.message);
+	ck_assert_int_eq(dsql_table_version(cat, "fifo", &v, &err), DSQL_ENOTFOUND);
+	ck_assert_int_eq(dsql_table_version(cat, "zero", &v, &err), DSQL_ENOTFOUND);
+	ck_assert_int_eq(dsql_table_version(cat, "hugeline", &v, &err), DSQL_ENOTFOUND);
+	dsql_catalog_free(cat);
+}
+END_TEST
+
+/* The address space the process uses now, in bytes. */
+static long long vm_size(void)
+{
+	long long pages = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f && fscanf(f, "%lld", &pages) != 1)
+		pages = 0;
+	if (f)
+		fclose(f);
+	return pages * sysconf(_SC_PAGESIZE);
+}
+
+/* Memory that runs out while a commit is read is an error, never the end
+ * of the file: with the address space capped, a version whose second
+ * action is a 48 MB line is refused (out of memory), not imported without
+ * it. In a child process of its own (the cap stays there). */
+START_TEST(import_out_of_memory_is_not_end_of_file)
+{
+	char dir[600], file[700];
+	int status;
+	pid_t pid;
+	FILE *f;
+
+	if (getenv("DELTASQL_SANITIZER_BUILD"))
+		return; /* the sanitizers reserve address space of their own */
+	two_version_log("nomem", dir, sizeof(dir), file, sizeof(file));
+	ck_assert_ptr_nonnull(f = fopen(file, "w"));
+	fputs("{\"add\":{\"path\":\"small\",\"partitionValues\":{},\"size\":1,"
+	      "\"modificationTime\":1,\"dataChange\":true}}\n"
+	      "{\"add\":{\"path\":\"big\",\"partitionValues\":{},\"size\":1,"
+	      "\"modificationTime\":1,\"dataChange\":true,\"stats\":\"",
+	      f);
+	for (int i = 0; i < 48 * 1024; i++)
+		fprintf(f, "%01024d", 0);
+	fputs("\"}}\n", f);
+	fclose(f);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		dsql_catalog *cat;
+		dsql_error err;
+		struct rlimit rl;
+		int64_t v;
+		int rc;
+
+		if (dsql_catalog_open(&cat, tu_sqlite_uri("nomem"), NULL, &err) != DSQL_OK)
+			_exit(10);
+		rl.rlim_cur = rl.rlim_max = (rlim_t)(vm_size() + (24 << 20));
+		if (setrlimit(RLIMIT_AS, &rl) != 0)
+			_exit(11);
+		rc = dsql_delta_import(cat, "nomem", dir, NULL, NULL, &err);
+		if (rc == DSQL_OK)
+			_exit(12); /* imported without its big action */
+		if (rc != DSQL_ENOMEM || !strstr(err.message, file))
+			_exit(13);
+		_exit(dsql_table_version(cat, "nomem", &v, &err) == DSQL_ENOTFOUND ? 0 : 14);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	              "child status %d (12: imported without the action that did not fit, "
+	              "13: another error)", status);
+}
+END_TEST
+
 int main(void)
 {
 	const char *env = getenv("DELTASQL_FIXTURES");
@@ -620,6 +750,12 @@ int main(void)
 	tcase_add_test(tc, unreadable_and_unwritable_files_are_file_errors);
 	tcase_add_test(tc, concurrent_exports_into_one_directory);
 	tcase_set_timeout(tc, 300);
+	suite_add_tcase(s, tc);
+	/* Short: an unbounded read hangs or grows; it must fail here instead. */
+	tc = tcase_create("bounded");
+	tcase_add_test(tc, import_reads_are_bounded);
+	tcase_add_test(tc, import_out_of_memory_is_not_end_of_file);
+	tcase_set_timeout(tc, 20);
 	suite_add_tcase(s, tc);
 	failed = tu_run_suite(s);
 	json_decref(expectations);

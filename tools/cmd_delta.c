@@ -3,17 +3,33 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-/* A progress bar on stderr, only when it is a terminal. */
+/* A progress line on stderr, only when it is a terminal: a bar, the count,
+ * the rate and the time left, redrawn at most ten times a second. */
 static void progress(int64_t done, int64_t total, void *payload)
 {
+	static struct timespec start, last;
 	const char *what = payload;
-	int width = 40, filled = total ? (int)(width * done / total) : width;
+	int width = 30, filled = total ? (int)(width * done / total) : width;
+	struct timespec now;
+	double elapsed, rate;
 
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (done <= 1)
+		start = last = now;
+	if (done < total && done > 1 &&
+	    (now.tv_sec - last.tv_sec) * 1e3 + (now.tv_nsec - last.tv_nsec) / 1e6 < 100)
+		return;
+	last = now;
+	elapsed = (double)(now.tv_sec - start.tv_sec) + (now.tv_nsec - start.tv_nsec) / 1e9;
+	rate = elapsed > 0 ? done / elapsed : 0;
 	fprintf(stderr, "\r%s [%.*s%*s] %lld/%lld", what, filled,
-	        "########################################", width - filled, "", (long long)done,
+	        "##############################", width - filled, "", (long long)done,
 	        (long long)total);
+	if (rate > 0)
+		fprintf(stderr, "  %.0f/s  ETA %.0f s ", rate, (double)(total - done) / rate);
 	if (done == total)
 		fputc('\n', stderr);
 }

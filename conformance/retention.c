@@ -321,6 +321,44 @@ START_TEST(expire_with_deletion_vectors_and_app_txn_retention)
 }
 END_TEST
 
+
+/* Retention values that do not fit in 64-bit milliseconds are refused,
+ * never wrapped into "keep nothing"; the largest that fits keeps all. */
+START_TEST(retention_out_of_range_is_refused)
+{
+	static const char *const too_long[] = {"interval 99999999999999999999 days",
+	                                       "interval 106751991168 days"};
+	dsql_catalog *cat = open_cat();
+	dsql_expire_result r;
+	dsql_snapshot *s;
+	dsql_error err;
+
+	for (size_t i = 0; i < 3; i++) {
+		const char *props[] = {"delta.logRetentionDuration",
+		                       i < 2 ? too_long[i] : "interval 106751991167 days", NULL};
+		dsql_table_options o = DSQL_TABLE_OPTIONS_INIT;
+		const char *t = tname("range");
+
+		o.properties = props;
+		OK(dsql_table_create(cat, t, &o, &err));
+		ck_assert_int_eq(commit_add(cat, t, "a"), 1);
+		ck_assert_int_eq(commit_add(cat, t, "b"), 2);
+		if (i < 2) {
+			ck_assert_int_eq(dsql_table_expire(cat, t, NULL, &r, &err), DSQL_EINVALID);
+			ck_assert_msg(strstr(err.message, "out of range") &&
+			                  strstr(err.message, "delta.logRetentionDuration"),
+			              "%s", err.message);
+		} else {
+			OK(dsql_table_expire(cat, t, NULL, &r, &err));
+			ck_assert_int_eq(r.versions_expired, 0);
+		}
+		OK(dsql_snapshot_open(&s, cat, t, 0, &err));
+		dsql_snapshot_free(s);
+	}
+	dsql_catalog_free(cat);
+}
+END_TEST
+
 void retention_cases(Suite *s)
 {
 	TCase *tc = tcase_create("retention");
@@ -328,6 +366,7 @@ void retention_cases(Suite *s)
 	tcase_add_test(tc, expire_keeps_retained_snapshots_identical);
 	tcase_add_test(tc, expired_read_version_is_rejected);
 	tcase_add_test(tc, expire_limits);
+	tcase_add_test(tc, retention_out_of_range_is_refused);
 	tcase_add_test(tc, expire_with_deletion_vectors_and_app_txn_retention);
 	tcase_add_test(tc, expire_and_vacuum_race_commits);
 	tcase_set_timeout(tc, 120);

@@ -16,6 +16,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,9 @@
 
 #define DAY_MS (24LL * 3600 * 1000)
 
-/* Delta's interval strings: "interval 30 days", "interval 1 week". */
+/* Delta's interval strings: "interval 30 days", "interval 1 week". 0, or
+ * -1 when it is not one, -2 when it does not fit in 64-bit milliseconds
+ * (refused: a wrapped value would mean "keep nothing"). */
 static int parse_interval(const char *s, int64_t *ms)
 {
 	static const struct {
@@ -31,16 +34,23 @@ static int parse_interval(const char *s, int64_t *ms)
 		int64_t ms;
 	} units[] = {{"millisecond", 1}, {"second", 1000}, {"minute", 60000},
 	             {"hour", 3600000}, {"day", DAY_MS}, {"week", 7 * DAY_MS}};
-	char unit[32];
+	char unit[32], *end;
 	long long n;
+	int at = 0;
 
-	if (sscanf(s, " interval %lld %31s", &n, unit) != 2 || n < 0)
+	if (sscanf(s, " interval %n", &at) != 0 || at == 0 || !isdigit((unsigned char)s[at]))
+		return -1;
+	errno = 0;
+	n = strtoll(s + at, &end, 10);
+	if (sscanf(end, " %31s", unit) != 1)
 		return -1;
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		size_t len = strlen(units[i].unit);
 
 		if (strncasecmp(unit, units[i].unit, len) == 0 &&
 		    (unit[len] == '\0' || (tolower((unsigned char)unit[len]) == 's' && !unit[len + 1]))) {
+			if (errno == ERANGE || n > INT64_MAX / units[i].ms)
+				return -2;
 			*ms = n * units[i].ms;
 			return 0;
 		}
@@ -56,10 +66,19 @@ static int table_property_ms(dsql_catalog *cat, int64_t id, int64_t version, con
 
 	*out = dflt;
 	v = json_object_get(json_object_get(meta, "configuration"), key);
-	if (rc == DSQL_OK && json_is_string(v) && parse_interval(json_string_value(v), out) != 0)
-		rc = dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
-		                    "table property %s = '%s' is not an interval (e.g. 'interval 30 "
-		                    "days')", key, json_string_value(v));
+	if (rc == DSQL_OK && json_is_string(v)) {
+		int bad = parse_interval(json_string_value(v), out);
+
+		if (bad == -2)
+			rc = dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+			                    "table property %s = '%.200s' is out of range (at most %lld "
+			                    "milliseconds)", key, json_string_value(v),
+			                    (long long)INT64_MAX);
+		else if (bad)
+			rc = dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+			                    "table property %s = '%.200s' is not an interval (e.g. "
+			                    "'interval 30 days')", key, json_string_value(v));
+	}
 	if (rc == DSQL_OK && !json_is_string(v) && dflt < 0)
 		*out = -1;
 	json_decref(meta);

@@ -471,6 +471,10 @@ START_TEST(expire_and_vacuum_delete_only_under_location)
 	ck_assert_int_eq(cli(NULL, NULL, "expire t --keep-versions 1"), 0);
 	ck_assert_int_eq(cli(NULL, NULL, "snapshot t --version 1"), 4);
 	usleep(30000);
+	/* 2^57 hours are 2^64 * 28125 ms: wrapped, a retention of 0. Refused. */
+	ck_assert_int_eq(cli(NULL, NULL, "vacuum t --retain 144115188075855872 --delete"), 2);
+	snprintf(path, sizeof(path), "%s/old%%20file.parquet", dir);
+	ck_assert_int_eq(access(path, F_OK), 0);
 	ck_assert_int_eq(cli(&j, NULL, "vacuum t --retain 0 --delete --json"), 0);
 	ck_assert_uint_eq(json_array_size(j), 2);
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(j, 0), "path")),

@@ -1,6 +1,7 @@
 /* deltasql expire / vacuum: retention from the command line. */
 #include "cli.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -90,6 +91,10 @@ int cmd_vacuum(cli *c)
 		case 'r':
 			if (cli_parse_int(optarg, &hours) != 0)
 				return cli_usage(c, "vacuum: --retain wants hours");
+			/* In milliseconds it must fit: wrapped, it would keep nothing. */
+			if (hours > INT64_MAX / 3600000)
+				return cli_usage(c, "vacuum: --retain is out of range (at most "
+				                    "2562047788015 hours)");
 			break;
 		case 'D': del = 1; break;
 		}

@@ -10,6 +10,11 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static void commit_actions(dsql_catalog *cat, const char *t, char *a1, char *a2)
@@ -359,6 +364,198 @@ START_TEST(retention_out_of_range_is_refused)
 }
 END_TEST
 
+
+static void touch_file(const char *dir, const char *name)
+{
+	char path[1000];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	ck_assert_msg((f = fopen(path, "w")) != NULL, "cannot create %s", path);
+	fclose(f);
+}
+
+static int exists(const char *dir, const char *name)
+{
+	char path[1000];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return lstat(path, &st) == 0;
+}
+
+static void commit_one(dsql_catalog *cat, const char *t, char *action)
+{
+	commit_actions(cat, t, action, NULL);
+}
+
+/* A table whose location is a fresh directory (returned, malloc'd). */
+static char *located_table(dsql_catalog *cat, const char *t)
+{
+	dsql_table_options o = DSQL_TABLE_OPTIONS_INIT;
+	char tmpl[] = "/tmp/dsqlconf-vacuum.XXXXXX", *dir;
+	dsql_error err;
+
+	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	ck_assert_ptr_nonnull(dir = realpath(tmpl, NULL));
+	o.schema_json = schema_xy;
+	o.location = dir;
+	OK(dsql_table_create(cat, t, &o, &err));
+	return dir;
+}
+
+static void expire_and_vacuum(dsql_catalog *cat, const char *t)
+{
+	dsql_expire_options e = DSQL_EXPIRE_OPTIONS_INIT;
+	dsql_error err;
+
+	e.keep_versions = 1;
+	OK(dsql_table_expire(cat, t, &e, NULL, &err));
+	usleep(30000);
+	OK(dsql_table_vacuum(cat, t, 0, 1, NULL, NULL, &err));
+}
+
+/* vacuum --delete deletes no file a retained version references, under
+ * any spelling: paths are canonical from staging on ("./a" and "a",
+ * "b%2Eparquet" and "b.parquet" are one file), an absolute spelling of a
+ * live file keeps it, a symbolic link is deleted itself (never its
+ * target), and a path through a linked directory is not followed. %00
+ * and invalid escapes are refused at staging. */
+START_TEST(vacuum_deletes_no_live_file_under_any_spelling)
+{
+	dsql_catalog *cat = open_cat();
+	const char *t = tname("spell");
+	char *dir = located_table(cat, t), out[900], path[900], sub[900];
+	dsql_txn *txn;
+	dsql_error err;
+
+	snprintf(out, sizeof(out), "%s-outside", dir);
+	ck_assert_int_eq(mkdir(out, 0755), 0);
+	touch_file(out, "e.parquet");
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	ck_assert_int_eq(symlink(out, sub), 0);
+	touch_file(dir, "a.parquet");
+	touch_file(dir, "b.parquet");
+	touch_file(dir, "d.parquet");
+	touch_file(dir, "f.parquet");
+	snprintf(path, sizeof(path), "%s/dlink.parquet", dir);
+	ck_assert_int_eq(symlink("d.parquet", path), 0);
+
+	commit_one(cat, t, add_json("./a.parquet", 1, NULL));
+	commit_one(cat, t, add_json("a.parquet", 1, NULL));
+	commit_one(cat, t, remove_json("./a.parquet"));
+	commit_one(cat, t, add_json("b%2Eparquet", 1, NULL));
+	commit_one(cat, t, remove_json("b%2Eparquet"));
+	commit_one(cat, t, add_json("b.parquet", 1, NULL));
+	commit_actions(cat, t, add_json("dlink.parquet", 1, NULL), add_json("d.parquet", 1, NULL));
+	commit_one(cat, t, remove_json("dlink.parquet"));
+	commit_one(cat, t, add_json("f.parquet", 1, NULL));
+	commit_one(cat, t, remove_json("f.parquet"));
+	snprintf(path, sizeof(path), "file://%s/f.parquet", dir);
+	commit_one(cat, t, add_json(path, 1, NULL));
+	commit_one(cat, t, add_json("sub/e.parquet", 1, NULL));
+	commit_one(cat, t, remove_json("sub/e.parquet"));
+	expire_and_vacuum(cat, t);
+	ck_assert_msg(exists(dir, "b.parquet"), "live b.parquet deleted (as b%%2Eparquet)");
+	ck_assert_msg(exists(dir, "d.parquet"), "live d.parquet deleted through a symlink");
+	ck_assert_msg(exists(dir, "f.parquet"), "f.parquet, live as file://.../f.parquet, deleted");
+	ck_assert_msg(exists(out, "e.parquet"), "a file outside the location was deleted");
+	/* What no retained version references went. */
+	ck_assert_msg(!exists(dir, "a.parquet"), "removed a.parquet was kept");
+	ck_assert_msg(!exists(dir, "dlink.parquet"), "the removed link was kept");
+	/* Refused at staging, naming the path. */
+	OK(dsql_txn_begin(&txn, cat, NULL, &err));
+	ck_assert_int_eq(stage(txn, t, add_json("c.parquet%00junk", 1, NULL), &err), DSQL_EINVALID);
+	ck_assert_msg(strstr(err.message, "c.parquet%00junk") && strstr(err.message, "%00"), "%s",
+	              err.message);
+	ck_assert_int_eq(stage(txn, t, add_json("c%zz.parquet", 1, NULL), &err), DSQL_EINVALID);
+	ck_assert_int_eq(stage(txn, t, add_json("c%2.parquet", 1, NULL), &err), DSQL_EINVALID);
+	dsql_txn_free(txn);
+
+	{
+		char *live = paths_at(cat, t, version_of(cat, t));
+
+		snprintf(path, sizeof(path), "b.parquet,d.parquet,file://%s/f.parquet", dir);
+		ck_assert_str_eq(live, path);
+		free(live);
+	}
+	free(dir);
+	dsql_catalog_free(cat);
+}
+END_TEST
+
+typedef struct swapper {
+	char a[900], b[900];
+	volatile int stop;
+	int swaps;
+} swapper;
+
+static void *swap_loop(void *arg)
+{
+	swapper *w = arg;
+
+	while (!w->stop)
+		w->swaps += syscall(SYS_renameat2, AT_FDCWD, w->a, AT_FDCWD, w->b, RENAME_EXCHANGE) == 0;
+	return NULL;
+}
+
+/* A directory of the location swapped for a symbolic link to a directory
+ * outside, over and over, while vacuum deletes the files in it: nothing
+ * outside is ever deleted (deletion walks from the location's descriptor
+ * with O_NOFOLLOW, never by a path resolved again). */
+START_TEST(vacuum_never_follows_a_swapped_directory)
+{
+	enum { FILES = 400 };
+	dsql_catalog *cat = open_cat();
+	const char *t = tname("swap");
+	char *dir = located_table(cat, t), out[900], name[64];
+	swapper w = {.stop = 0};
+	pthread_t th;
+	dsql_txn *txn;
+	dsql_error err;
+	int kept = 0;
+
+	snprintf(out, sizeof(out), "%s-outside", dir);
+	snprintf(w.a, sizeof(w.a), "%s/race", dir);
+	snprintf(w.b, sizeof(w.b), "%s/race-link", dir);
+	ck_assert_int_eq(mkdir(out, 0755) == 0 && mkdir(w.a, 0755) == 0, 1);
+	ck_assert_int_eq(symlink(out, w.b), 0);
+	for (int pass = 0; pass < 2; pass++) {
+		OK(dsql_txn_begin(&txn, cat, NULL, &err));
+		for (int i = 0; i < FILES; i++) {
+			snprintf(name, sizeof(name), "r%03d.parquet", i);
+			touch_file(pass ? out : w.a, name);
+			if (pass)
+				continue;
+			snprintf(name, sizeof(name), "race/r%03d.parquet", i);
+			OK(stage(txn, t, add_json(name, 1, NULL), &err));
+		}
+		if (pass == 0)
+			ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
+		dsql_txn_free(txn);
+	}
+	OK(dsql_txn_begin(&txn, cat, NULL, &err));
+	for (int i = 0; i < FILES; i++) {
+		snprintf(name, sizeof(name), "race/r%03d.parquet", i);
+		OK(stage(txn, t, remove_json(name), &err));
+	}
+	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
+	dsql_txn_free(txn);
+	ck_assert_int_eq(pthread_create(&th, NULL, swap_loop, &w), 0);
+	expire_and_vacuum(cat, t);
+	w.stop = 1;
+	pthread_join(th, NULL);
+	ck_assert_int_gt(w.swaps, 0);
+	for (int i = 0; i < FILES; i++) {
+		snprintf(name, sizeof(name), "r%03d.parquet", i);
+		kept += exists(out, name);
+	}
+	ck_assert_msg(kept == FILES, "%d files outside the location deleted", FILES - kept);
+	free(dir);
+	dsql_catalog_free(cat);
+}
+END_TEST
+
 void retention_cases(Suite *s)
 {
 	TCase *tc = tcase_create("retention");
@@ -367,6 +564,8 @@ void retention_cases(Suite *s)
 	tcase_add_test(tc, expired_read_version_is_rejected);
 	tcase_add_test(tc, expire_limits);
 	tcase_add_test(tc, retention_out_of_range_is_refused);
+	tcase_add_test(tc, vacuum_deletes_no_live_file_under_any_spelling);
+	tcase_add_test(tc, vacuum_never_follows_a_swapped_directory);
 	tcase_add_test(tc, expire_with_deletion_vectors_and_app_txn_retention);
 	tcase_add_test(tc, expire_and_vacuum_race_commits);
 	tcase_set_timeout(tc, 120);

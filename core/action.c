@@ -1,5 +1,6 @@
 /* Parsing and checking Delta actions. */
 #include "action.h"
+#include "delta_path.h"
 #include "util.h"
 
 #include <inttypes.h>
@@ -146,6 +147,11 @@ static int parse_file(action *a, const char *kind, dsql_error *err)
 		return rc;
 	if (!*a->path)
 		return bad(err, kind, "\"%s\" is empty", "path");
+	/* One spelling per file, from here on (the line keeps the given one). */
+	if ((rc = delta_path_canonical(a->path, &a->canon, err)))
+		return rc;
+	if (a->canon)
+		a->path = a->canon;
 	if ((rc = want_bool(a->body, kind, "dataChange", 1, &a->data_change, err)) ||
 	    (rc = want_string_map(a->body, kind, "partitionValues", 1, err)))
 		return rc;
@@ -482,6 +488,7 @@ void action_clear(action *a)
 	json_decref(a->line);
 	free(a->text);
 	free(a->owned);
+	free(a->canon);
 	memset(a, 0, sizeof(*a));
 }
 

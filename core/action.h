@@ -28,7 +28,8 @@ typedef struct action {
 	action_kind kind;
 	json_t *line;       /* owned: {"kind": body} */
 	json_t *body;       /* borrowed from line */
-	const char *path;   /* add, remove, cdc */
+	const char *path;   /* add, remove, cdc: canonical (delta_path.h) */
+	char *canon;        /* owned: the canonical path, when not the one given */
 	char dv_id[512];    /* add, remove: deletion vector unique id, "" if none */
 	int64_t size;       /* add, cdc; -1 when absent */
 	int data_change;    /* add, remove: 1 unless dataChange is false */

@@ -7,6 +7,7 @@
  * path cheaper than parsing a line.
  */
 #include "action.h"
+#include "delta_path.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -325,6 +326,14 @@ int action_from_file(action *out, action_kind kind, const dsql_file_action *f,
 	out->text_len = b.len;
 	out->path = out->owned;
 	out->value_keys = out->owned + strlen(out->owned) + 1;
+	if ((rc = delta_path_canonical(out->path, &out->canon, err)) != DSQL_OK) {
+		free(out->text);
+		free(out->owned);
+		memset(out, 0, sizeof(*out));
+		return rc;
+	}
+	if (out->canon)
+		out->path = out->canon;
 	out->n_values = f->n_partition_values;
 	out->size = f->size;
 	out->data_change = f->data_change != 0;

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include "deltasql/retention.h"
 #include "catalog_int.h"
+#include "delta_path.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -20,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define DAY_MS (24LL * 3600 * 1000)
@@ -320,65 +323,229 @@ int dsql_table_expire(dsql_catalog *cat, const char *table, const dsql_expire_op
 
 /* --- vacuum --- */
 
-/* Percent-decoding of a Delta path (paths in the log are URI-encoded). */
-static void url_decode(char *dst, size_t cap, const char *src)
+/* Where vacuum may delete: the table's location, a local directory opened
+ * once, and the two spellings of it an absolute path may use (as stored,
+ * resolved). Files are reached from its descriptor, one directory at a time
+ * without following symbolic links, never by a path resolved again: a
+ * directory swapped for a link during the walk leads nowhere. */
+typedef struct vac_root {
+	int fd; /* -1: nothing is deleted */
+	char base[PATH_MAX], real[PATH_MAX];
+	/* The decoded relative paths of every retained file, when the catalog
+	 * holds paths the migration could not canonicalise (schema.c). */
+	json_t *retained;
+} vac_root;
+
+static void root_open(vac_root *r, const char *location)
 {
-	size_t n = 0;
-
-	for (; *src && n + 1 < cap; src++) {
-		unsigned int byte;
-
-		if (*src == '%' && sscanf(src + 1, "%2x", &byte) == 1) {
-			dst[n++] = (char)byte;
-			src += 2;
-		} else {
-			dst[n++] = *src;
-		}
-	}
-	dst[n] = '\0';
-}
-
-/* The local file for a log path, when it lies under the table's location;
- * 0 when it does not (another store, or a path escaping the location). */
-static int local_file(const char *location, const char *path, char *out, size_t cap)
-{
-	char base[PATH_MAX], joined[PATH_MAX * 2], decoded[PATH_MAX], real[PATH_MAX];
 	const char *loc = location;
+	size_t n;
 
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
 	if (!loc)
-		return 0;
+		return;
 	if (strncmp(loc, "file://", 7) == 0)
 		loc += 7;
+	else if (strncmp(loc, "file:", 5) == 0)
+		loc += 5;
 	else if (strstr(loc, "://"))
+		return; /* an object store: not ours */
+	if (loc[0] != '/' || !realpath(loc, r->real))
+		return;
+	util_copy(r->base, sizeof(r->base), loc);
+	while ((n = strlen(r->base)) > 1 && r->base[n - 1] == '/')
+		r->base[n - 1] = '\0';
+	r->fd = open(r->real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+static void root_close(vac_root *r)
+{
+	if (r->fd >= 0)
+		close(r->fd);
+	json_decref(r->retained);
+}
+
+/* The part of abs under dir ("dir/x" -> "x"), or NULL. */
+static const char *under(const char *abs, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (n == 1 && dir[0] == '/')
+		return abs + 1;
+	return strncmp(abs, dir, n) == 0 && abs[n] == '/' ? abs + n + 1 : NULL;
+}
+
+/* The file a log path names, as a decoded path relative to the location
+ * (malloc'd), or NULL when it names none there: another store, outside
+ * the location, "..", an invalid escape. */
+static char *relative_path(const vac_root *r, const char *path)
+{
+	char *canon = NULL, *dec, *rel = NULL;
+	const char *p, *s;
+
+	if (delta_path_canonical(path, &canon, NULL) != DSQL_OK)
+		return NULL;
+	dec = delta_path_decode(canon ? canon : path);
+	free(canon);
+	if (!dec)
+		return NULL;
+	p = dec;
+	if (strncmp(p, "file:", 5) == 0) {
+		p += 5;
+		if (strncmp(p, "//", 2) == 0) { /* an authority: none, or this host */
+			p += 2;
+			if (strncmp(p, "localhost/", 10) == 0)
+				p += 9;
+			else if (*p != '/')
+				p = "";
+		}
+	} else if (strcspn(p, ":") < strcspn(p, "/")) {
+		p = ""; /* another scheme */
+	}
+	if (*p == '/')
+		p = (s = under(p, r->base)) ? s : under(p, r->real);
+	for (s = p; p && *s;) { /* every segment names an entry below */
+		size_t n = strcspn(s, "/");
+
+		if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+			p = NULL;
+		s += n + (s[n] == '/');
+	}
+	if (p && *p && p[strlen(p) - 1] != '/')
+		rel = strdup(p);
+	free(dec);
+	return rel;
+}
+
+/* Deletes rel below the root's descriptor: each directory opened with
+ * O_NOFOLLOW from the one before, the file unlinked in the last one (a
+ * symbolic link is unlinked itself, never followed). 1 when deleted. */
+static int unlink_under(int root, const char *rel)
+{
+	char buf[PATH_MAX], *s = buf, *slash;
+	struct stat st;
+	int dir = dup(root), deleted = 0;
+
+	if (dir < 0 || strlen(rel) >= sizeof(buf)) {
+		if (dir >= 0)
+			close(dir);
 		return 0;
-	if (!realpath(loc, base))
+	}
+	util_copy(buf, sizeof(buf), rel);
+	while (dir >= 0 && (slash = strchr(s, '/')) != NULL) {
+		int next;
+
+		*slash = '\0';
+		next = openat(dir, s, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(dir);
+		dir = next;
+		s = slash + 1;
+	}
+	if (dir < 0)
 		return 0;
-	url_decode(decoded, sizeof(decoded), strncmp(path, "file://", 7) == 0 ? path + 7 : path);
-	if (strstr(decoded, "://"))
-		return 0;
-	if (decoded[0] == '/')
-		snprintf(joined, sizeof(joined), "%s", decoded);
-	else
-		snprintf(joined, sizeof(joined), "%s/%s", base, decoded);
-	if (!realpath(joined, real))
-		return 0;
-	if (strncmp(real, base, strlen(base)) != 0 || real[strlen(base)] != '/')
-		return 0;
-	snprintf(out, cap, "%s", real);
-	return 1;
+	if (fstatat(dir, s, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode))
+		deleted = unlinkat(dir, s, 0) == 0 || errno == ENOENT;
+	close(dir);
+	return deleted;
+}
+
+/* Whether a retained version names the file under another spelling: an
+ * absolute one (the location as stored or resolved, with or without
+ * "file:"), or, where the catalog keeps paths it could not canonicalise,
+ * any spelling at all. */
+static int referenced_elsewhere(dsql_catalog *cat, vac_root *r, int64_t id, int64_t oldest,
+                                const char *rel, int *found, dsql_error *err)
+{
+	char *spell[7] = {NULL}, *abs_base = NULL, *abs_real = NULL;
+	db_stmt *st;
+	int rc = DSQL_OK;
+
+	*found = r->retained && json_object_get(r->retained, rel) != NULL;
+	if (*found)
+		return DSQL_OK;
+	if (asprintf(&abs_base, "%s/%s", r->base, rel) < 0)
+		abs_base = NULL;
+	if (asprintf(&abs_real, "%s/%s", r->real, rel) < 0)
+		abs_real = NULL;
+	spell[0] = delta_path_encode(rel);
+	spell[1] = abs_base ? delta_path_encode(abs_base) : NULL;
+	spell[2] = abs_real ? delta_path_encode(abs_real) : NULL;
+	for (int i = 0; i < 2; i++)
+		if (spell[1 + i] && (asprintf(&spell[3 + 2 * i], "file:%s", spell[1 + i]) < 0 ||
+		                     asprintf(&spell[4 + 2 * i], "file://%s", spell[1 + i]) < 0))
+			spell[3 + 2 * i] = spell[4 + 2 * i] = NULL;
+	for (int i = 0; i < 7; i++)
+		if (!spell[i])
+			rc = dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
+	if (rc == DSQL_OK)
+		rc = db_stmt_get(&st, cat->db,
+		                 "SELECT COUNT(*) FROM dsql_file WHERE table_id = ?"
+		                 " AND path IN (?, ?, ?, ?, ?, ?, ?)"
+		                 " AND (removed_version IS NULL OR removed_version > ?)",
+		                 err);
+	if (rc == DSQL_OK &&
+	    (rc = db_run(st, err, "itttttti", id, spell[0], spell[1], spell[2], spell[3],
+	                 spell[4], spell[5], spell[6], oldest)) == DSQL_ROW) {
+		*found = db_column_int64(st, 0) > 0;
+		db_stmt_done(st);
+		rc = DSQL_OK;
+	} else if (rc == DSQL_DONE) {
+		rc = DSQL_ERROR;
+	}
+	for (int i = 0; i < 7; i++)
+		free(spell[i]);
+	free(abs_base);
+	free(abs_real);
+	return rc;
+}
+
+/* Where the migration left paths it could not canonicalise (schema.c), the
+ * files every retained row of the table names, compared as files. */
+static int load_retained(dsql_catalog *cat, vac_root *r, int64_t id, int64_t oldest,
+                         dsql_error *err)
+{
+	char left[32];
+	db_stmt *st;
+	int rc = db_stmt_get(&st, cat->db, "SELECT value FROM dsql_catalog WHERE key = ?", err);
+
+	if (rc == DSQL_OK && (rc = db_run(st, err, "t", "noncanonical_paths")) == DSQL_ROW) {
+		util_copy(left, sizeof(left), db_column_text(st, 0, NULL));
+		db_stmt_done(st);
+		rc = DSQL_OK;
+	} else if (rc == DSQL_DONE) {
+		return DSQL_OK; /* every stored path is canonical */
+	}
+	if (rc != DSQL_OK || atoll(left) <= 0)
+		return rc;
+	r->retained = json_object();
+	rc = db_stmt_get(&st, cat->db,
+	                 "SELECT path FROM dsql_file WHERE table_id = ?"
+	                 " AND (removed_version IS NULL OR removed_version > ?)",
+	                 err);
+	for (rc = rc == DSQL_OK ? db_run(st, err, "ii", id, oldest) : rc; rc == DSQL_ROW;
+	     rc = db_step(st, err)) {
+		char *rel = relative_path(r, db_column_text(st, 0, NULL));
+
+		if (rel)
+			json_object_set_new(r->retained, rel, json_true());
+		free(rel);
+	}
+	return rc == DSQL_DONE ? DSQL_OK : rc;
 }
 
 int dsql_table_vacuum(dsql_catalog *cat, const char *table, int64_t retain_ms,
                       int delete_files, dsql_vacuum_cb cb, void *payload, dsql_error *err)
 {
 	int64_t id, latest, oldest, cutoff = util_now_ms() - retain_ms, listed = 0, removed = 0;
-	char *location = NULL;
+	vac_root root;
 	db_stmt *st;
 	int rc;
 
 	if (retain_ms < 0)
 		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
 		                      "vacuum: the retention period is negative");
+	root_open(&root, NULL);
 	/* Deleting: a write transaction, whose row lock keeps commits (and
 	 * re-adds) out until the deleting is done. Listing only: a read
 	 * transaction's snapshot (which a standby runs). */
@@ -388,16 +555,17 @@ int dsql_table_vacuum(dsql_catalog *cat, const char *table, int64_t retain_ms,
 	if (rc == DSQL_OK && delete_files) {
 		rc = db_stmt_get(&st, cat->db, "SELECT location FROM dsql_table WHERE id = ?", err);
 		if (rc == DSQL_OK && (rc = db_run(st, err, "i", id)) == DSQL_ROW) {
-			const char *l = db_column_text_or_null(st, 0);
-
-			location = l ? strdup(l) : NULL;
+			root_open(&root, db_column_text_or_null(st, 0));
 			db_stmt_done(st);
 			rc = DSQL_OK;
 		}
+		if (rc == DSQL_OK && root.fd >= 0)
+			rc = load_retained(cat, &root, id, oldest, err);
 	}
 	/* Removed files (index rows, or tombstones left by expiry) whose every
 	 * row was removed at or before the oldest retained version, longer ago
-	 * than the retention period. */
+	 * than the retention period. Stored paths are canonical: one spelling
+	 * per file, so the string comparison is the file's. */
 	if (rc == DSQL_OK)
 		rc = db_stmt_get(&st, cat->db,
 		                 "SELECT x.path, MAX(x.removed_ms) FROM ("
@@ -413,23 +581,37 @@ int dsql_table_vacuum(dsql_catalog *cat, const char *table, int64_t retain_ms,
 		                 err);
 	if (rc == DSQL_OK)
 		rc = db_run(st, err, "iiiiii", id, id, oldest, id, oldest, cutoff);
-	for (; rc == DSQL_ROW; rc = db_step(st, err)) {
-		const char *path = db_column_text(st, 0, NULL);
-		char file[PATH_MAX];
-		int deleted = 0, stop;
+	/* The candidates first: the checks below run statements of their own. */
+	{
+		json_t *rows = json_array();
 
-		if (delete_files && local_file(location, path, file, sizeof(file)))
-			deleted = unlink(file) == 0 || errno == ENOENT;
-		listed++;
-		removed += deleted;
-		stop = cb ? cb(path, db_column_int64(st, 1), deleted, payload) : 0;
-		if (stop) {
-			db_stmt_done(st);
-			rc = stop;
-			break;
+		for (; rc == DSQL_ROW; rc = db_step(st, err))
+			json_array_append_new(rows, json_pack("[s, I]", db_column_text(st, 0, NULL),
+			                                      (json_int_t)db_column_int64(st, 1)));
+		for (size_t i = 0; rc == DSQL_DONE && i < json_array_size(rows); i++) {
+			json_t *row = json_array_get(rows, i);
+			const char *path = json_string_value(json_array_get(row, 0));
+			char *rel = root.fd >= 0 ? relative_path(&root, path) : NULL;
+			int deleted = 0, elsewhere = 0, stop;
+
+			if (rel)
+				rc = referenced_elsewhere(cat, &root, id, oldest, rel, &elsewhere, err);
+			if (rc == DSQL_OK)
+				rc = DSQL_DONE;
+			if (rc == DSQL_DONE && rel && !elsewhere)
+				deleted = unlink_under(root.fd, rel);
+			free(rel);
+			listed += rc == DSQL_DONE;
+			removed += deleted;
+			stop = rc == DSQL_DONE && cb
+			               ? cb(path, json_integer_value(json_array_get(row, 1)), deleted, payload)
+			               : 0;
+			if (stop)
+				rc = stop;
 		}
+		json_decref(rows);
 	}
-	free(location);
+	root_close(&root);
 	if (rc != DSQL_DONE) {
 		db_rollback(cat->db);
 		return rc;

@@ -5,6 +5,7 @@
  * driver gets the same schema without dialect branches.
  */
 #include "schema.h"
+#include "delta_path.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -102,13 +103,19 @@ static const char *const v6[] = {
 	NULL,
 };
 
-static const char *const *const migrations[] = {NULL, v1, v2, v3, v4, v5, v6};
+/* Version 7: every stored file path in its canonical spelling
+ * (delta_path.h), which the commit path now gives every path it stages;
+ * no statement of its own, canonical_paths does the work. */
+static const char *const v7[] = {NULL};
+
+static const char *const *const migrations[] = {NULL, v1, v2, v3, v4, v5, v6, v7};
 
 /* The oldest schema this binary reads without migrating it, where it cannot
  * migrate (a standby): every statement of the read path finds its tables
  * and columns from this version on (v5 changed an index only; v6 added the
  * journal's attempts and waits and the conflict rows, which only
- * dsql_catalog_stats reads, and it refuses an older schema). A migration
+ * dsql_catalog_stats reads, and it refuses an older schema; v7 rewrote
+ * paths only). A migration
  * that adds what other reads use raises it. */
 #define SCHEMA_READABLE_FROM 4
 
@@ -162,14 +169,145 @@ static int run_migration(dsql_catalog *cat, int to, dsql_error *err)
 	return DSQL_OK;
 }
 
+/* One stored path that is not canonical. */
+typedef struct stored_path {
+	int64_t table_id, version, removed; /* removed: -1 for a live file */
+	char *path, *dv_id, *canon;
+} stored_path;
+
+static const struct {
+	const char *select, *taken, *update;
+} path_tables[] = {
+	{"SELECT table_id, path, dv_id, added_version, removed_version FROM dsql_file",
+	 /* the canonical key at the same version, or live twice */
+	 "SELECT COUNT(*) FROM dsql_file WHERE table_id = ? AND path = ? AND dv_id = ?"
+	 " AND (added_version = ? OR (removed_version IS NULL AND ? = -1))",
+	 "UPDATE dsql_file SET path = ? WHERE table_id = ? AND path = ? AND dv_id = ?"
+	 " AND added_version = ?"},
+	{"SELECT table_id, path, dv_id, removed_version, 0 FROM dsql_tombstone",
+	 "SELECT COUNT(*) FROM dsql_tombstone WHERE table_id = ? AND path = ? AND dv_id = ?"
+	 " AND removed_version = ? AND ? >= 0",
+	 "UPDATE dsql_tombstone SET path = ? WHERE table_id = ? AND path = ? AND dv_id = ?"
+	 " AND removed_version = ?"},
+};
+
+static void free_paths(stored_path *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].path);
+		free(v[i].dv_id);
+		free(v[i].canon);
+	}
+	free(v);
+}
+
+/* The rows of one table whose path is not canonical (usually none). */
+static int noncanonical_rows(dsql_catalog *cat, size_t k, stored_path **out, size_t *n,
+                             dsql_error *err)
+{
+	size_t cap = 0;
+	db_stmt *st;
+	int rc = db_stmt_get(&st, cat->db, path_tables[k].select, err);
+
+	*out = NULL;
+	*n = 0;
+	for (rc = rc == DSQL_OK ? db_run(st, err, "") : rc; rc == DSQL_ROW; rc = db_step(st, err)) {
+		const char *path = db_column_text(st, 1, NULL);
+		stored_path *p;
+		char *canon = NULL;
+
+		/* An invalid one keeps its spelling (and is counted below). */
+		if (delta_path_canonical(path, &canon, NULL) == DSQL_OK && !canon)
+			continue;
+		if (*n == cap) {
+			stored_path *g = realloc(*out, (cap = cap ? cap * 2 : 16) * sizeof(*g));
+
+			if (!g) {
+				free(canon);
+				db_stmt_done(st);
+				return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
+			}
+			*out = g;
+		}
+		p = &(*out)[(*n)++];
+		p->table_id = db_column_int64(st, 0);
+		p->version = db_column_int64(st, 3);
+		p->removed = db_column_is_null(st, 4) ? -1 : db_column_int64(st, 4);
+		p->path = strdup(path);
+		p->dv_id = strdup(db_column_text(st, 2, NULL));
+		p->canon = canon;
+		if (!p->path || !p->dv_id) {
+			db_stmt_done(st);
+			return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
+		}
+	}
+	return rc == DSQL_DONE ? DSQL_OK : rc;
+}
+
+/* Migration 7: stored paths take their canonical spelling. A row whose
+ * canonical key is taken already (one file stored under two spellings by
+ * an older version), or whose path is invalid, keeps its spelling; their
+ * number is recorded as noncanonical_paths, and vacuum then compares
+ * canonical forms for those tables (retention.c). */
+static int canonical_paths(dsql_catalog *cat, dsql_error *err)
+{
+	int64_t left = 0;
+	int rc = DSQL_OK;
+
+	for (size_t k = 0; rc == DSQL_OK && k < sizeof(path_tables) / sizeof(path_tables[0]); k++) {
+		stored_path *v;
+		size_t n;
+
+		rc = noncanonical_rows(cat, k, &v, &n, err);
+		for (size_t i = 0; rc == DSQL_OK && i < n; i++) {
+			db_stmt *st;
+			int64_t taken = 1;
+
+			if (!v[i].canon) {
+				left++;
+				continue;
+			}
+			rc = db_stmt_get(&st, cat->db, path_tables[k].taken, err);
+			if (rc == DSQL_OK &&
+			    (rc = db_run(st, err, "ittii", v[i].table_id, v[i].canon, v[i].dv_id,
+			                 v[i].version, v[i].removed)) == DSQL_ROW) {
+				taken = db_column_int64(st, 0);
+				db_stmt_done(st);
+				rc = DSQL_OK;
+			}
+			if (rc == DSQL_OK && taken) {
+				left++;
+				continue;
+			}
+			if (rc == DSQL_OK)
+				rc = db_stmt_get(&st, cat->db, path_tables[k].update, err);
+			if (rc == DSQL_OK &&
+			    (rc = db_run(st, err, "titti", v[i].canon, v[i].table_id, v[i].path,
+			                 v[i].dv_id, v[i].version)) == DSQL_DONE)
+				rc = DSQL_OK;
+		}
+		free_paths(v, n);
+	}
+	if (rc == DSQL_OK && left > 0) {
+		char buf[32];
+
+		snprintf(buf, sizeof(buf), "%lld", (long long)left);
+		rc = write_key(cat, "noncanonical_paths", buf, err);
+	}
+	return rc;
+}
+
 static int upgrade_locked(dsql_catalog *cat, int from, int to, dsql_error *err)
 {
 	char buf[32];
 	int rc;
 
-	for (int v = from + 1; v <= to; v++)
+	for (int v = from + 1; v <= to; v++) {
 		if ((rc = run_migration(cat, v, err)) != DSQL_OK)
 			return rc;
+		if (v == 7 && (rc = canonical_paths(cat, err)) != DSQL_OK)
+			return rc;
+	}
 	snprintf(buf, sizeof(buf), "%d", to);
 	return write_key(cat, "schema_version", buf, err);
 }

@@ -4,6 +4,7 @@
  * of a table's current version when it is opened.
  */
 #include "txn_int.h"
+#include "delta_path.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -549,13 +550,21 @@ int dsql_txn_read_predicate(dsql_txn *txn, const char *table, const char *predic
 	return rc;
 }
 
+/* A file read, under its canonical spelling: the one the winners' actions
+ * are compared in. */
 static int add_file(txn_table *t, const char *path, dsql_error *err)
 {
+	char *canon;
+	int rc;
+
 	if (!path || !*path)
 		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0, "read file path is empty");
+	if ((rc = delta_path_canonical(path, &canon, err)) != DSQL_OK)
+		return rc;
 	if (!t->read_files)
 		t->read_files = json_object();
-	json_object_set_new(t->read_files, path, json_true());
+	json_object_set_new(t->read_files, canon ? canon : path, json_true());
+	free(canon);
 	return DSQL_OK;
 }
 

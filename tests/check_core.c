@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "action.h"
+#include "delta_path.h"
 #include "partition.h"
 #include "util.h"
 
@@ -280,7 +281,13 @@ START_TEST(typed_file_action_is_the_line_it_stands_for)
 		              want);
 		ck_assert_uint_eq(len, strlen(want));
 		ck_assert_int_eq(a.kind, kinds[i]);
-		ck_assert_str_eq(a.path, cases[i].path);
+		{
+			char *canon = NULL; /* the line keeps the given spelling, the key is canonical */
+
+			ck_assert_int_eq(delta_path_canonical(cases[i].path, &canon, NULL), DSQL_OK);
+			ck_assert_str_eq(a.path, canon ? canon : cases[i].path);
+			free(canon);
+		}
 		ck_assert_str_eq(a.dv_id, dv_ids[i]);
 		ck_assert_int_eq(a.data_change, cases[i].data_change);
 		/* The line reads back as the same file. */
@@ -302,17 +309,72 @@ END_TEST
 
 /* Every ASCII character, and multi-byte ones of each length, in each kind
  * of string the writer escapes: the same bytes as jansson's encoder. */
+
+/* Delta paths canonicalised by Delta's rules: decoded once, "." and
+ * empty segments dropped (not under a scheme), encoded again escaping
+ * exactly what a URI path may not hold; %00 and broken escapes refused. */
+START_TEST(delta_paths_are_canonical)
+{
+	static const struct {
+		const char *in, *out; /* out NULL: refused */
+	} cases[] = {
+		{"part-00000-c0ffee.snappy.parquet", "part-00000-c0ffee.snappy.parquet"},
+		{"./live.parquet", "live.parquet"},
+		{"live2%2Eparquet", "live2.parquet"},
+		{"live2%2eparquet", "live2.parquet"},
+		{"a//b/./c.parquet", "a/b/c.parquet"},
+		{"a%2Fb", "a/b"},
+		{"p=a b/f", "p=a%20b/f"},
+		{"p=a%20b/f", "p=a%20b/f"},
+		{"p=a%2520b/f", "p=a%2520b/f"},
+		{"p=%3d/f", "p==/f"},
+		{"p=%c3%a9/f", "p=\xc3\xa9/f"},
+		{"p=\xc3\xa9/f", "p=\xc3\xa9/f"},
+		{"q%3f#x", "q%3F%23x"},
+		{"../outside.parquet", "../outside.parquet"},
+		{"/abs//x.parquet", "/abs/x.parquet"},
+		{"s3://bucket//key", "s3://bucket//key"},
+		{"file:///tmp/a%2Eb", "file:///tmp/a.b"},
+		{"live.parquet%00junk", NULL},
+		{"a%zz", NULL},
+		{"a%2", NULL},
+		{"a%", NULL},
+		{"./", NULL},
+		{"%2E", NULL},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		dsql_error err;
+		char *out = NULL;
+		int rc = delta_path_canonical(cases[i].in, &out, &err);
+
+		if (!cases[i].out) {
+			ck_assert_msg(rc == DSQL_EINVALID, "'%s' accepted", cases[i].in);
+			continue;
+		}
+		ck_assert_msg(rc == DSQL_OK, "'%s': %s", cases[i].in, err.message);
+		ck_assert_msg(strcmp(out ? out : cases[i].in, cases[i].out) == 0, "'%s' -> '%s', not '%s'",
+		              cases[i].in, out ? out : cases[i].in, cases[i].out);
+		/* Canonical is a fixed point, and said so without an allocation. */
+		ck_assert_int_eq(strcmp(cases[i].in, cases[i].out) == 0, out == NULL);
+		free(out);
+		ck_assert_int_eq(delta_path_canonical(cases[i].out, &out, &err), DSQL_OK);
+		ck_assert_ptr_null(out);
+	}
+}
+END_TEST
+
 START_TEST(typed_strings_are_escaped_as_jansson_escapes_them)
 {
 	static const char *const wide[] = {"\xc2\x80", "\xdf\xbf", "\xe0\xa0\x80", "\xef\xbf\xbf",
 	                                   "\xe2\x80\xa8", "\xf0\x90\x80\x80", "\xf4\x8f\xbf\xbf"};
 	dsql_key_value kv = {"k", NULL};
 	dsql_file_action f = DSQL_FILE_ACTION_INIT;
-	char s[16];
+	char s[16], p[16];
 
 	f.size = 1;
 	f.timestamp_ms = 1;
-	f.path = s;
+	f.path = p;
 	f.stats = s;
 	f.partition_values = &kv;
 	f.n_partition_values = 1;
@@ -329,6 +391,8 @@ START_TEST(typed_strings_are_escaped_as_jansson_escapes_them)
 			snprintf(s, sizeof(s), "a%cb", c);
 		else
 			snprintf(s, sizeof(s), "a%sb", wide[c - 128]);
+		/* A path's '%' starts an escape (a lone one is refused). */
+		snprintf(p, sizeof(p), "%s", c == '%' ? "a%25b" : s);
 		want = expected_line(ACT_ADD, &f);
 		ck_assert_msg(action_from_file(&a, ACT_ADD, &f, &err) == DSQL_OK, "%d: %s", c,
 		              err.message);
@@ -619,6 +683,7 @@ int main(void)
 	tcase_add_test(tc, stored_text_is_the_compact_rendering);
 	tcase_add_test(tc, typed_file_action_is_the_line_it_stands_for);
 	tcase_add_test(tc, typed_strings_are_escaped_as_jansson_escapes_them);
+	tcase_add_test(tc, delta_paths_are_canonical);
 	tcase_add_test(tc, typed_add_knows_its_partition_values);
 	tcase_add_test(tc, partition_values_read_as_their_type);
 	tcase_add_test(tc, typed_file_action_rejects_bad_fields);

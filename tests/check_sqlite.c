@@ -197,6 +197,67 @@ START_TEST(old_catalog_is_migrated)
 }
 END_TEST
 
+
+static void commit_text(dsql_catalog *cat, const char *table, const char *action)
+{
+	dsql_txn *txn;
+	dsql_error err;
+
+	ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
+	ck_assert_msg(dsql_txn_stage(txn, table, action, &err) == DSQL_OK, "%s", err.message);
+	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
+	dsql_txn_free(txn);
+}
+
+#define ADD(p) "{\"add\":{\"path\":\"" p "\",\"partitionValues\":{},\"size\":1," \
+	"\"modificationTime\":1,\"dataChange\":true}}"
+
+/* Migration 7: file paths stored by an older version in other spellings
+ * take their canonical one, so that commits (which stage canonical paths)
+ * and vacuum find them; a path whose canonical key is taken (one file live
+ * under two spellings) keeps its spelling, and is counted. */
+START_TEST(stored_paths_are_made_canonical)
+{
+	dsql_table_options o = DSQL_TABLE_OPTIONS_INIT;
+	dsql_catalog *cat;
+	dsql_error err;
+	char uri[600];
+
+	snprintf(uri, sizeof(uri), "%s", tu_sqlite_uri("paths"));
+	ck_assert_int_eq(dsql_catalog_open(&cat, uri, NULL, &err), DSQL_OK);
+	o.schema_json = "{\"type\":\"struct\",\"fields\":[]}";
+	ck_assert_int_eq(dsql_table_create(cat, "t", &o, &err), DSQL_OK);
+	commit_text(cat, "t", ADD("a.parquet"));
+	commit_text(cat, "t", ADD("c.parquet"));
+	commit_text(cat, "t", ADD("d.parquet"));
+	dsql_catalog_free(cat);
+	/* As an older version stored them: */
+	raw_exec(uri, "UPDATE dsql_file SET path = './a.parquet' WHERE path = 'a.parquet'");
+	raw_exec(uri, "UPDATE dsql_file SET path = 'c%2eparquet' WHERE path = 'c.parquet'");
+	raw_exec(uri, "INSERT INTO dsql_file SELECT table_id, 'd.parquet', dv_id, added_version + 1,"
+	              " NULL, size, body FROM dsql_file WHERE path = 'd.parquet'");
+	raw_exec(uri, "UPDATE dsql_file SET path = './d.parquet' WHERE path = 'd.parquet'"
+	              " AND added_version = 3");
+	raw_exec(uri, "UPDATE dsql_catalog SET value = '6' WHERE key = 'schema_version'");
+
+	ck_assert_int_eq(dsql_catalog_open(&cat, uri, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(raw_count(uri, "SELECT COUNT(*) FROM dsql_file WHERE path IN"
+	                                " ('a.parquet', 'c.parquet')"), 2);
+	ck_assert_int_eq(raw_count(uri, "SELECT COUNT(*) FROM dsql_file WHERE path = './d.parquet'"),
+	                 1);
+	ck_assert_int_eq(raw_count(uri, "SELECT CAST(value AS INTEGER) FROM dsql_catalog"
+	                                " WHERE key = 'noncanonical_paths'"), 1);
+	ck_assert_int_eq(raw_count(uri, "SELECT CAST(value AS INTEGER) FROM dsql_catalog"
+	                                " WHERE key = 'schema_version'"), 7);
+	/* Removes under any spelling find them. */
+	commit_text(cat, "t", "{\"remove\":{\"path\":\"a.parquet\",\"dataChange\":true}}");
+	commit_text(cat, "t", "{\"remove\":{\"path\":\"./c%2Eparquet\",\"dataChange\":true}}");
+	ck_assert_int_eq(raw_count(uri, "SELECT COUNT(*) FROM dsql_file WHERE removed_version"
+	                                " IS NULL AND path IN ('a.parquet', 'c.parquet')"), 0);
+	dsql_catalog_free(cat);
+}
+END_TEST
+
 START_TEST(newer_catalog_is_refused)
 {
 	char uri[600];
@@ -492,6 +553,7 @@ static Suite *sqlite_only_suite(void)
 
 	tcase_add_test(tc, generated_commit_info_is_janssons_rendering);
 	tcase_add_test(tc, old_catalog_is_migrated);
+	tcase_add_test(tc, stored_paths_are_made_canonical);
 	tcase_add_test(tc, newer_catalog_is_refused);
 	tcase_add_test(tc, missing_or_foreign_catalog);
 	tcase_add_test(tc, locked_catalog_gives_up_with_retryable_error);

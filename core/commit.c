@@ -1307,6 +1307,8 @@ int import_begin(import_writer **out, dsql_catalog *cat, const char *table,
 	if (rc == DSQL_OK) {
 		w->txn->verbatim = 1;
 		w->txn->importing = 1;
+		w->txn->attempts = 1; /* the journal's monitoring columns */
+		w->txn->commit_start_us = util_monotonic_us();
 		rc = txn_add_new_table(w->txn, table, location, &w->t, err);
 	}
 	if (rc == DSQL_OK && (rc = db_begin(cat->db, DSQL_BEGIN_WRITE, err)) == DSQL_OK) {

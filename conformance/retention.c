@@ -505,7 +505,7 @@ static void *swap_loop(void *arg)
  * with O_NOFOLLOW, never by a path resolved again). */
 START_TEST(vacuum_never_follows_a_swapped_directory)
 {
-	enum { FILES = 400 };
+	enum { FILES = 1000 };
 	dsql_catalog *cat = open_cat();
 	const char *t = tname("swap");
 	char *dir = located_table(cat, t), out[900], name[64];

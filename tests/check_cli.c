@@ -561,6 +561,48 @@ START_TEST(changes_between_versions)
 }
 END_TEST
 
+/* import draws its progress line (count, rate, time left) on a terminal's
+ * stderr only: under script(1) the line is there, into a pipe it is not. */
+START_TEST(import_progress_on_a_terminal_only)
+{
+	char dir[600], file[700], cmd[3000], *text = NULL;
+	FILE *f;
+
+	snprintf(uri, sizeof(uri), "%s", tu_sqlite_uri("progress"));
+	ck_assert_int_eq(cli(NULL, NULL, "init"), 0);
+	snprintf(dir, sizeof(dir), "%s/progress-log", tu_tmpdir());
+	snprintf(file, sizeof(file), "%s/_delta_log", dir);
+	ck_assert_int_eq(mkdir(dir, 0755) == 0 && mkdir(file, 0755) == 0, 1);
+	for (int v = 0; v < 3; v++) {
+		snprintf(file, sizeof(file), "%s/_delta_log/%020d.json", dir, v);
+		ck_assert_ptr_nonnull(f = fopen(file, "w"));
+		if (v == 0)
+			fputs("{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":2}}\n"
+			      "{\"metaData\":{\"id\":\"i\",\"format\":{\"provider\":\"parquet\","
+			      "\"options\":{}},\"schemaString\":\"{\\\"type\\\":\\\"struct\\\","
+			      "\\\"fields\\\":[]}\",\"partitionColumns\":[],\"configuration\":{}}}\n",
+			      f);
+		else
+			fprintf(f, "{\"add\":{\"path\":\"f%d\",\"partitionValues\":{},\"size\":1,"
+			           "\"modificationTime\":1,\"dataChange\":true}}\n", v);
+		fclose(f);
+	}
+	snprintf(cmd, sizeof(cmd), "script -qec \"'%s' --catalog '%s' import a '%s'\" /dev/null",
+	         CLI_PATH, uri, dir);
+	ck_assert_msg(tu_run(cmd, NULL, &text) == 0, "%s: %s", cmd, text ? text : "");
+	ck_assert_msg(text && strstr(text, "importing [") && strstr(text, "3/3") &&
+	                  strstr(text, "/s") && strstr(text, "ETA"),
+	              "no progress line on a terminal: %s", text ? text : "");
+	free(text);
+	text = NULL;
+	snprintf(cmd, sizeof(cmd), "'%s' --catalog '%s' import b '%s' 2>&1", CLI_PATH, uri, dir);
+	ck_assert_int_eq(tu_run(cmd, NULL, &text), 0);
+	ck_assert_msg(text && !strstr(text, "importing [") && strstr(text, "imported b"), "%s",
+	              text ? text : "");
+	free(text);
+}
+END_TEST
+
 START_TEST(help_per_command_touches_nothing)
 {
 	static const char *cmds[] = {"init", "create", "list", "drop", "commit", "prepared",
@@ -959,6 +1001,7 @@ int main(void)
 	tcase_add_test(tc, read_sets_isolation_and_stats);
 	tcase_add_test(tc, application_sql_in_commit);
 	tcase_add_test(tc, expire_and_vacuum_delete_only_under_location);
+	tcase_add_test(tc, import_progress_on_a_terminal_only);
 	tcase_add_test(tc, hostile_input);
 	tcase_add_test(tc, help_per_command_touches_nothing);
 	tcase_add_test(tc, options_getopt_long);

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "bench.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -845,6 +846,69 @@ static void write_log(const char *dir, const history *h)
 	}
 }
 
+/* n commits of one add each to table name, in the time they took. */
+static double one_add_commits(dsql_catalog *cat, const char *name, int from, int n)
+{
+	double t0 = now();
+	dsql_error err;
+
+	for (int i = from; i < from + n; i++) {
+		char action[256];
+		dsql_txn *txn = NULL;
+
+		snprintf(action, sizeof(action),
+		         "{\"add\":{\"path\":\"part-%06d.parquet\",\"partitionValues\":{},"
+		         "\"size\":1000,\"modificationTime\":1,\"dataChange\":true}}",
+		         i);
+		if (dsql_txn_begin(&txn, cat, NULL, &err) != DSQL_OK ||
+		    dsql_txn_stage(txn, name, action, &err) != DSQL_OK ||
+		    dsql_txn_commit(txn, &err) != DSQL_OK)
+			die("publication", "%s", err.message);
+		dsql_txn_free(txn);
+	}
+	return now() - t0;
+}
+
+/* What publishing each commit's log file costs: commits to a table with a
+ * local location, published and not (deltasql.publish=false), in
+ * alternating rounds. */
+static void publication_cost(const backend *b, dsql_catalog *cat)
+{
+	const char *off_props[] = {"deltasql.publish", "false", NULL};
+	int n = opt.quick ? 200 : 1000, rounds = 4;
+	double on = 0, off = 0;
+	char name[2][64], loc[2][700];
+	dsql_metrics m;
+	dsql_error err;
+
+	for (int k = 0; k < 2; k++) {
+		dsql_table_options o = DSQL_TABLE_OPTIONS_INIT;
+
+		snprintf(name[k], 64, "b%d_publish_%s", (int)getpid(), k ? "off" : "on");
+		/* One location per backend: each run's table writes a log of its own. */
+		snprintf(loc[k], sizeof(loc[k]), "%s/%s-%s", work_dir(), name[k], b->name);
+		if (mkdir(loc[k], 0755) != 0 && errno != EEXIST)
+			die("publication", "cannot create %s", loc[k]);
+		o.location = loc[k];
+		o.properties = k ? off_props : NULL;
+		if (dsql_table_create(cat, name[k], &o, &err) != DSQL_OK)
+			die("publication", "%s", err.message);
+	}
+	for (int r = 0; r < rounds; r++) {
+		on += one_add_commits(cat, name[0], r * n / rounds, n / rounds);
+		off += one_add_commits(cat, name[1], r * n / rounds, n / rounds);
+	}
+	dsql_catalog_metrics(cat, &m, sizeof(m));
+	out("   publication: %d commits of one add, log published %.3f ms/commit, not published"
+	    " %.3f ms/commit (ratio %.2f; %llu files, %llu failures)\n",
+	    n, on * 1000 / n, off * 1000 / n, on / off, (unsigned long long)m.published_files,
+	    (unsigned long long)m.publish_failures);
+	result_add(json_pack("{s:s, s:s, s:i, s:f, s:f, s:f}", "backend", b->name, "section",
+	                     "publication", "commits", n, "published_ms", on * 1000 / n,
+	                     "unpublished_ms", off * 1000 / n, "ratio", on / off));
+	drop_tables(cat, 2, name);
+}
+
 /* The rows an import of the log writes for versions 1..h->versions, as
  * one transaction of the raw client (one journal row, as the import's one
  * transaction writes), into table. */
@@ -936,5 +1000,6 @@ void section_import(backend *b)
 	if (!opt.quick && b->ops == &raw_sqlite_ops)
 		target(b->name, "import of a 20,000-commit log (s)", t_in, 2.0, 1, "");
 	drop_tables(cat, 1, name);
+	publication_cost(b, cat);
 	dsql_catalog_free(cat);
 }

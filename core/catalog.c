@@ -1,6 +1,7 @@
 /* Opening and closing catalogs. */
 #include "catalog_int.h"
 #include "batch.h"
+#include "publish.h"
 #include "schema.h"
 #include "util.h"
 
@@ -32,6 +33,7 @@ int dsql_catalog_open(dsql_catalog **out, const char *uri, const dsql_catalog_op
 	if (!cat)
 		return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
 	cat->retry = opts->retry;
+	cat->publish_mode = -1;
 	rc = db_open(&cat->db, uri, err);
 	if (rc == DSQL_OK) {
 		db_set_logger(cat->db, &cat->log);
@@ -52,6 +54,7 @@ void dsql_catalog_free(dsql_catalog *cat)
 	db_close(cat->db);
 	batch_free(cat);
 	hint_free_all(cat);
+	publish_free_all(cat);
 	free(cat);
 }
 

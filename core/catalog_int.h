@@ -8,6 +8,8 @@
 #include "log.h"
 #include "table_hint.h"
 
+typedef struct publish_state publish_state;
+
 #include <jansson.h>
 
 /* Rows per multi-row statement at most (batch.c). */
@@ -30,6 +32,11 @@ struct dsql_catalog {
 	/* What this handle last saw of each table it used (table_hint.c). */
 	table_hint *hints;
 	size_t n_hints, cap_hints;
+	/* What it knows of their publication (publish.c); publish_mode: the
+	 * catalog's 'publish' key, -1 until read. */
+	struct publish_state *published;
+	size_t n_published, cap_published;
+	int publish_mode;
 };
 
 /* Looks a table's id and current version up by name (outside any write

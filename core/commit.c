@@ -20,6 +20,7 @@
 #include "conflict.h"
 #include "partition.h"
 #include "protocol.h"
+#include "publish.h"
 #include "txn_int.h"
 #include "util.h"
 
@@ -1264,8 +1265,10 @@ int dsql_txn_commit(dsql_txn *txn, dsql_error *err)
 	if (rc == DSQL_OK) {
 		m->commits++;
 		m->replays += (uint64_t)txn->replayed;
-		if (!txn->replayed && !txn->prepare_only)
+		if (!txn->replayed && !txn->prepare_only) {
 			remember(txn);
+			publish_after_commit(txn);
+		}
 	} else {
 		m->failures++;
 	}

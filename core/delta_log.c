@@ -14,6 +14,7 @@
 #include "deltasql/delta.h"
 #include "deltasql/table.h"
 #include "catalog_int.h"
+#include "delta_log.h"
 #include "protocol.h"
 #include "txn_int.h"
 #include "util.h"
@@ -422,8 +423,8 @@ int dsql_delta_import(dsql_catalog *cat, const char *table, const char *path,
 
 /* --- export --- */
 
-static int version_text(dsql_catalog *cat, int64_t id, int64_t version, char **out,
-                        size_t *len, dsql_error *err)
+int log_version_text(dsql_catalog *cat, int64_t id, int64_t version, char **out,
+                     size_t *len, dsql_error *err)
 {
 	FILE *f = open_memstream(out, len);
 	db_stmt *st;
@@ -451,7 +452,7 @@ static int version_text(dsql_catalog *cat, int64_t id, int64_t version, char **o
 	return DSQL_OK;
 }
 
-static int same_content(const char *file, const char *text, size_t len)
+int log_same_content(const char *file, const char *text, size_t len)
 {
 	FILE *f = fopen(file, "rb");
 	char *buf;
@@ -505,7 +506,7 @@ static int write_all(int fd, const char *text, size_t len)
 	return fsync(fd);
 }
 
-static int write_atomically(const char *file, const char *text, size_t len, dsql_error *err)
+int log_write_file(const char *file, const char *text, size_t len, dsql_error *err)
 {
 	char tmp[PATH_MAX + 128];
 	int fd = open_temporary(file, tmp, sizeof(tmp));
@@ -528,7 +529,7 @@ static int write_atomically(const char *file, const char *text, size_t len, dsql
 		int e = errno;
 
 		unlink(tmp);
-		if (e == EEXIST && same_content(file, text, len))
+		if (e == EEXIST && log_same_content(file, text, len))
 			return DSQL_OK;
 		return dsql_error_set(err, e == EEXIST ? DSQL_EEXISTS : DSQL_EIO, NULL, NULL, 0,
 		                      "cannot write '%s': %s", file, strerror(e));
@@ -538,7 +539,7 @@ static int write_atomically(const char *file, const char *text, size_t len, dsql
 }
 
 /* Makes the files linked into DIR survive a crash of the machine. */
-static int sync_dir(const char *dir, dsql_error *err)
+int log_sync_dir(const char *dir, dsql_error *err)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY);
 	int rc = fd >= 0 ? fsync(fd) : -1;
@@ -616,14 +617,14 @@ int dsql_delta_export(dsql_catalog *cat, const char *table, const char *dir,
 		size_t len = 0;
 
 		snprintf(file, sizeof(file), "%s/%020lld.json", logdir, (long long)v);
-		rc = version_text(cat, id, v, &text, &len, err);
+		rc = log_version_text(cat, id, v, &text, &len, err);
 		if (rc == DSQL_OK && access(file, F_OK) == 0) {
-			if (!same_content(file, text, len))
+			if (!log_same_content(file, text, len))
 				rc = dsql_error_set(err, DSQL_EEXISTS, NULL, NULL, 0,
 				                    "'%s' exists with different content; not overwritten",
 				                    file);
 		} else if (rc == DSQL_OK) {
-			rc = write_atomically(file, text, len, err);
+			rc = log_write_file(file, text, len, err);
 			count += rc == DSQL_OK;
 		}
 		free(text);
@@ -631,7 +632,7 @@ int dsql_delta_export(dsql_catalog *cat, const char *table, const char *dir,
 			progress(v - from_version + 1, latest - from_version + 1, payload);
 	}
 	if (rc == DSQL_OK && count)
-		rc = sync_dir(logdir, err);
+		rc = log_sync_dir(logdir, err);
 	if (written)
 		*written = count;
 	return rc;

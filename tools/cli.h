@@ -113,6 +113,7 @@ int cmd_prepared(cli *c);
 int cmd_expire(cli *c);
 int cmd_import(cli *c);
 int cmd_export(cli *c);
+int cmd_publish(cli *c);
 int cmd_vacuum(cli *c);
 int cmd_recover(cli *c);
 int cmd_stats(cli *c);

@@ -71,6 +71,14 @@ static const cli_command commands[] = {
 	 "never overwriting a different file.",
 	 "  --from-version=N\tstart at version N (default 0)\n",
 	 "deltasql export events /lake/events"},
+	{"publish", cmd_publish, "[TABLE...] [--follow [--interval MS]] | --on | --off",
+	 "Publish tables' logs under their locations (every commit does; this catches up), or "
+	 "turn publication on or off for the catalog.",
+	 "  --follow\tkeep publishing every table, a round every interval, until stopped\n"
+	 "  --interval=MS\tmilliseconds between rounds (default 1000)\n"
+	 "  --on\tturn publication on for the catalog\n"
+	 "  --off\tturn publication off for the catalog\n",
+	 "deltasql publish --follow"},
 	{"expire", cmd_expire, "TABLE [--before T | --keep-versions N] [--dry-run]",
 	 "Drop old versions' detail; every retained snapshot stays identical.",
 	 "  --before=T\texpire versions older than T (ISO-8601 or epoch milliseconds)\n"

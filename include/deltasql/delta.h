@@ -50,6 +50,34 @@ DSQL_EXTERN int dsql_delta_export(dsql_catalog *cat, const char *table, const ch
                                   int64_t from_version, int64_t *written,
                                   dsql_progress_cb progress, void *payload, dsql_error *err);
 
+/* --- publication ---
+ *
+ * A table whose location is a local directory (an absolute path or a
+ * file: URI) has its log published there: after each commit's database
+ * transaction, every version not yet there is written as
+ * LOCATION/_delta_log/%020d.json (the bytes dsql_delta_export writes), in
+ * version order, put-if-absent. The commit never fails for it: the next
+ * commit, or dsql_delta_publish, catches up (the counts are in
+ * dsql_metrics). Off for a table whose metaData configuration has
+ * deltasql.publish=false, and for a whole catalog by
+ * dsql_catalog_set_publish. */
+
+/* Publishes every version of table not yet in its log. *written (may be
+ * NULL) receives the number of files written. Codes: DSQL_OK,
+ * DSQL_ENOTFOUND (no such table; a version expired before it was
+ * published), DSQL_EUNSUPPORTED (no local location, or publication off),
+ * DSQL_EEXISTS (a version file holds other actions: another writer keeps
+ * the log, and this handle stops publishing the table; the message names
+ * the version and file), DSQL_EIO (the location is not a directory, or a
+ * file cannot be written), database codes. */
+DSQL_EXTERN int dsql_delta_publish(dsql_catalog *cat, const char *table, int64_t *written,
+                                   dsql_error *err);
+
+/* Turns publication on or off for the whole catalog (its 'publish' key),
+ * for this handle at once and for handles opened later. Codes: DSQL_OK,
+ * DSQL_EINVALID, database codes. */
+DSQL_EXTERN int dsql_catalog_set_publish(dsql_catalog *cat, int on, dsql_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -50,6 +50,11 @@ typedef struct dsql_metrics {
 	 * found a table moved by another writer and was redone reading under
 	 * locks (a cheap try lost, no error) */
 	uint64_t hint_misses;
+	/* log files published under tables' locations (delta.h), and
+	 * publications that failed (the next commit or dsql_delta_publish
+	 * catches up; a foreign log stops it) */
+	uint64_t published_files;
+	uint64_t publish_failures;
 } dsql_metrics;
 
 /* Copies the catalog handle's counters into out; size is sizeof(*out) as

@@ -249,6 +249,8 @@ class Metrics:
     latency_sum_us: int
     latency_max_us: int
     hint_misses: int
+    published_files: int
+    publish_failures: int
 
 
 # --- snapshots --------------------------------------------------------------
@@ -951,7 +953,7 @@ class Catalog:
         return Metrics(m.commits, m.failures, m.replays, m.conflicts,
                        dict(zip(_lib.RULES, list(m.conflicts_by_rule))), m.rebases, m.retries,
                        m.backoff_ms, m.latency_count, m.latency_sum_us, m.latency_max_us,
-                       m.hint_misses)
+                       m.hint_misses, m.published_files, m.publish_failures)
 
 
 def _redact(uri: str) -> str:

@@ -147,7 +147,8 @@ class _Metrics(ctypes.Structure):
                 ("retries", ctypes.c_uint64), ("backoff_ms", ctypes.c_uint64),
                 ("latency_count", ctypes.c_uint64), ("latency_sum_us", ctypes.c_uint64),
                 ("latency_max_us", ctypes.c_uint64), ("latency_buckets", ctypes.c_uint64 * 10),
-                ("hint_misses", ctypes.c_uint64)]
+                ("hint_misses", ctypes.c_uint64), ("published_files", ctypes.c_uint64),
+                ("publish_failures", ctypes.c_uint64)]
 
 
 class _KeyValue(ctypes.Structure):

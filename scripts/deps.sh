@@ -9,6 +9,7 @@ packages=(
 	libpq-dev postgresql pgbouncer
 	unixodbc unixodbc-dev odbc-postgresql libsqliteodbc
 	valgrind clang libclang-rt-14-dev
+	openjdk-17-jre-headless python3-venv
 )
 
 missing=()

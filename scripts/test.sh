@@ -85,7 +85,7 @@ echo
 echo "=== Check summaries ==="
 for log in tests/*.log bindings/python/*.log; do
 	[ "$log" = tests/test-suite.log ] && continue
-	grep -H -E '^[0-9]+%: Checks: |^(PASS|SKIP)ED|^SKIPPED|^NOT RUN|^PASS:' "$log" || true
+	grep -H -E '^[0-9]+%: Checks: |^(PASS|SKIP)ED|^SKIPPED|^NOT RUN|^PASS:|^engines: ' "$log" || true
 done
 if [ "$status" -ne 0 ]; then
 	echo
@@ -116,8 +116,10 @@ if [ "$status" -ne 0 ] || [ "$sanitize_status" -ne 0 ]; then
 fi
 echo
 grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):' check.out || cat check.out
-# One closing line over every Check run: "N passed, N failed".
+# One closing line over every Check run and the engine tests' unittest run:
+# "N passed, N failed".
 cat tests/*.log bindings/python/*.log 2>/dev/null | awk '/^[0-9]+%: Checks: / {
 	gsub(",", ""); n += $3; f += $5 + $7 }
+	/^engines: [0-9]+ passed, [0-9]+ failed$/ { n += $2 + $4; f += $4 }
 	END { printf "checks: %d passed, %d failed\n", n - f, f }'
 exit "$status"

@@ -15,6 +15,7 @@
  */
 #include "deltasql/delta.h"
 #include "catalog_int.h"
+#include "checkpoint.h"
 #include "delta_log.h"
 #include "publish.h"
 #include "txn_int.h"
@@ -34,10 +35,13 @@ struct publish_state {
 	char *dir;         /* the local location; NULL: nothing to publish to */
 	int64_t published; /* the highest version known published; -1: not known */
 	char *stopped;     /* why publication stopped (a foreign log); NULL: it did not */
+	int64_t interval;  /* delta.checkpointInterval at the version published */
 };
 
 #define CATALOG_KEY "publish"
 #define TABLE_PROPERTY "deltasql.publish"
+/* Delta's default delta.checkpointInterval. */
+#define CHECKPOINT_INTERVAL 10
 
 void publish_free_all(dsql_catalog *cat)
 {
@@ -131,9 +135,10 @@ static int catalog_publishes(dsql_catalog *cat, int *out, dsql_error *err)
 }
 
 /* Whether the table's metaData at version leaves publication on (its
- * configuration has no deltasql.publish=false). */
+ * configuration has no deltasql.publish=false), and its checkpoint
+ * interval. */
 static int table_publishes(dsql_catalog *cat, int64_t id, int64_t version, int *out,
-                           dsql_error *err)
+                           int64_t *interval, dsql_error *err)
 {
 	table_hint *h = hint_by_id(cat, id);
 	json_t *md = NULL, *v;
@@ -145,6 +150,10 @@ static int table_publishes(dsql_catalog *cat, int64_t id, int64_t version, int *
 		return rc;
 	v = json_object_get(json_object_get(md, "configuration"), TABLE_PROPERTY);
 	*out = !(json_is_string(v) && strcmp(json_string_value(v), "false") == 0);
+	v = json_object_get(json_object_get(md, "configuration"), "delta.checkpointInterval");
+	*interval = json_is_string(v) ? strtoll(json_string_value(v), NULL, 10) : 0;
+	if (*interval <= 0)
+		*interval = CHECKPOINT_INTERVAL;
 	json_decref(md);
 	return DSQL_OK;
 }
@@ -414,6 +423,14 @@ static int publish_state_upto(dsql_catalog *cat, publish_state *s, const char *t
 		if (rc == DSQL_OK)
 			rc = rc2;
 	}
+	/* A checkpoint at the newest multiple of the interval just published
+	 * (a catch-up of many versions writes one, not one per interval). */
+	if (rc == DSQL_OK && checkpoint_enabled() && s->published >= next) {
+		int64_t c = s->published / s->interval * s->interval;
+
+		if (c > 0 && c >= next)
+			rc = checkpoint_write(cat, table, c, logdir, err);
+	}
 	return rc;
 }
 
@@ -431,7 +448,7 @@ static int publish_table(dsql_catalog *cat, int64_t id, const char *table, int64
 		return rc;
 	if ((rc = load_state(cat, id, &s, err)) != DSQL_OK || !s->dir)
 		return rc;
-	if ((rc = table_publishes(cat, id, target, &on, err)) != DSQL_OK || !on)
+	if ((rc = table_publishes(cat, id, target, &on, &s->interval, err)) != DSQL_OK || !on)
 		return rc;
 	if (active)
 		*active = 1;

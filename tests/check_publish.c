@@ -1,5 +1,6 @@
 /* Publication of tables' logs under their locations (core/publish.c). */
 #include "testutil.h"
+#include "checkpoint.h"
 
 #include <jansson.h>
 
@@ -380,6 +381,60 @@ START_TEST(publish_command)
 }
 END_TEST
 
+/* Checkpoints at delta.checkpointInterval (a build with --enable-checkpoints;
+ * one without writes none), _last_checkpoint at the newest; a catch-up of
+ * many versions writes only the newest multiple's. */
+START_TEST(checkpoints_at_the_interval)
+{
+	const char *props[] = {"delta.checkpointInterval", "5", NULL};
+	dsql_table_options o = DSQL_TABLE_OPTIONS_INIT;
+	dsql_catalog *cat = open_catalog();
+	const char *loc = location("cp");
+	char file[700], away[600], *last;
+	dsql_error err;
+
+	o.location = loc;
+	o.properties = props;
+	ck_assert_int_eq(dsql_table_create(cat, "cp", &o, &err), DSQL_OK);
+	for (int i = 1; i <= 11; i++) {
+		char path[32];
+
+		snprintf(path, sizeof(path), "%d.parquet", i);
+		add(cat, "cp", NULL, path);
+	}
+	snprintf(file, sizeof(file), "%s/_delta_log/_last_checkpoint", loc);
+	last = slurp(file);
+	if (!checkpoint_enabled()) {
+		ck_assert_ptr_null(last);
+		ck_assert_int_eq(n_log_entries(loc), 12);
+		dsql_catalog_free(cat);
+		return;
+	}
+	ck_assert_str_eq(last, "{\"version\":10,\"size\":12}\n"); /* protocol, metaData, 10 adds */
+	free(last);
+	for (int v = 5; v <= 10; v += 5) {
+		snprintf(file, sizeof(file), "%s/_delta_log/%020d.checkpoint.parquet", loc, v);
+		ck_assert_msg(access(file, F_OK) == 0, "no checkpoint at %d", v);
+	}
+	ck_assert_int_eq(n_log_entries(loc), 12 + 2 + 1);
+
+	/* Storage away for versions 12 to 21: the catch-up writes 20's only. */
+	snprintf(away, sizeof(away), "%s.away", loc);
+	ck_assert_int_eq(rename(loc, away), 0);
+	for (int i = 12; i <= 21; i++)
+		add(cat, "cp", NULL, "x.parquet");
+	ck_assert_int_eq(rename(away, loc), 0);
+	ck_assert_int_eq(dsql_delta_publish(cat, "cp", NULL, &err), DSQL_OK);
+	snprintf(file, sizeof(file), "%s/_delta_log/%020d.checkpoint.parquet", loc, 15);
+	ck_assert_int_ne(access(file, F_OK), 0);
+	snprintf(file, sizeof(file), "%s/_delta_log/_last_checkpoint", loc);
+	last = slurp(file);
+	ck_assert_str_eq(last, "{\"version\":20,\"size\":14}\n");
+	free(last);
+	dsql_catalog_free(cat);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("publish");
@@ -395,6 +450,7 @@ int main(void)
 	tcase_add_test(tc, publication_can_be_turned_off);
 	tcase_add_test(tc, imported_table_continues_its_log);
 	tcase_add_test(tc, publish_command);
+	tcase_add_test(tc, checkpoints_at_the_interval);
 	suite_add_tcase(s, tc);
 	return tu_run_suite(s);
 }

@@ -267,6 +267,49 @@ class FromDeltasql(unittest.TestCase, EngineReads):
                     self.check_spark(loc, v, files, rows, columns, latest=v)
 
 
+@unittest.skipUnless(os.environ.get("DELTASQL_CHECKPOINTS") == "1",
+                     "deltasql built without --enable-checkpoints")
+class Checkpoints(unittest.TestCase, EngineReads):
+    """Checkpoints deltasql writes are read by every engine: with every JSON file before
+    the checkpoint gone, as an engine's log cleanup leaves a table, each engine still reads
+    the table whole."""
+
+    def test_engines_read_from_the_checkpoint(self):
+        cat = new_catalog()
+        loc = tempfile.mkdtemp(dir=WORK, prefix="cp-")
+        data = Data(loc)
+        columns = ["id", "v", "p"]
+        cli(cat, "create", "t", "--location", loc, "--schema", json.dumps(SCHEMA),
+            "--partition-by", "p", "--property", "delta.checkpointInterval=5")
+        first = None
+        for v in range(1, 13):
+            actions = [data.add_action("ab"[v % 2], [v, v + 100])]
+            if v == 1:
+                first = actions[0]["add"]["path"]
+            if v == 7:   # a tombstone inside the checkpoint's range
+                actions.append({"remove": {"path": first, "dataChange": True,
+                                           "deletionTimestamp": int(time.time() * 1000)}})
+            if v == 3:
+                actions.append({"txn": {"appId": "job", "version": 3}})
+            cli(cat, "commit", "-", doc={"tables": {"t": {"actions": actions}}})
+        log = os.path.join(loc, "_delta_log")
+        with open(os.path.join(log, "_last_checkpoint")) as f:
+            self.assertEqual(json.load(f)["version"], 10)
+        for n in range(0, 10):
+            os.unlink(os.path.join(log, f"{n:020d}.json"))
+        os.unlink(os.path.join(log, f"{5:020d}.checkpoint.parquet"))
+        snap = cli(cat, "snapshot", "t")
+        self.assertEqual(snap["version"], 12)
+        files, rows = self.expect(snap, data, columns)
+        self.check_deltars(loc, 12, files, rows, columns)
+        self.check_duckdb(loc, files, rows, columns)
+        self.check_spark(loc, 12, files, rows, columns, latest=12)
+        files, rows = self.expect(cli(cat, "snapshot", "t", "--version", "10"), data, columns)
+        self.check_deltars(loc, 10, files, rows, columns)
+        self.check_spark(loc, 10, files, rows, columns)
+        self.assertEqual(DeltaTable(loc).transaction_version("job"), 3)
+
+
 class IntoDeltasql(unittest.TestCase):
     """Engines' own tables imported: deltasql's snapshot at each version has the files and
     live rows the engine reports."""

@@ -9,7 +9,7 @@
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 static const char *const event_names[DSQL_EVENT_COUNT] = {
 	"commit", "commit_failed", "conflict", "rebase", "retry", "reconnect",
-	"recovery", "two_phase", "expire", "vacuum", "hint_miss"};
+	"recovery", "two_phase", "expire", "vacuum", "hint_miss", "publish"};
 
 void dsql_catalog_set_logger(dsql_catalog *cat, dsql_log_level max_level, dsql_log_cb cb,
                              void *payload)

@@ -17,6 +17,7 @@
 #include "catalog_int.h"
 #include "checkpoint.h"
 #include "delta_log.h"
+#include "log.h"
 #include "publish.h"
 #include "txn_int.h"
 #include "util.h"
@@ -463,11 +464,25 @@ void publish_after_commit(dsql_txn *txn)
 		return; /* an import: the log it came from is there already */
 	for (size_t i = 0; i < txn->n_tables; i++) {
 		const txn_table *t = &txn->tables[i];
+		dsql_error err;
+		int rc;
 
-		if (t->committed_version >= 0 &&
-		    publish_table(cat, t->id, t->name, t->committed_version, NULL, NULL, NULL) !=
-		        DSQL_OK)
-			cat->metrics.publish_failures++;
+		if (t->committed_version < 0)
+			continue;
+		dsql_error_clear(&err);
+		rc = publish_table(cat, t->id, t->name, t->committed_version, NULL, NULL, &err);
+		if (rc == DSQL_OK)
+			continue;
+		cat->metrics.publish_failures++;
+		if (LOG_WANTS(&cat->log, DSQL_LOG_WARN)) {
+			log_num v;
+			dsql_log_field f[] = {{"table", t->name},
+			                      {"version", log_int(v, t->committed_version)},
+			                      {"code", dsql_status_name(rc)}};
+
+			log_emit(&cat->log, DSQL_LOG_WARN, DSQL_EVENT_PUBLISH, f, LOG_N(f), "%s",
+			         err.message);
+		}
 	}
 }
 

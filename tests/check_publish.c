@@ -237,6 +237,22 @@ START_TEST(next_commit_catches_up)
 }
 END_TEST
 
+/* What the logger was told about publication. */
+static char logged[2048];
+
+static void on_log(dsql_log_level level, dsql_log_event event, const char *message,
+                   const dsql_log_field *fields, size_t n_fields, void *payload)
+{
+	(void)payload;
+	if (event != DSQL_EVENT_PUBLISH)
+		return;
+	ck_assert_int_eq(level, DSQL_LOG_WARN);
+	snprintf(logged + strlen(logged), sizeof(logged) - strlen(logged), "%s;", message);
+	for (size_t i = 0; i < n_fields; i++)
+		snprintf(logged + strlen(logged), sizeof(logged) - strlen(logged), "%s=%s;",
+		         fields[i].key, fields[i].value);
+}
+
 /* A version file with other actions is another writer's log: the commit
  * still succeeds (the catalog decides), the file is not touched, nothing
  * after it is published, and the error names the version and the file. */
@@ -257,7 +273,10 @@ START_TEST(foreign_log_stops_publication)
 	ck_assert_ptr_nonnull(f = fopen(file, "w"));
 	fputs(foreign, f);
 	fclose(f);
+	dsql_catalog_set_logger(cat, DSQL_LOG_WARN, on_log, NULL);
 	add(cat, "t", NULL, "1.parquet");
+	ck_assert_msg(strstr(logged, file) && strstr(logged, "table=t;version=1;code="), "%s",
+	              logged);
 	add(cat, "t", NULL, "2.parquet");
 	ck_assert_int_eq(dsql_table_version(cat, "t", &version, &err), DSQL_OK);
 	ck_assert_int_eq(version, 2);

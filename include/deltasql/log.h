@@ -70,7 +70,11 @@ typedef enum dsql_log_event {
 	/* debug: a commit's cheap first try, built on what the handle knew,
 	 * found a table moved and went on under locks. txn, table (may be "") */
 	DSQL_EVENT_HINT_MISS = 10,
-	DSQL_EVENT_COUNT = 11
+	/* warn: a table's log could not be published after a commit (it is
+	 * caught up later), or publication stopped on another writer's file
+	 * (the message names the version and file). table, version, code */
+	DSQL_EVENT_PUBLISH = 11,
+	DSQL_EVENT_COUNT = 12
 } dsql_log_event;
 
 /* One fact of an event: key and value are borrowed for the call only. */

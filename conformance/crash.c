@@ -51,25 +51,17 @@ static int present(dsql_catalog *cat, const char *table, const char *id)
 	return x.n;
 }
 
-/* Runs one statement of the application's in a transaction of its own. */
-static void app_run(dsql_catalog *cat, const char *sql)
-{
-	dsql_txn *txn;
-	dsql_error err;
-
-	OK(dsql_txn_begin(&txn, cat, NULL, &err));
-	OK(dsql_txn_add_sql(txn, NULL, sql, NULL, 0, &err));
-	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
-	dsql_txn_free(txn);
-}
-
-/* The application's own table, written by SQL in the same transaction. */
+/* The application's own table, written by SQL in the same transaction (made
+ * outside it: schema changes are not application SQL everywhere). */
 static void app_table(dsql_catalog *cat, const char *lake)
 {
 	char sql[200];
 
+	(void)cat;
+	if (!appsql_judged())
+		return; /* the driver runs no application SQL */
 	snprintf(sql, sizeof(sql), "CREATE TABLE app_%s (id VARCHAR(100) PRIMARY KEY)", lake);
-	app_run(cat, sql);
+	direct_exec(sql);
 }
 
 /* Drops it again, so that a certification run leaves no table behind. */
@@ -77,8 +69,11 @@ static void app_drop(dsql_catalog *cat, const char *lake)
 {
 	char sql[200];
 
+	(void)cat;
+	if (!appsql_judged())
+		return;
 	snprintf(sql, sizeof(sql), "DROP TABLE app_%s", lake);
-	app_run(cat, sql);
+	direct_exec(sql);
 }
 
 static int app_insert(dsql_txn *txn, const char *lake, const char *id, dsql_error *err)
@@ -86,6 +81,8 @@ static int app_insert(dsql_txn *txn, const char *lake, const char *id, dsql_erro
 	dsql_param p = {DSQL_TYPE_TEXT, 0, 0, id, strlen(id)};
 	char sql[200];
 
+	if (!appsql_judged())
+		return DSQL_OK;
 	snprintf(sql, sizeof(sql), "INSERT INTO app_%s (id) VALUES (?)", lake);
 	return dsql_txn_add_sql(txn, NULL, sql, &p, 1, err);
 }
@@ -168,7 +165,7 @@ static void crash_at(const point *p)
 	/* All or nothing, across both tables and the application's row. */
 	ck_assert_msg(present(cat, a, id) == present(cat, b, id), "%s: half a transaction",
 	              p->name);
-	ck_assert_msg(app_rows(cat, a, id) == present(cat, a, id),
+	ck_assert_msg(!appsql_judged() || app_rows(cat, a, id) == present(cat, a, id),
 	              "%s: the application's row and the lake tables disagree", p->name);
 	if (strcmp(p->name, "after_commit") == 0 || strcmp(p->name, "after_decision") == 0 ||
 	    (WIFEXITED(status) && WEXITSTATUS(status) == 20))

@@ -223,3 +223,23 @@ int64_t history_len(dsql_catalog *cat, const char *table)
 	return n;
 }
 
+
+void direct_exec(const char *sql)
+{
+	const dsql_driver *d = dsql_driver_find(scn_uri);
+	dsql_driver_conn *c;
+	dsql_driver_stmt *s;
+	dsql_error err;
+	int rc;
+
+	ck_assert_ptr_nonnull(d);
+	ck_assert_msg(d->connect(&c, scn_uri, &err) == DSQL_OK, "connect: %s", err.message);
+	rc = d->prepare(&s, c, sql, &err);
+	if (rc == DSQL_OK) {
+		while ((rc = d->step(s, &err)) == DSQL_ROW)
+			;
+		d->finalize(s);
+	}
+	d->disconnect(c);
+	ck_assert_msg(rc == DSQL_DONE || rc == DSQL_OK, "%s: %s", sql, err.message);
+}

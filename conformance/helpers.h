@@ -48,10 +48,17 @@ void assert_paths(dsql_catalog *cat, const char *table, int64_t version, const c
 /* Number of versions; asserts they are contiguous from 0. */
 int64_t history_len(dsql_catalog *cat, const char *table);
 
+/* Runs one statement without parameters on a connection of its own
+ * through the driver vtable, outside any deltasql transaction (the
+ * application's own schema changes). Asserts it succeeded. */
+void direct_exec(const char *sql);
+
 /* The conflict-rule scenarios (conflicts.c). */
 void conflict_cases(Suite *s);
 /* Application SQL in the commit (appsql.c). */
 void appsql_cases(Suite *s);
+/* Non-zero when the driver has the database judge application SQL. */
+int appsql_judged(void);
 /* The bank: conservation under concurrent writers and readers (bank.c). */
 void bank_cases(Suite *s);
 /* Crash consistency at every fault point (crash.c). */

@@ -7,67 +7,33 @@
 #include "txn_int.h"
 #include "util.h"
 
-#include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-/* Skips white space and comments. */
-static const char *skip_blank(const char *p)
+/* The catalog's tables all begin with this prefix. */
+#define CATALOG_PREFIX "dsql_"
+
+/* Non-zero when the text mentions the catalog's table prefix anywhere (in a
+ * name, a literal or a comment alike): a guard against mistakes on every
+ * driver, not a parse. The database's own judgment is the driver's
+ * (driver.h, prepare_application); a role is the boundary on PostgreSQL. */
+static int names_catalog(const char *sql)
 {
-	for (;;) {
-		while (isspace((unsigned char)*p))
-			p++;
-		if (p[0] == '-' && p[1] == '-') {
-			while (*p && *p != '\n')
-				p++;
-		} else if (p[0] == '/' && p[1] == '*') {
-			const char *end = strstr(p + 2, "*/");
+	size_t n = strlen(CATALOG_PREFIX);
 
-			p = end ? end + 2 : p + strlen(p);
-		} else {
-			return p;
-		}
-	}
-}
-
-/* Non-zero when text remains after a top-level ';' (outside quotes and
- * comments): a second statement, which some drivers would silently drop. */
-static int has_second_statement(const char *p)
-{
-	while (*p) {
-		if (*p == '\'' || *p == '"') {
-			char q = *p++;
-
-			while (*p && !(*p == q && p[1] != q))
-				p += (*p == q) ? 2 : 1;
-			if (*p)
-				p++;
-		} else if ((p[0] == '-' && p[1] == '-') || (p[0] == '/' && p[1] == '*')) {
-			p = skip_blank(p);
-		} else if (*p == ';') {
-			return *skip_blank(p + 1) != '\0';
-		} else {
-			p++;
-		}
-	}
-	return 0;
-}
-
-static int is_transaction_control(const char *sql)
-{
-	static const char *const words[] = {"BEGIN", "COMMIT", "ROLLBACK", "END", "ABORT",
-	                                    "SAVEPOINT", "RELEASE", "START", "PREPARE", NULL};
-	const char *p = skip_blank(sql);
-	size_t n = 0;
-
-	while (isalpha((unsigned char)p[n]))
-		n++;
-	for (const char *const *w = words; *w; w++)
-		if (strlen(*w) == n && strncasecmp(p, *w, n) == 0)
+	for (const char *p = sql; *p; p++)
+		if (strncasecmp(p, CATALOG_PREFIX, n) == 0)
 			return 1;
 	return 0;
+}
+
+static int known_type(dsql_type t)
+{
+	return t == DSQL_TYPE_NULL || t == DSQL_TYPE_INT64 || t == DSQL_TYPE_DOUBLE ||
+	       t == DSQL_TYPE_TEXT || t == DSQL_TYPE_BLOB;
 }
 
 static int copy_params(app_sql *s, const dsql_param *params, size_t n, dsql_error *err)
@@ -81,6 +47,10 @@ static int copy_params(app_sql *s, const dsql_param *params, size_t n, dsql_erro
 
 		*p = params[i];
 		p->data = NULL;
+		if (!known_type(params[i].type))
+			return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+			                      "parameter %zu has an unknown type (%d)", i + 1,
+			                      (int)params[i].type);
 		if (params[i].type != DSQL_TYPE_TEXT && params[i].type != DSQL_TYPE_BLOB)
 			continue;
 		if (params[i].len && !params[i].data)
@@ -94,6 +64,21 @@ static int copy_params(app_sql *s, const dsql_param *params, size_t n, dsql_erro
 		((char *)p->data)[params[i].len] = '\0';
 	}
 	return DSQL_OK;
+}
+
+/* Puts a formatted prefix in front of err's message. */
+static void prefix_message(dsql_error *err, const char *fmt, ...)
+{
+	char msg[DSQL_ERROR_MESSAGE_MAX];
+	size_t n;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	n = strlen(msg);
+	snprintf(msg + n, sizeof(msg) - n, "%s", err->message);
+	util_copy(err->message, sizeof(err->message), msg);
 }
 
 static void clear_results(app_sql *s)
@@ -117,6 +102,7 @@ static void free_one(app_sql *s)
 
 void appsql_free(dsql_txn *txn)
 {
+	free(txn->sql_role);
 	for (size_t i = 0; i < txn->n_sql; i++)
 		free_one(&txn->sql[i]);
 	free(txn->sql);
@@ -131,17 +117,14 @@ int dsql_txn_add_sql(dsql_txn *txn, size_t *out, const char *sql, const dsql_par
 	if (!txn || txn->state != TXN_OPEN)
 		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
 		                      "transaction is not open");
-	if (!sql || !*skip_blank(sql))
+	if (!sql || !*sql)
 		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
 		                      "application statement %zu is empty", txn->n_sql);
-	if (has_second_statement(sql))
+	if (names_catalog(sql))
 		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
-		                      "application statement %zu holds more than one statement",
+		                      "application statement %zu names the catalog's own tables "
+		                      "(" CATALOG_PREFIX "*); application SQL may not touch them",
 		                      txn->n_sql);
-	if (is_transaction_control(sql))
-		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
-		                      "application statement %zu controls the transaction; the "
-		                      "commit does that", txn->n_sql);
 	if (n_params && !params)
 		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0, "parameters are NULL");
 	if (txn->n_sql == txn->cap_sql) {
@@ -158,6 +141,8 @@ int dsql_txn_add_sql(dsql_txn *txn, size_t *out, const char *sql, const dsql_par
 	s->sql = strdup(sql);
 	rc = s->sql ? copy_params(s, params, n_params, err)
 	            : dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
+	if (rc != DSQL_OK && err)
+		prefix_message(err, "application statement %zu: ", txn->n_sql);
 	if (rc != DSQL_OK) {
 		free_one(s);
 		return rc;
@@ -165,6 +150,22 @@ int dsql_txn_add_sql(dsql_txn *txn, size_t *out, const char *sql, const dsql_par
 	if (out)
 		*out = txn->n_sql;
 	txn->n_sql++;
+	return DSQL_OK;
+}
+
+int dsql_txn_set_sql_role(dsql_txn *txn, const char *role, dsql_error *err)
+{
+	char *copy = NULL;
+
+	if (!txn || txn->state != TXN_OPEN)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                      "transaction is not open");
+	if (role && !*role)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0, "the role name is empty");
+	if (role && !(copy = strdup(role)))
+		return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
+	free(txn->sql_role);
+	txn->sql_role = copy;
 	return DSQL_OK;
 }
 
@@ -218,7 +219,7 @@ static int run_one(dsql_txn *txn, app_sql *s, dsql_error *err)
 	int rc;
 
 	clear_results(s);
-	rc = db_stmt_prepare(&st, txn->cat->db, s->sql, err);
+	rc = db_stmt_prepare_app(&st, txn->cat->db, s->sql, err);
 	for (size_t i = 0; rc == DSQL_OK && i < s->n_params; i++) {
 		const dsql_param *p = &s->params[i];
 
@@ -242,24 +243,43 @@ static int run_one(dsql_txn *txn, app_sql *s, dsql_error *err)
 	return rc;
 }
 
+/* Says which statement an error belongs to, keeping the database's own
+ * code, SQLSTATE and message. */
+static int blame(dsql_error *err, size_t i, int rc)
+{
+	if (err) {
+		prefix_message(err, "application statement %zu failed: ", i);
+		err->statement_index = (int)i;
+	}
+	return rc;
+}
+
 int appsql_run(dsql_txn *txn, dsql_error *err)
 {
+	dsql_db *db = txn->cat->db;
+	int rc;
+
+	/* The metadata writes may still be queued (DSQL_CAP_DEFERRED): their
+	 * errors are theirs, not the first statement's. */
+	if ((rc = db_flush(db, err)) != DSQL_OK)
+		return rc;
+	if (txn->sql_role && (rc = db_set_app_role(db, txn->sql_role, err)) != DSQL_OK) {
+		if (err)
+			prefix_message(err, "cannot run application SQL as role '%.64s': ",
+			               txn->sql_role);
+		return rc;
+	}
 	for (size_t i = 0; i < txn->n_sql; i++) {
-		int rc = run_one(txn, &txn->sql[i], err);
-
-		if (rc != DSQL_OK) {
-			/* Keep the database's own code, SQLSTATE and message; say which
-			 * statement it was. */
-			if (err) {
-				char msg[DSQL_ERROR_MESSAGE_MAX];
-
-				snprintf(msg, sizeof(msg), "application statement %zu failed: %.960s", i,
-				         err->message);
-				util_copy(err->message, sizeof(err->message), msg);
-				err->statement_index = (int)i;
-			}
-			return rc;
-		}
+		rc = run_one(txn, &txn->sql[i], err);
+		if (rc != DSQL_OK)
+			return blame(err, i, rc);
+		/* The database judged the statement before it ran; this is the
+		 * check that nothing ended the transaction all the same. */
+		if (!db_txn_still_open(db))
+			return blame(err, i,
+			             dsql_error_set(err, DSQL_ERROR, db_driver(db)->name, NULL, 0,
+			                            "internal: the statement ended the transaction, "
+			                            "which its driver should have refused"));
 	}
 	return DSQL_OK;
 }

@@ -247,18 +247,23 @@ int db_stmt_get(db_stmt **out, dsql_db *db, const char *sql, dsql_error *err)
 	return DSQL_OK;
 }
 
-int db_stmt_prepare(db_stmt **out, dsql_db *db, const char *sql, dsql_error *err)
+int db_stmt_prepare_app(db_stmt **out, dsql_db *db, const char *sql, dsql_error *err)
 {
 	db_stmt *st;
 	int rc;
 
 	*out = NULL;
+	if (!db->drv->prepare_application)
+		return dsql_error_set(err, DSQL_EUNSUPPORTED, db->drv->name, NULL, 0,
+		                      "the %s driver cannot have the database judge application SQL "
+		                      "(one statement, no transaction control), so it runs none",
+		                      db->drv->name);
 	if (!db->conn && (rc = db_reconnect(db, err)) != DSQL_OK)
 		return rc;
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
-	rc = db->drv->prepare(&st->s, db->conn, sql, err);
+	rc = db->drv->prepare_application(&st->s, db->conn, sql, err);
 	if (rc != DSQL_OK) {
 		free(st);
 		return rc;
@@ -267,6 +272,35 @@ int db_stmt_prepare(db_stmt **out, dsql_db *db, const char *sql, dsql_error *err
 	st->sql = sql;
 	*out = st;
 	return DSQL_OK;
+}
+
+int db_txn_still_open(dsql_db *db)
+{
+	return db->conn && db->drv->in_transaction && db->drv->in_transaction(db->conn);
+}
+
+int db_set_app_role(dsql_db *db, const char *role, dsql_error *err)
+{
+	if (!db->drv->set_application_role)
+		return unsupported(db, "running application SQL under a role of its own", err);
+	return db->drv->set_application_role(db->conn, role, err);
+}
+
+int db_flush(dsql_db *db, dsql_error *err)
+{
+	db_stmt *st;
+	int rc;
+
+	if (!db->in_txn || !(db->caps & DSQL_CAP_DEFERRED))
+		return DSQL_OK;
+	rc = db_stmt_get(&st, db, "SELECT 1", err);
+	if (rc == DSQL_OK)
+		rc = db_run(st, err, "");
+	if (rc == DSQL_ROW || rc == DSQL_DONE) {
+		db_stmt_done(st);
+		rc = DSQL_OK;
+	}
+	return rc;
 }
 
 void db_stmt_free(db_stmt *st)

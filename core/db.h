@@ -44,9 +44,18 @@ int db_list_prepared(dsql_db *db, const char *prefix, dsql_prepared_cb cb, void 
  * reset on every later use. The statement stays owned by the db. */
 int db_stmt_get(db_stmt **out, dsql_db *db, const char *sql, dsql_error *err);
 
-/* An uncached statement (application SQL): prepared for one use and freed
- * with db_stmt_free. */
-int db_stmt_prepare(db_stmt **out, dsql_db *db, const char *sql, dsql_error *err);
+/* An application statement, judged by the database (driver.h,
+ * prepare_application): prepared for one use and freed with db_stmt_free.
+ * DSQL_EUNSUPPORTED when the driver cannot judge one. */
+int db_stmt_prepare_app(db_stmt **out, dsql_db *db, const char *sql, dsql_error *err);
+/* Non-zero while the open write transaction is still open on the database
+ * (after an application statement). */
+int db_txn_still_open(dsql_db *db);
+/* Runs what follows in the open transaction under a database role. */
+int db_set_app_role(dsql_db *db, const char *role, dsql_error *err);
+/* Waits for the deferred statements of the open transaction, so that
+ * their errors are reported now, as theirs. */
+int db_flush(dsql_db *db, dsql_error *err);
 void db_stmt_free(db_stmt *st);
 /* Binds one parameter of any type (1-based idx). */
 int db_bind(db_stmt *st, int idx, dsql_type type, int64_t i64, double f64, const void *data,

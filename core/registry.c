@@ -131,6 +131,12 @@ static int register_locked(const dsql_driver *d, dsql_error *err)
 		copy.capabilities &= ~DSQL_CAP_DEFERRED;
 	else if (!(copy.capabilities & DSQL_CAP_DEFERRED))
 		copy.exec_deferred = NULL;
+	/* Application SQL needs both: a statement judged, and the transaction
+	 * seen to be still open after it. */
+	if (!copy.prepare_application || !copy.in_transaction) {
+		copy.prepare_application = NULL;
+		copy.in_transaction = NULL;
+	}
 	drivers[n_drivers++] = copy;
 	rebuild_schemes_locked();
 	return DSQL_OK;

@@ -72,6 +72,7 @@ struct dsql_txn {
 	int replacing;
 	app_sql *sql;
 	size_t n_sql, cap_sql;
+	char *sql_role; /* the role application SQL runs under; NULL: the connection's */
 	/* Two-phase: end the attempt with PREPARE TRANSACTION under gid. */
 	int prepare_only;
 	char gid[200];

@@ -659,6 +659,197 @@ START_TEST(live_file_key_is_unique)
 }
 END_TEST
 
+/* --- application SQL under a role, and what is blamed on it --- */
+
+static void adminf(const char *fmt, const char *a, const char *b)
+{
+	char sql[512];
+
+	snprintf(sql, sizeof(sql), fmt, a, b);
+	admin(sql);
+}
+
+/* One commit: an add to table (unless NULL) and one application statement,
+ * run under role when it is not NULL. */
+static int commit_sql_as(dsql_catalog *cat, const char *table, const char *path,
+                         const char *sql, const char *role, dsql_txn **out, dsql_error *err)
+{
+	char add[256];
+	dsql_txn *txn;
+	int rc;
+
+	snprintf(add, sizeof(add),
+	         "{\"add\":{\"path\":\"%s\",\"partitionValues\":{},\"size\":1,"
+	         "\"modificationTime\":1,\"dataChange\":true}}",
+	         path);
+	ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, err), DSQL_OK);
+	if (table)
+		ck_assert_msg(dsql_txn_stage(txn, table, add, err) == DSQL_OK, "%s", err->message);
+	ck_assert_int_eq(dsql_txn_add_sql(txn, NULL, sql, NULL, 0, err), DSQL_OK);
+	ck_assert_int_eq(dsql_txn_set_sql_role(txn, role, err), DSQL_OK);
+	rc = dsql_txn_commit(txn, err);
+	if (out)
+		*out = txn;
+	else
+		dsql_txn_free(txn);
+	return rc;
+}
+
+/* Application SQL under a role that has rights on the application's table
+ * only: the commit goes through, and what reaches the catalog's tables
+ * (here through a function, which no text check sees) is refused by the
+ * database, with nothing committed; the role ends with the transaction. */
+START_TEST(application_sql_runs_under_a_role)
+{
+	char role[64], app[64], fn[64], table[64], sql[256];
+	dsql_catalog *cat;
+	dsql_txn *txn;
+	dsql_error err;
+	int64_t v;
+
+	snprintf(role, sizeof(role), "appsql_writer_%d", (int)getpid());
+	snprintf(app, sizeof(app), "appsql_wm_%d", (int)getpid());
+	snprintf(fn, sizeof(fn), "appsql_bump_%d", (int)getpid());
+	snprintf(table, sizeof(table), "appsql_lake_%d", (int)getpid());
+	adminf("CREATE ROLE %s NOLOGIN%s", role, "");
+	adminf("CREATE TABLE %s (k text PRIMARY KEY, v bigint)%s", app, "");
+	adminf("INSERT INTO %s VALUES ('job', 0)%s", app, "");
+	adminf("GRANT SELECT, UPDATE ON %s TO %s", app, role);
+	adminf("CREATE FUNCTION %s() RETURNS bigint LANGUAGE sql AS 'UPDATE dsql_table SET"
+	       " version = version + 5 RETURNING version'%s",
+	       fn, "");
+	ck_assert_int_eq(dsql_catalog_open(&cat, uri, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_table_create(cat, table, NULL, &err), DSQL_OK);
+
+	snprintf(sql, sizeof(sql), "UPDATE %s SET v = v + 1 WHERE k = 'job'", app);
+	ck_assert_msg(commit_sql_as(cat, table, "a", sql, role, NULL, &err) == DSQL_OK, "%s",
+	              err.message);
+	ck_assert_int_eq(dsql_table_version(cat, table, &v, &err), DSQL_OK);
+	ck_assert_int_eq(v, 1);
+
+	/* Without the role this would bump every table's version. */
+	snprintf(sql, sizeof(sql), "SELECT %s()", fn);
+	ck_assert_int_ne(commit_sql_as(cat, table, "b", sql, role, NULL, &err), DSQL_OK);
+	ck_assert_str_eq(err.sqlstate, "42501");
+	ck_assert_int_eq(err.statement_index, 0);
+	ck_assert_int_eq(dsql_table_version(cat, table, &v, &err), DSQL_OK);
+	ck_assert_int_eq(v, 1);
+
+	/* A role the server refuses: nothing runs, nothing is committed. */
+	ck_assert_int_ne(commit_sql_as(cat, table, "c", "SELECT 1", "appsql_no_such_role", NULL,
+	                               &err),
+	                 DSQL_OK);
+	ck_assert_msg(strstr(err.message, "appsql_no_such_role"), "%s", err.message);
+	ck_assert_int_eq(err.statement_index, -1);
+	ck_assert_int_eq(dsql_table_version(cat, table, &v, &err), DSQL_OK);
+	ck_assert_int_eq(v, 1);
+
+	/* The role ended with the transaction: the next commit runs as the
+	 * connection's own user. */
+	ck_assert_msg(commit_sql_as(cat, table, "d", "SELECT current_user = session_user", NULL,
+	                            &txn, &err) == DSQL_OK,
+	              "%s", err.message);
+	ck_assert_str_eq(dsql_txn_sql_value(txn, 0, 0, 0), "1"); /* true */
+	dsql_txn_free(txn);
+	ck_assert_int_eq(dsql_table_version(cat, table, &v, &err), DSQL_OK);
+	ck_assert_int_eq(v, 2);
+	ck_assert_int_eq(dsql_table_drop(cat, table, &err), DSQL_OK);
+	dsql_catalog_free(cat);
+	adminf("DROP FUNCTION %s()%s", fn, "");
+	adminf("DROP TABLE %s%s", app, "");
+	adminf("DROP ROLE %s%s", role, "");
+}
+END_TEST
+
+/* A role that may read the catalog but not write it: its commit fails on
+ * the catalog's own writes (queued, and answered with the first
+ * application statement's), and the error says so, not that the
+ * application's statement failed. */
+START_TEST(catalog_write_failure_is_not_blamed_on_application_sql)
+{
+	char role[64], table[64], ro_uri[1024];
+	dsql_table_options o = DSQL_TABLE_OPTIONS_INIT;
+	dsql_catalog *admin_cat, *cat;
+	dsql_error err;
+	int64_t v;
+
+	o.schema_json = "{\"type\":\"struct\",\"fields\":[{\"name\":\"x\",\"type\":\"long\","
+	                "\"nullable\":true,\"metadata\":{}}]}";
+	snprintf(role, sizeof(role), "appsql_reader_%d", (int)getpid());
+	snprintf(table, sizeof(table), "appsql_ro_%d", (int)getpid());
+	adminf("CREATE ROLE %s LOGIN%s", role, "");
+	adminf("GRANT SELECT ON ALL TABLES IN SCHEMA public TO %s%s", role, "");
+	ck_assert_int_eq(dsql_catalog_open(&admin_cat, uri, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_table_create(admin_cat, table, &o, &err), DSQL_OK);
+	snprintf(ro_uri, sizeof(ro_uri), "%s&user=%s", uri, role);
+	ck_assert_msg(dsql_catalog_open(&cat, ro_uri, NULL, &err) == DSQL_OK, "%s", err.message);
+	/* With a table, and with application SQL alone (only the journal row
+	 * is the catalog's then). */
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_ne(commit_sql_as(cat, i ? NULL : table, "a", "SELECT 1", NULL, NULL, &err),
+		                 DSQL_OK);
+		ck_assert_msg(!strstr(err.message, "application statement"), "%s", err.message);
+		ck_assert_int_eq(err.statement_index, -1);
+		ck_assert_str_eq(err.sqlstate, "42501");
+	}
+	dsql_catalog_free(cat);
+	ck_assert_int_eq(dsql_table_version(admin_cat, table, &v, &err), DSQL_OK);
+	ck_assert_int_eq(v, 0);
+	ck_assert_int_eq(dsql_table_drop(admin_cat, table, &err), DSQL_OK);
+	dsql_catalog_free(admin_cat);
+	adminf("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM %s%s", role, "");
+	adminf("DROP ROLE %s%s", role, "");
+}
+END_TEST
+
+/* What a statement sets for the session (set_config(..., false)) ends with
+ * its commit: the next commits of the handle find the session as connect
+ * left it, in one and two phases. */
+START_TEST(application_sql_cannot_change_the_session)
+{
+	static const char *const sets[] = {
+		"SELECT set_config('search_path', 'appsql_nowhere', false)",
+		"SELECT set_config('default_transaction_read_only', 'on', false)",
+		"SELECT set_config('lock_timeout', '0', false)",
+		"SELECT set_config('enable_seqscan', 'on', false)",
+	};
+	char table[64], path[16];
+	dsql_catalog *cat;
+	dsql_txn *txn;
+	dsql_error err;
+	int64_t v;
+
+	snprintf(table, sizeof(table), "appsql_session_%d", (int)getpid());
+	ck_assert_int_eq(dsql_catalog_open(&cat, uri, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_table_create(cat, table, NULL, &err), DSQL_OK);
+	for (size_t i = 0; i < 2 * sizeof(sets) / sizeof(sets[0]); i++) {
+		snprintf(path, sizeof(path), "f%zu", i);
+		ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
+		ck_assert_int_eq(dsql_txn_stage(txn, table,
+		                                "{\"txn\":{\"appId\":\"s\",\"version\":1}}", &err),
+		                 DSQL_OK);
+		ck_assert_int_eq(dsql_txn_add_sql(txn, NULL, sets[i % 4], NULL, 0, &err), DSQL_OK);
+		ck_assert_msg((i < 4 ? dsql_txn_commit(txn, &err) : dsql_txn_commit_two_phase(txn, &err)) ==
+		                      DSQL_OK,
+		              "%s: %s", sets[i % 4], err.message);
+		dsql_txn_free(txn);
+		ck_assert_msg(commit_sql_as(cat, table, path,
+		                            "SELECT current_setting('search_path') || ' ' ||"
+		                            " current_setting('transaction_read_only') || ' ' ||"
+		                            " current_setting('lock_timeout') || ' ' ||"
+		                            " current_setting('enable_seqscan')",
+		                            NULL, &txn, &err) == DSQL_OK,
+		              "after %s: %s", sets[i % 4], err.message);
+		ck_assert_str_eq(dsql_txn_sql_value(txn, 0, 0, 0), "\"$user\", public off 5s off");
+		dsql_txn_free(txn);
+	}
+	ck_assert_int_eq(dsql_table_version(cat, table, &v, &err), DSQL_OK);
+	ck_assert_int_eq(v, 16);
+	ck_assert_int_eq(dsql_table_drop(cat, table, &err), DSQL_OK);
+	dsql_catalog_free(cat);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("postgresql");
@@ -692,6 +883,9 @@ int main(void)
 	tcase_add_test(tc, rebound_parameters_read_back);
 	tcase_add_test(tc, plans_probe_after_vacuum_empties_the_file_index);
 	tcase_add_test(tc, live_file_key_is_unique);
+	tcase_add_test(tc, application_sql_runs_under_a_role);
+	tcase_add_test(tc, catalog_write_failure_is_not_blamed_on_application_sql);
+	tcase_add_test(tc, application_sql_cannot_change_the_session);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	failed = tu_run_suite(s);

@@ -198,9 +198,15 @@ static void scratch_db_drop(const char *native_uri, const char *db, char *nat, c
 	free(u);
 }
 
+/* Whether the catalog's driver runs application SQL (the counts below are
+ * read by it, in each commit's own transaction); through ODBC it runs
+ * none, and only the commits themselves are checked. */
+static int counting;
+
 /* Commits n adds of files first .. first + n - 1 (with statistics) to
- * table, or removes of them; with check SQL, also runs it in the commit's
- * transaction and puts the first row's two columns in out. */
+ * table, or removes of them; with check SQL (and counting), also runs it
+ * in the commit's transaction, with the catalog's file table's name bound
+ * as its parameter, and puts the first row's two columns in out. */
 static void commit_files(dsql_catalog *cat, const char *table, int first, int n, int remove,
                          const char *check, int64_t out[2])
 {
@@ -224,8 +230,13 @@ static void commit_files(dsql_catalog *cat, const char *table, int first, int n,
 			         i, 1000 + i, i, i * 10, i * 10 + 9);
 		ck_assert_msg(dsql_txn_stage(txn, table, line, &err) == DSQL_OK, "%s", err.message);
 	}
-	if (check)
-		ck_assert_int_eq(dsql_txn_add_sql(txn, NULL, check, NULL, 0, &err), DSQL_OK);
+	if (!counting)
+		check = NULL;
+	if (check) {
+		dsql_param name = {DSQL_TYPE_TEXT, 0, 0, "dsql_file", 9};
+
+		ck_assert_int_eq(dsql_txn_add_sql(txn, NULL, check, &name, 1, &err), DSQL_OK);
+	}
 	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
 	for (int col = 0; check && col < 2; col++) {
 		const char *v = dsql_txn_sql_value(txn, 0, 0, col);
@@ -239,15 +250,20 @@ static void commit_files(dsql_catalog *cat, const char *table, int first, int n,
 void tu_pg_plans_replay(const char *native_uri, const char *catalog_uri)
 {
 	const char *scans = "SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables"
-	                    " WHERE relname = 'dsql_file'";
+	                    " WHERE relname = ?";
 	const char *fetched = "SELECT seq_scan, idx_tup_fetch FROM pg_stat_xact_user_tables"
-	                      " WHERE relname = 'dsql_file'";
+	                      " WHERE relname = ?";
+	const dsql_driver *d = dsql_driver_find(catalog_uri);
 	char db[64], *nat, *u;
 	dsql_catalog *cat, *other;
 	dsql_error err;
-	int64_t scanned[2], v = -1; /* sequential scans, index scans or rows */
+	int64_t scanned[2] = {0, 0}, v = -1; /* sequential scans, index scans or rows */
 
 	scratch_db(native_uri, catalog_uri, "deltasql_plans", db, sizeof(db), &nat, &u);
+	counting = d && d->prepare_application;
+	if (!counting)
+		fprintf(stderr, "NOTE: the %s driver runs no application SQL: the plans' scan counts "
+		        "are checked on the native driver only\n", d ? d->name : "?");
 
 	/* A file index with pages, emptied (the table dropped) and vacuumed. */
 	ck_assert_msg(dsql_catalog_open(&cat, u, NULL, &err) == DSQL_OK, "%s", err.message);
@@ -267,8 +283,8 @@ void tu_pg_plans_replay(const char *native_uri, const char *catalog_uri)
 	ck_assert_int_eq(dsql_catalog_open(&other, u, NULL, &err), DSQL_OK);
 	ck_assert_int_eq(dsql_table_create(cat, "grown", NULL, &err), DSQL_OK);
 	commit_files(cat, "grown", 0, 10, 0, scans, scanned);
-	ck_assert_msg(scanned[0] == 0, "first commit: %lld sequential scans of dsql_file",
-	              (long long)scanned[0]);
+	ck_assert_msg(!counting || scanned[0] == 0,
+	              "first commit: %lld sequential scans of dsql_file", (long long)scanned[0]);
 	commit_files(cat, "grown", 0, 2, 1, NULL, NULL);
 	commit_files(other, "grown", 3000, 2, 0, NULL, NULL);
 	commit_files(cat, "grown", 2, 2, 1, NULL, NULL);
@@ -276,8 +292,9 @@ void tu_pg_plans_replay(const char *native_uri, const char *catalog_uri)
 		commit_files(cat, "grown", c * 50, 50, 0, NULL, NULL);
 	/* Fifteen new files and five that replace live ones (1995-1999). */
 	commit_files(cat, "grown", 1995, 20, 0, scans, scanned);
-	ck_assert_msg(scanned[0] == 0, "%lld sequential scans of dsql_file", (long long)scanned[0]);
-	ck_assert_int_gt(scanned[1], 0);
+	ck_assert_msg(!counting || scanned[0] == 0, "%lld sequential scans of dsql_file",
+	              (long long)scanned[0]);
+	ck_assert(!counting || scanned[1] > 0);
 	ck_assert_int_eq(dsql_table_version(cat, "grown", &v, &err), DSQL_OK);
 	ck_assert_int_eq(v, 44);
 	tu_admin(nat, "SELECT count(*) FROM dsql_file WHERE removed_version = 44", &v);
@@ -285,12 +302,12 @@ void tu_pg_plans_replay(const char *native_uri, const char *catalog_uri)
 	/* Two of ~2 000 live files go, on the hint and under locks: a few
 	 * rows fetched by index scans, not the table's files. */
 	commit_files(cat, "grown", 100, 2, 1, fetched, scanned);
-	ck_assert_msg(scanned[0] == 0 && scanned[1] < 50,
+	ck_assert_msg(!counting || (scanned[0] == 0 && scanned[1] < 50),
 	              "hinted remove: %lld sequential scans, %lld rows fetched by index scans",
 	              (long long)scanned[0], (long long)scanned[1]);
 	commit_files(other, "grown", 3002, 2, 0, NULL, NULL);
 	commit_files(cat, "grown", 102, 2, 1, fetched, scanned);
-	ck_assert_msg(scanned[0] == 0 && scanned[1] < 50,
+	ck_assert_msg(!counting || (scanned[0] == 0 && scanned[1] < 50),
 	              "locked remove: %lld sequential scans, %lld rows fetched by index scans",
 	              (long long)scanned[0], (long long)scanned[1]);
 	tu_admin(nat,

@@ -44,6 +44,7 @@ enum queued_kind {
 	Q_PREPARE_CHECK, /* the same for its row-count-checking variant */
 	Q_WRITE,         /* a deferred statement */
 	Q_READ_END,      /* a read transaction's COMMIT and its own sync point */
+	Q_JUDGE,         /* the server's judgment of an application statement */
 	Q_OWN            /* the waiting call's own command: always the last one */
 };
 
@@ -78,6 +79,13 @@ struct dsql_driver_conn {
 	 * transaction (set_config(..., true)), queued after each BEGIN; NULL
 	 * when the URI sets them all itself. */
 	char *local_settings;
+	/* Application statements ran in the open transaction: before it
+	 * commits, the session is put back as connect left it, whatever they
+	 * set for the session (set_config(..., false)); reset_settings makes
+	 * the driver's own settings again (direct connections; NULL when the
+	 * URI sets them all, or pooled). */
+	int app_sql;
+	char *reset_settings;
 };
 
 struct dsql_driver_stmt {
@@ -195,6 +203,10 @@ static int queued_error(dsql_driver_conn *c, const queued *q, const PGresult *r,
 		                      "%s: expected %lld changed rows, the statement changed another "
 		                      "number",
 		                      q->context, (long long)q->expect);
+	/* The server would not PREPARE the statement: not one query or DML
+	 * statement (a syntax error), or an error in it. */
+	if (q->kind == Q_JUDGE && strncmp(e->sqlstate, "42", 2) == 0)
+		e->code = rc = DSQL_EINVALID;
 	/* Queued into a transaction that had failed already: its first error
 	 * is the one that matters. */
 	if (strcmp(e->sqlstate, "25P02") == 0 && c->failed.code) {
@@ -442,9 +454,13 @@ static const struct {
  * a transaction (a SET would stay with the server session and reach the
  * pooler's other clients), so set_config(..., is_local) calls that a
  * transaction runs after its BEGIN. NULL: nothing to set (or no memory;
- * the settings are then the server's, which is slower, never wrong). */
-static char *settings_command(const char *conninfo, int pooled)
+ * the settings are then the server's, which is slower, never wrong).
+ * form 2: the session's settings made again inside a transaction, as one
+ * statement (set_config(..., false)) that a pipeline can carry
+ * (queue_session_reset). */
+static char *settings_command(const char *conninfo, int form)
 {
+	int pooled = form != 0;
 	size_t cap = 64;
 	char *sql, *o;
 	int n = 0;
@@ -458,8 +474,8 @@ static char *settings_command(const char *conninfo, int pooled)
 		if (strstr(conninfo, settings[i].name))
 			continue;
 		if (pooled)
-			o += sprintf(o, "%sset_config('%s', '%s', true)", n ? ", " : "",
-			             settings[i].name, settings[i].value);
+			o += sprintf(o, "%sset_config('%s', '%s', %s)", n ? ", " : "",
+			             settings[i].name, settings[i].value, form == 1 ? "true" : "false");
 		else
 			o += sprintf(o, "SET %s = '%s'; ", settings[i].name, settings[i].value);
 		n++;
@@ -523,6 +539,7 @@ static int pg_connect(dsql_driver_conn **out, const char *uri, dsql_error *err)
 		if (set)
 			PQclear(PQexec(c->pg, set));
 		free(set);
+		c->reset_settings = settings_command(conninfo, 2);
 	}
 	free(conninfo);
 	*out = c;
@@ -549,6 +566,7 @@ static void pg_disconnect(dsql_driver_conn *c)
 	PQfinish(c->pg);
 	free(c->queue);
 	free(c->local_settings);
+	free(c->reset_settings);
 	free(c);
 }
 
@@ -586,6 +604,7 @@ static int pg_begin(dsql_driver_conn *c, dsql_begin_mode mode, dsql_error *err)
 		return dsql_error_set(err, DSQL_EREADONLY, DRIVER, "25006", 0,
 		                      "the catalog is read-only here: a standby (hot standby in "
 		                      "recovery); write through the primary");
+	c->app_sql = 0;
 	/* Sent with whatever the transaction's first waiting call sends: a
 	 * write transaction of deferred statements is one round trip, and a
 	 * read transaction's BEGIN travels with its first query. */
@@ -656,12 +675,42 @@ static int commit_read(dsql_driver_conn *c)
 	return 1;
 }
 
+/* Queues, ahead of the COMMIT (or PREPARE TRANSACTION) of a transaction
+ * that ran application statements, what puts the session back as connect
+ * left it: RESET ALL and RESET ROLE return every setting to the session's
+ * start (URI options included), then the driver's own settings are made
+ * again (direct connections; pooled, they are the transaction's own). A
+ * statement's set_config(..., false) cannot outlive its commit to break
+ * the next one (a read-only default, a search_path without the catalog, no
+ * lock timeout), nor reach a pooler's other clients. In the same round
+ * trip as the COMMIT. */
+static int queue_session_reset(dsql_driver_conn *c, dsql_error *err)
+{
+	static const char context[] = "cannot restore the session after application SQL";
+	int rc;
+
+	if (!c->app_sql)
+		return DSQL_OK;
+	c->app_sql = 0;
+	rc = queue_command(c, "RESET ALL", Q_CONTROL, context, err);
+	if (rc == DSQL_OK)
+		rc = queue_command(c, "RESET ROLE", Q_CONTROL, context, err);
+	if (rc == DSQL_OK && c->reset_settings)
+		rc = queue_command(c, c->reset_settings, Q_CONTROL, context, err);
+	return rc;
+}
+
 static int pg_commit(dsql_driver_conn *c, dsql_error *err)
 {
 	PGresult *r;
 	int rc = DSQL_OK;
 
 	c->unreported = 0; /* the server's "ROLLBACK" below reports it */
+	if ((rc = queue_session_reset(c, err)) != DSQL_OK) {
+		discard(c);
+		end_failed_block(c);
+		return rc;
+	}
 	/* Through a pooler the early COMMIT's answer would arrive after the
 	 * pooler gave the server session to another client: answered at once. */
 	if (c->read_only && !c->pooled && !c->n_queued && !c->failed.code && commit_read(c))
@@ -688,6 +737,7 @@ static int pg_commit(dsql_driver_conn *c, dsql_error *err)
 static int pg_rollback(dsql_driver_conn *c, dsql_error *err)
 {
 	c->unreported = 0;
+	c->app_sql = 0; /* rolled back with the transaction */
 	if (c->n_queued) {
 		/* One round trip when nothing failed; after a failure the
 		 * server skipped this ROLLBACK, and end_failed_block sends one. */
@@ -893,6 +943,79 @@ static int pg_prepare(dsql_driver_stmt **out, dsql_driver_conn *c, const char *s
 	return DSQL_OK;
 }
 
+/* --- application SQL, judged by the server --- */
+
+/* The server's own judgment of an application statement, queued ahead of
+ * its preparation (one round trip with its execution): SQL's PREPARE
+ * takes exactly one SELECT, INSERT, UPDATE, DELETE, MERGE or VALUES
+ * statement (with WITH), so a COMMIT, ROLLBACK, PREPARE TRANSACTION, SET,
+ * DISCARD, DEALLOCATE or schema change is a syntax error however it is
+ * spelt, and the extended protocol's single Parse refuses a second
+ * statement. Nothing of the statement runs until both answered. */
+static int pg_prepare_application(dsql_driver_stmt **out, dsql_driver_conn *c, const char *sql,
+                                  dsql_error *err)
+{
+	static const char head[] = "PREPARE dsql_app_check AS ";
+	int n = 0, rc;
+	char *body, *check;
+
+	*out = NULL;
+	if (!(body = rewrite(sql, &n)))
+		return no_memory(err);
+	check = malloc(sizeof(head) + strlen(body));
+	if (check)
+		sprintf(check, "%s%s", head, body);
+	free(body);
+	if (!check)
+		return no_memory(err);
+	rc = queue_slot(c, err);
+	if (rc == DSQL_OK)
+		rc = queued_sent(c, PQsendQueryParams(c->pg, check, 0, NULL, NULL, NULL, NULL, 0),
+		                 Q_JUDGE, NULL, -1,
+		                 "application statement refused (it must be one SELECT, INSERT, "
+		                 "UPDATE, DELETE, MERGE or VALUES statement)",
+		                 err);
+	free(check);
+	if (rc == DSQL_OK)
+		rc = queue_command(c, "DEALLOCATE dsql_app_check", Q_CONTROL,
+		                   "cannot deallocate the application statement's check", err);
+	if (rc == DSQL_OK)
+		rc = pg_prepare(out, c, sql, err);
+	if (rc == DSQL_OK)
+		c->app_sql = 1;
+	return rc;
+}
+
+static int pg_in_transaction(dsql_driver_conn *c)
+{
+	PGTransactionStatusType st;
+
+	if (c->n_queued)
+		return 1; /* in pipeline mode: the next waiting call tells */
+	st = PQtransactionStatus(c->pg);
+	return st == PQTRANS_INTRANS || st == PQTRANS_INERROR;
+}
+
+/* SET LOCAL ROLE, with the role's name bound as a value. */
+static int pg_set_application_role(dsql_driver_conn *c, const char *role, dsql_error *err)
+{
+	const char *params[1] = {role};
+	dsql_error e;
+	PGresult *r;
+	int rc = drain(c, NULL, err);
+
+	if (rc != DSQL_OK)
+		return rc;
+	r = PQexecParams(c->pg, "SELECT set_config('role', $1, true)", 1, NULL, params, NULL,
+	                 NULL, 0);
+	if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
+		dsql_pg_error(&e, c->pg, r, "cannot set the role");
+		rc = fail(c, &e, err);
+	}
+	PQclear(r);
+	return rc;
+}
+
 static int set_param(dsql_driver_stmt *s, int idx, const void *data, size_t len, int binary,
                      dsql_error *err)
 {
@@ -976,7 +1099,10 @@ static int take_result(dsql_driver_stmt *s, dsql_error *err)
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
 		const char *tuples = PQcmdTuples(s->res);
 
-		s->changes = tuples && *tuples ? strtoll(tuples, NULL, 10) : 0;
+		/* A SELECT's tag counts the rows it returned, not rows changed. */
+		s->changes = tuples && *tuples && strncmp(PQcmdStatus(s->res), "SELECT", 6) != 0
+		                     ? strtoll(tuples, NULL, 10)
+		                     : 0;
 		s->n_rows = st == PGRES_TUPLES_OK ? PQntuples(s->res) : 0;
 		s->row = 0;
 		return s->n_rows > 0 ? DSQL_ROW : DSQL_DONE;
@@ -1265,6 +1391,11 @@ static int pg_prepare_transaction(dsql_driver_conn *c, const char *gid, dsql_err
 		end_failed_block(c);
 		return rc;
 	}
+	if ((rc = queue_session_reset(c, err)) != DSQL_OK) {
+		discard(c);
+		end_failed_block(c);
+		return rc;
+	}
 	/* In the pipeline when one is open: a deferred error wins, and the
 	 * server skips PREPARE TRANSACTION. */
 	rc = gid_command(c, "PREPARE TRANSACTION", gid, "cannot prepare the transaction", err);
@@ -1365,4 +1496,7 @@ const dsql_driver dsql_postgresql_driver = {
 	.list_prepared = pg_list_prepared,
 	.exec_deferred = pg_exec_deferred,
 	.connection_capabilities = pg_connection_capabilities,
+	.prepare_application = pg_prepare_application,
+	.in_transaction = pg_in_transaction,
+	.set_application_role = pg_set_application_role,
 };

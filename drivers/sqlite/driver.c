@@ -28,12 +28,21 @@ struct dsql_driver_conn {
 	sqlite3 *db;
 	int busy_timeout_ms;
 	struct timespec busy_since;
+	/* Why the authorizer refused an application statement. */
+	char refused[160];
 };
 
 struct dsql_driver_stmt {
+	dsql_driver_conn *conn;
 	sqlite3 *db;
 	sqlite3_stmt *stmt;
 	int64_t changes;
+	/* sqlite3_total_changes64 before the statement's first step: changes()
+	 * reports the last INSERT/UPDATE/DELETE of the connection, whichever
+	 * statement ran it, so a statement that changed nothing says 0. */
+	int64_t total_before;
+	int started;
+	int application; /* judged by the authorizer, also when re-prepared */
 };
 
 typedef struct options {
@@ -311,9 +320,133 @@ static int sq_prepare(dsql_driver_stmt **out, dsql_driver_conn *c, const char *s
 		return dsql_sqlite_error(err, c->db, sqlite3_extended_errcode(c->db),
 		                         "cannot prepare a statement");
 	}
+	s->conn = c;
 	s->db = c->db;
 	*out = s;
 	return DSQL_OK;
+}
+
+/* --- application SQL, judged by SQLite's authorizer and parser --- */
+
+static int catalog_name(const char *name)
+{
+	return name && sqlite3_strnicmp(name, "dsql_", 5) == 0;
+}
+
+/* The authorizer while an application statement is prepared (and
+ * re-prepared on a schema change while it steps): SQLite reports every
+ * action the statement would take and every table it names. */
+static int judge(void *arg, int action, const char *a, const char *b, const char *db,
+                 const char *trigger)
+{
+	dsql_driver_conn *c = arg;
+	const char *why = NULL;
+
+	(void)db;
+	(void)trigger;
+	switch (action) {
+	case SQLITE_TRANSACTION:
+	case SQLITE_SAVEPOINT:
+		why = "it controls the transaction; the commit does that";
+		break;
+	case SQLITE_ATTACH:
+	case SQLITE_DETACH:
+		why = "it attaches or detaches a database";
+		break;
+	case SQLITE_PRAGMA:
+		why = "it runs a PRAGMA, which changes the connection";
+		break;
+	case SQLITE_FUNCTION:
+		return SQLITE_OK; /* b is a function's name */
+	case SQLITE_CREATE_INDEX:
+	case SQLITE_CREATE_TEMP_INDEX:
+	case SQLITE_DROP_INDEX:
+	case SQLITE_DROP_TEMP_INDEX:
+	case SQLITE_CREATE_TRIGGER:
+	case SQLITE_CREATE_TEMP_TRIGGER:
+	case SQLITE_DROP_TRIGGER:
+	case SQLITE_DROP_TEMP_TRIGGER:
+	case SQLITE_ALTER_TABLE:
+		if (catalog_name(b))
+			a = b; /* b is the table */
+		break;
+	default:
+		break;
+	}
+	if (!why && catalog_name(a)) {
+		snprintf(c->refused, sizeof(c->refused),
+		         "it names the catalog's table '%.60s'; application SQL may not touch it", a);
+		return SQLITE_DENY;
+	}
+	if (!why)
+		return SQLITE_OK;
+	snprintf(c->refused, sizeof(c->refused), "%s", why);
+	return SQLITE_DENY;
+}
+
+static int refuse(dsql_error *err, const char *why)
+{
+	return dsql_error_set(err, DSQL_EINVALID, "sqlite", "42501", SQLITE_AUTH,
+	                      "application statement refused: %s", why);
+}
+
+/* Prepares one application statement: the parser stops after the first
+ * statement, and the tail it leaves must hold no other (even behind
+ * quoting the statement's own text makes look like a comment). */
+static int sq_prepare_application(dsql_driver_stmt **out, dsql_driver_conn *c, const char *sql,
+                                  dsql_error *err)
+{
+	sqlite3_stmt *next = NULL;
+	dsql_driver_stmt *s;
+	const char *tail = NULL;
+	int rc, in_tail = 0;
+
+	*out = NULL;
+	if (!(s = calloc(1, sizeof(*s))))
+		return dsql_error_set(err, DSQL_ENOMEM, "sqlite", NULL, 0, "out of memory");
+	c->refused[0] = '\0';
+	sqlite3_set_authorizer(c->db, judge, c);
+	rc = sqlite3_prepare_v2(c->db, sql, -1, &s->stmt, &tail);
+	if (rc == SQLITE_OK && s->stmt && tail && *tail) {
+		in_tail = 1;
+		rc = sqlite3_prepare_v2(c->db, tail, -1, &next, NULL);
+	}
+	sqlite3_set_authorizer(c->db, NULL, NULL);
+	if (rc == SQLITE_OK && !s->stmt)
+		rc = refuse(err, "it is empty");
+	else if (rc == SQLITE_OK && next)
+		rc = refuse(err, "the text holds more than one statement");
+	else if (rc != SQLITE_OK && c->refused[0])
+		rc = refuse(err, c->refused);
+	else if (rc != SQLITE_OK) {
+		int code = sqlite3_extended_errcode(c->db);
+
+		rc = dsql_sqlite_error(err, c->db, code,
+		                       in_tail ? "application statement refused: the text after "
+		                                 "its first statement does not parse"
+		                               : "application statement refused");
+		/* SQLite's parser said no: the statement is what is wrong. */
+		if ((code & 0xff) == SQLITE_ERROR)
+			rc = DSQL_EINVALID;
+		if (err)
+			err->code = rc;
+	}
+	sqlite3_finalize(next);
+	if (rc != DSQL_OK) {
+		sqlite3_finalize(s->stmt);
+		free(s);
+		return rc;
+	}
+	s->conn = c;
+	s->db = c->db;
+	s->application = 1;
+	*out = s;
+	return DSQL_OK;
+}
+
+static int sq_in_transaction(dsql_driver_conn *c)
+{
+	return !sqlite3_get_autocommit(c->db);
 }
 
 static int bind_rc(dsql_driver_stmt *s, int rc, dsql_error *err)
@@ -352,14 +485,29 @@ static int sq_bind_blob(dsql_driver_stmt *s, int idx, const void *v, size_t len,
 
 static int sq_step(dsql_driver_stmt *s, dsql_error *err)
 {
-	int rc = sqlite3_step(s->stmt);
+	int rc;
 
+	if (!s->started) {
+		s->started = 1;
+		s->total_before = sqlite3_total_changes64(s->db);
+	}
+	if (s->application) {
+		s->conn->refused[0] = '\0';
+		sqlite3_set_authorizer(s->db, judge, s->conn);
+	}
+	rc = sqlite3_step(s->stmt);
+	if (s->application)
+		sqlite3_set_authorizer(s->db, NULL, NULL);
 	if (rc == SQLITE_ROW)
 		return DSQL_ROW;
 	if (rc == SQLITE_DONE) {
-		s->changes = sqlite3_changes64(s->db);
+		s->changes = sqlite3_total_changes64(s->db) == s->total_before
+		                     ? 0
+		                     : sqlite3_changes64(s->db);
 		return DSQL_DONE;
 	}
+	if (s->application && s->conn->refused[0])
+		return refuse(err, s->conn->refused);
 	return dsql_sqlite_error(err, s->db, sqlite3_extended_errcode(s->db),
 	                         "statement failed");
 }
@@ -421,6 +569,7 @@ static int sq_reset(dsql_driver_stmt *s, dsql_error *err)
 	sqlite3_reset(s->stmt);
 	sqlite3_clear_bindings(s->stmt);
 	s->changes = 0;
+	s->started = 0;
 	return DSQL_OK;
 }
 
@@ -461,4 +610,6 @@ const dsql_driver dsql_sqlite_driver = {
 	.column_blob = sq_column_blob,
 	.reset = sq_reset,
 	.finalize = sq_finalize,
+	.prepare_application = sq_prepare_application,
+	.in_transaction = sq_in_transaction,
 };

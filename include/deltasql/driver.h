@@ -30,8 +30,9 @@ extern "C" {
 #endif
 
 /* 1: the first ABI. 2: exec_deferred (DSQL_CAP_DEFERRED) appended.
- * 3: connection_capabilities appended. */
-#define DSQL_DRIVER_ABI_VERSION 3
+ * 3: connection_capabilities appended. 4: prepare_application,
+ * in_transaction and set_application_role appended. */
+#define DSQL_DRIVER_ABI_VERSION 4
 
 /* Capability bits (dsql_driver.capabilities). */
 /* Native two-phase commit: prepare_transaction and friends work. */
@@ -212,6 +213,34 @@ typedef struct dsql_driver {
 	 * above; every other bit stays the driver's, as declared. Called once
 	 * per connect. */
 	unsigned int (*connection_capabilities)(dsql_driver_conn *conn);
+
+	/* --- optional methods, ABI 4; NULL when absent --- */
+
+	/* Application SQL (docs/APPLICATION-SQL.md), judged by the database
+	 * itself, never by matching text. prepare_application prepares sql as
+	 * prepare does, and refuses with DSQL_EINVALID (a message saying why)
+	 * unless the database confirms that it is exactly one statement (text
+	 * after it, even behind a comment, is refused) that neither begins,
+	 * ends nor prepares a transaction, nor sets a savepoint, nor changes
+	 * the session or the databases the connection sees (SQLite: ATTACH,
+	 * DETACH, PRAGMA), nor names the catalog's own tables (dsql_*) where
+	 * the database can tell. The statement may be run only inside a write
+	 * transaction, and is stepped, reset and finalized as any other.
+	 * in_transaction (required with it) returns non-zero while the
+	 * transaction begun by begin() is still open on the connection; the
+	 * core asks after each application statement. A driver without these
+	 * two runs no application SQL: the core refuses it with
+	 * DSQL_EUNSUPPORTED. */
+	int (*prepare_application)(dsql_driver_stmt **out, dsql_driver_conn *conn,
+	                           const char *sql, dsql_error *err);
+	int (*in_transaction)(dsql_driver_conn *conn);
+	/* Makes the statements that follow in the open transaction run under
+	 * the database role role (a name, bound as a value), until the
+	 * transaction ends (PostgreSQL: set_config('role', $1, true), which is
+	 * SET LOCAL ROLE). Codes: DSQL_OK, the database's error (no such role,
+	 * not a member of it). Absent: asking for a role fails with
+	 * DSQL_EUNSUPPORTED. */
+	int (*set_application_role)(dsql_driver_conn *conn, const char *role, dsql_error *err);
 } dsql_driver;
 
 /* The one symbol a loadable driver (.so) exports. host_abi is the library's

@@ -219,16 +219,19 @@ DSQL_EXTERN int dsql_txn_was_replayed(const dsql_txn *txn);
  * committed). NULL-safe. */
 DSQL_EXTERN void dsql_txn_free(dsql_txn *txn);
 
-/* Application SQL. A transaction can carry the application's own SQL
- * statements, run inside the same database transaction as the metadata
- * commit: after the conflict check and the metadata writes, before COMMIT.
- * If any statement fails, nothing is committed, neither metadata nor the
- * application's rows, and err->statement_index names the statement. On a
- * retry (transient failure) the statements run again in the new attempt
- * (the failed attempt was rolled back). Statements run with the catalog
- * connection's privileges; they may not begin, commit or roll back
- * transactions, and hold exactly one statement each. Placeholders are
- * '?'; every value is bound, never spliced. */
+/* Application SQL (docs/APPLICATION-SQL.md). A transaction can carry the
+ * application's own SQL statements, run inside the same database
+ * transaction as the metadata commit: after the conflict check and the
+ * metadata writes, before COMMIT. If any statement fails, nothing is
+ * committed, neither metadata nor the application's rows, and
+ * err->statement_index names the statement. On a retry (transient failure)
+ * the statements run again in the new attempt (the failed attempt was
+ * rolled back). The database judges each statement before it runs: exactly
+ * one statement, no transaction control, nothing that changes the session,
+ * nothing touching the catalog's own tables (dsql_*); what it refuses fails
+ * the commit with DSQL_EINVALID. A driver that cannot have the database
+ * judge (ODBC) runs none: DSQL_EUNSUPPORTED. Placeholders are '?'; every
+ * value is bound, never spliced. */
 
 /* One bound parameter. */
 typedef struct dsql_param {
@@ -240,10 +243,21 @@ typedef struct dsql_param {
 } dsql_param;
 
 /* Adds a statement; *out (may be NULL) receives its index, from 0 in
- * order of addition. Codes: DSQL_OK, DSQL_EINVALID (empty, several
- * statements, or transaction control), DSQL_ENOMEM. */
+ * order of addition. Codes: DSQL_OK, DSQL_EINVALID (empty, text naming the
+ * catalog's tables, a parameter of unknown type or with a length but no
+ * data), DSQL_ENOMEM. The database judges the statement itself when the
+ * commit runs it. */
 DSQL_EXTERN int dsql_txn_add_sql(dsql_txn *txn, size_t *out, const char *sql,
                                  const dsql_param *params, size_t n_params, dsql_error *err);
+
+/* Runs the transaction's application statements under the database role
+ * role (copied; NULL: the catalog connection's own), so that they have
+ * only that role's rights: on PostgreSQL SET LOCAL ROLE, for the rest of
+ * the commit's transaction. The connection's user must be a member of the
+ * role. Codes: DSQL_OK, DSQL_EINVALID, DSQL_ENOMEM; the commit fails with
+ * DSQL_EUNSUPPORTED on a driver without roles, or with the database's error
+ * for a role it refuses. */
+DSQL_EXTERN int dsql_txn_set_sql_role(dsql_txn *txn, const char *role, dsql_error *err);
 
 /* After a successful commit: what a statement returned. Rows changed by an
  * INSERT/UPDATE/DELETE, and the rows it returned (SELECT, RETURNING), with

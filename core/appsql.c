@@ -263,13 +263,19 @@ int appsql_run(dsql_txn *txn, dsql_error *err)
 	 * errors are theirs, not the first statement's. */
 	if ((rc = db_flush(db, err)) != DSQL_OK)
 		return rc;
-	if (txn->sql_role && (rc = db_set_app_role(db, txn->sql_role, err)) != DSQL_OK) {
-		if (err)
-			prefix_message(err, "cannot run application SQL as role '%.64s': ",
-			               txn->sql_role);
-		return rc;
-	}
 	for (size_t i = 0; i < txn->n_sql; i++) {
+		/* The role again before every statement: one cannot hand the
+		 * next the connection's own (set_config('role', 'none', true)).
+		 * The first is waited for, so that a role the database refuses
+		 * is reported as that. */
+		if (txn->sql_role &&
+		    ((rc = db_set_app_role(db, txn->sql_role, err)) != DSQL_OK ||
+		     (i == 0 && (rc = db_flush(db, err)) != DSQL_OK))) {
+			if (err)
+				prefix_message(err, "cannot run application SQL as role '%.64s': ",
+				               txn->sql_role);
+			return rc;
+		}
 		rc = run_one(txn, &txn->sql[i], err);
 		if (rc != DSQL_OK)
 			return blame(err, i, rc);

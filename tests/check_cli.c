@@ -332,6 +332,39 @@ START_TEST(application_sql_in_commit)
 	ck_assert_int_eq(json_integer_value(json_object_get(j, "version")), 1);
 	json_decref(j);
 	ck_assert_int_eq(cli(NULL, "{\"sql\": [{\"statement\": \"COMMIT\"}]}", "commit"), 2);
+	/* A second statement behind [...] quoting is refused whole, by SQLite's
+	 * own parser, not run in part. */
+	ck_assert_int_eq(cli(&j, "{\"tables\": {\"fact\": {\"actions\": [{\"txn\": {\"appId\": "
+	                         "\"job\", \"version\": 4}}]}}, \"sql\": [{\"statement\": \"SELECT 1"
+	                         " AS [x'];INSERT INTO wm VALUES ('evil', 1, NULL);--]\"}]}",
+	                     "commit --json"),
+	                 2);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "error"),
+	                                                    "statement_index")),
+	                 0);
+	json_decref(j);
+	ck_assert_int_eq(cli(&j, "{\"sql\": [{\"statement\": \"SELECT count(*) FROM wm WHERE k ="
+	                         " 'evil'\"}]}",
+	                     "commit --json"),
+	                 0);
+	ck_assert_str_eq(json_string_value(json_array_get(json_array_get(json_object_get(
+				 json_array_get(json_object_get(j, "sql"), 0), "rows"), 0), 0)),
+	                 "0");
+	json_decref(j);
+	ck_assert_int_eq(cli(NULL, "{\"sql\": [{\"statement\": \"DROP TABLE dsql_tombstone\"}]}",
+	                     "commit"),
+	                 2);
+	/* A role for the statements: SQLite has none (and a role must be a
+	 * string). */
+	ck_assert_int_eq(cli(NULL, "{\"sql\": [{\"statement\": \"SELECT 1\"}], \"sql_role\": 5}",
+	                     "commit"),
+	                 2);
+	ck_assert_int_eq(cli(&j, "{\"sql\": [{\"statement\": \"SELECT 1\"}], \"sql_role\": \"w\"}",
+	                     "commit --json"),
+	                 1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "error"), "kind")),
+	                 "unsupported");
+	json_decref(j);
 	ck_assert_int_eq(cli(NULL, "{\"sql\": [{\"statement\": \"SELECT ?\", \"params\": [[1]]}]}",
 	                     "commit"),
 	                 2);

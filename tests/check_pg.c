@@ -735,6 +735,20 @@ START_TEST(application_sql_runs_under_a_role)
 	ck_assert_int_eq(dsql_table_version(cat, table, &v, &err), DSQL_OK);
 	ck_assert_int_eq(v, 1);
 
+	/* One statement cannot hand the next the connection's own role. */
+	ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_txn_add_sql(txn, NULL, "SELECT set_config('role', 'none', true)", NULL,
+	                                  0, &err),
+	                 DSQL_OK);
+	ck_assert_int_eq(dsql_txn_add_sql(txn, NULL, sql, NULL, 0, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_txn_set_sql_role(txn, role, &err), DSQL_OK);
+	ck_assert_int_ne(dsql_txn_commit(txn, &err), DSQL_OK);
+	ck_assert_str_eq(err.sqlstate, "42501");
+	ck_assert_int_eq(err.statement_index, 1);
+	dsql_txn_free(txn);
+	ck_assert_int_eq(dsql_table_version(cat, table, &v, &err), DSQL_OK);
+	ck_assert_int_eq(v, 1);
+
 	/* A role the server refuses: nothing runs, nothing is committed. */
 	ck_assert_int_ne(commit_sql_as(cat, table, "c", "SELECT 1", "appsql_no_such_role", NULL,
 	                               &err),

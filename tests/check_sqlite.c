@@ -369,6 +369,73 @@ START_TEST(two_phase_is_unsupported)
 }
 END_TEST
 
+/* SQLite's authorizer judges what an application statement would touch,
+ * not its text: a statement on the application's own table whose trigger
+ * writes the catalog is refused, as is one reading the catalog through a
+ * view, and ATTACH creates no file. What the authorizer allows runs. */
+START_TEST(authorizer_keeps_application_sql_off_the_catalog)
+{
+	static const char *const refused[] = {
+		"INSERT INTO app_t VALUES (1)",   /* its trigger bumps dsql_table */
+		"SELECT * FROM app_peek",         /* a view over dsql_commit */
+		"ATTACH DATABASE 'appsql-attached.db' AS elsewhere",
+		"PRAGMA query_only = 1", "PRAGMA writable_schema = 1", "BEGIN", "SAVEPOINT s",
+		"SELECT 1; SELECT 2", "SELECT 1 AS [x'];DELETE FROM app_u;--]",
+	};
+	const char *uri = tu_sqlite_uri("authorizer");
+	const dsql_driver *d = dsql_driver_find(uri);
+	dsql_driver_conn *c;
+	dsql_driver_stmt *s;
+	dsql_catalog *cat;
+	dsql_txn *txn;
+	dsql_error err;
+	int64_t v;
+
+	ck_assert_int_eq(dsql_catalog_open(&cat, uri, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_table_create(cat, "t", NULL, &err), DSQL_OK);
+	raw_exec(uri, "CREATE TABLE app_t (x INTEGER)");
+	raw_exec(uri, "CREATE TABLE app_u (x INTEGER)");
+	raw_exec(uri, "INSERT INTO app_u VALUES (7)");
+	raw_exec(uri, "CREATE TRIGGER app_t_bump AFTER INSERT ON app_t BEGIN"
+	              " UPDATE dsql_table SET version = version + 5; END");
+	raw_exec(uri, "CREATE VIEW app_peek AS SELECT * FROM dsql_commit");
+	ck_assert_int_eq(d->connect(&c, uri, &err), DSQL_OK);
+	ck_assert_int_eq(d->begin(c, DSQL_BEGIN_WRITE, &err), DSQL_OK);
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		ck_assert_msg(d->prepare_application(&s, c, refused[i], &err) == DSQL_EINVALID,
+		              "accepted '%s'", refused[i]);
+		ck_assert_msg(strstr(err.message, "refused"), "%s", err.message);
+	}
+	ck_assert_msg(strstr(err.message, "more than one"), "%s", err.message);
+	ck_assert(d->in_transaction(c));
+	/* Allowed: the application's own tables, schema changes of them. */
+	ck_assert_msg(d->prepare_application(&s, c, "CREATE TABLE app_v (x INTEGER)", &err) ==
+	                      DSQL_OK,
+	              "%s", err.message);
+	ck_assert_int_eq(d->step(s, &err), DSQL_DONE);
+	d->finalize(s);
+	ck_assert_int_eq(d->rollback(c, &err), DSQL_OK);
+	d->disconnect(c);
+	ck_assert_int_eq(access("appsql-attached.db", F_OK), -1);
+
+	/* Through a commit: refused whole, the table at version 0. */
+	ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_txn_stage(txn, "t", "{\"txn\":{\"appId\":\"a\",\"version\":1}}", &err),
+	                 DSQL_OK);
+	ck_assert_int_eq(dsql_txn_add_sql(txn, NULL, "INSERT INTO app_t VALUES (1)", NULL, 0, &err),
+	                 DSQL_OK);
+	ck_assert_int_eq(dsql_txn_commit(txn, &err), DSQL_EINVALID);
+	ck_assert_msg(strstr(err.message, "dsql_table"), "%s", err.message);
+	ck_assert_int_eq(err.statement_index, 0);
+	dsql_txn_free(txn);
+	ck_assert_int_eq(dsql_table_version(cat, "t", &v, &err), DSQL_OK);
+	ck_assert_int_eq(v, 0);
+	ck_assert_int_eq(raw_count(uri, "SELECT COUNT(*) FROM app_t"), 0);
+	ck_assert_int_eq(raw_count(uri, "SELECT COUNT(*) FROM app_u"), 1);
+	dsql_catalog_free(cat);
+}
+END_TEST
+
 /* Rows per statement: SQLite declares DSQL_CAP_IN_PROCESS and gets one row
  * per statement; the same driver without the bit gets multi-row statements.
  * Both write the same catalog. Statement texts are watched through a
@@ -558,6 +625,7 @@ static Suite *sqlite_only_suite(void)
 	tcase_add_test(tc, missing_or_foreign_catalog);
 	tcase_add_test(tc, locked_catalog_gives_up_with_retryable_error);
 	tcase_add_test(tc, two_phase_is_unsupported);
+	tcase_add_test(tc, authorizer_keeps_application_sql_off_the_catalog);
 	tcase_add_test(tc, rows_per_statement_follow_in_process);
 	tcase_add_test(tc, connection_capabilities_override_the_drivers);
 	tcase_set_timeout(tc, 60);

@@ -4,7 +4,8 @@
  *   {"txn_id": "...", "isolation": "write_serializable",
  *    "tables": {"NAME": {"read_version": N, "read": {"whole_table": true},
  *                        "actions": [{"add": {...}}, ...]}},
- *    "sql": [{"statement": "UPDATE wm SET v = ? WHERE k = ?", "params": [5, "job"]}]}
+ *    "sql": [{"statement": "UPDATE wm SET v = ? WHERE k = ?", "params": [5, "job"]}],
+ *    "sql_role": "app_writer"}
  */
 #include "cli.h"
 
@@ -266,7 +267,7 @@ static void print_result(cli *c, dsql_txn *txn, json_t *tables, size_t n_sql)
 
 int cmd_commit(cli *c)
 {
-	static const char *const keys[] = {"txn_id", "isolation", "tables", "sql", NULL};
+	static const char *const keys[] = {"txn_id", "isolation", "tables", "sql", "sql_role", NULL};
 	dsql_txn_options o = DSQL_TXN_OPTIONS_INIT;
 	json_t *doc, *tables, *t, *v;
 	dsql_txn *txn = NULL;
@@ -327,6 +328,16 @@ int cmd_commit(cli *c)
 	if (json_object_get(doc, "sql") &&
 	    (rc = stage_sql(c, txn, json_object_get(doc, "sql"))) != EXIT_OK)
 		goto out;
+	if ((v = json_object_get(doc, "sql_role"))) {
+		if (!json_is_string(v)) {
+			rc = doc_error(c, "commit document: \"sql_role\" must be a string%s", "");
+			goto out;
+		}
+		if (dsql_txn_set_sql_role(txn, json_string_value(v), &err) != DSQL_OK) {
+			rc = cli_fail(c, &err);
+			goto out;
+		}
+	}
 	if ((mode == 0 ? dsql_txn_commit(txn, &err)
 	     : mode == 1 ? dsql_txn_prepare(txn, &err)
 	                 : dsql_txn_commit_two_phase(txn, &err)) != DSQL_OK) {

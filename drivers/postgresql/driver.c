@@ -996,24 +996,20 @@ static int pg_in_transaction(dsql_driver_conn *c)
 	return st == PQTRANS_INTRANS || st == PQTRANS_INERROR;
 }
 
-/* SET LOCAL ROLE, with the role's name bound as a value. */
+/* SET LOCAL ROLE, with the role's name bound as a value; queued, so that
+ * it travels with the next statement (its failure is reported by the next
+ * call that waits). */
 static int pg_set_application_role(dsql_driver_conn *c, const char *role, dsql_error *err)
 {
 	const char *params[1] = {role};
-	dsql_error e;
-	PGresult *r;
-	int rc = drain(c, NULL, err);
+	int rc = queue_slot(c, err);
 
 	if (rc != DSQL_OK)
 		return rc;
-	r = PQexecParams(c->pg, "SELECT set_config('role', $1, true)", 1, NULL, params, NULL,
-	                 NULL, 0);
-	if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
-		dsql_pg_error(&e, c->pg, r, "cannot set the role");
-		rc = fail(c, &e, err);
-	}
-	PQclear(r);
-	return rc;
+	return queued_sent(c,
+	                   PQsendQueryParams(c->pg, "SELECT set_config('role', $1, true)", 1, NULL,
+	                                     params, NULL, NULL, 0),
+	                   Q_CONTROL, NULL, -1, "cannot set the role", err);
 }
 
 static int set_param(dsql_driver_stmt *s, int idx, const void *data, size_t len, int binary,

@@ -109,7 +109,9 @@ int main(int argc, char **argv)
 	if (dsql_table_create(cat, "fact_orders", NULL, &err) ||
 	    dsql_table_create(cat, "dim_customer", NULL, &err))
 		return fail("create", &err);
-	/* The application's own table lives in the same database. */
+	/* The application's own table lives in the same database. SQLite takes
+	 * schema changes as application SQL; on PostgreSQL application SQL is
+	 * one query or DML statement, and the table is made beforehand. */
 	if (dsql_txn_begin(&txn, cat, NULL, &err) ||
 	    dsql_txn_add_sql(txn, NULL, "DROP TABLE IF EXISTS app_watermark", NULL, 0, &err) ||
 	    dsql_txn_add_sql(txn, NULL,

@@ -28,6 +28,11 @@ struct dsql_driver_conn {
 	sqlite3 *db;
 	int busy_timeout_ms;
 	struct timespec busy_since;
+	/* The authorizer judges while this is set (an application statement
+	 * being prepared or stepped), and allows everything otherwise: it is
+	 * installed once, at connect, because installing one expires every
+	 * prepared statement of the connection. */
+	int judging;
 	/* Why the authorizer refused an application statement. */
 	char refused[160];
 };
@@ -220,6 +225,9 @@ static int parent_exists(const char *path)
 	return access(dir, F_OK) == 0;
 }
 
+static int judge(void *arg, int action, const char *a, const char *b, const char *db,
+                 const char *trigger);
+
 static int sq_connect(dsql_driver_conn **out, const char *uri, dsql_error *err)
 {
 	dsql_driver_conn *c;
@@ -259,6 +267,7 @@ static int sq_connect(dsql_driver_conn **out, const char *uri, dsql_error *err)
 		return rc;
 	}
 	sqlite3_extended_result_codes(c->db, 1);
+	sqlite3_set_authorizer(c->db, judge, c);
 	c->busy_timeout_ms = o.busy_timeout;
 	sqlite3_busy_handler(c->db, on_busy, c);
 	snprintf(pragma, sizeof(pragma), "PRAGMA journal_mode=%s; PRAGMA synchronous=%s",
@@ -344,6 +353,8 @@ static int judge(void *arg, int action, const char *a, const char *b, const char
 
 	(void)db;
 	(void)trigger;
+	if (!c->judging)
+		return SQLITE_OK;
 	switch (action) {
 	case SQLITE_TRANSACTION:
 	case SQLITE_SAVEPOINT:
@@ -405,13 +416,13 @@ static int sq_prepare_application(dsql_driver_stmt **out, dsql_driver_conn *c, c
 	if (!(s = calloc(1, sizeof(*s))))
 		return dsql_error_set(err, DSQL_ENOMEM, "sqlite", NULL, 0, "out of memory");
 	c->refused[0] = '\0';
-	sqlite3_set_authorizer(c->db, judge, c);
+	c->judging = 1;
 	rc = sqlite3_prepare_v2(c->db, sql, -1, &s->stmt, &tail);
 	if (rc == SQLITE_OK && s->stmt && tail && *tail) {
 		in_tail = 1;
 		rc = sqlite3_prepare_v2(c->db, tail, -1, &next, NULL);
 	}
-	sqlite3_set_authorizer(c->db, NULL, NULL);
+	c->judging = 0;
 	if (rc == SQLITE_OK && !s->stmt)
 		rc = refuse(err, "it is empty");
 	else if (rc == SQLITE_OK && next)
@@ -493,11 +504,11 @@ static int sq_step(dsql_driver_stmt *s, dsql_error *err)
 	}
 	if (s->application) {
 		s->conn->refused[0] = '\0';
-		sqlite3_set_authorizer(s->db, judge, s->conn);
+		s->conn->judging = 1;
 	}
 	rc = sqlite3_step(s->stmt);
 	if (s->application)
-		sqlite3_set_authorizer(s->db, NULL, NULL);
+		s->conn->judging = 0;
 	if (rc == SQLITE_ROW)
 		return DSQL_ROW;
 	if (rc == SQLITE_DONE) {

@@ -294,8 +294,8 @@ class Base:
     def test_every_action_kind_and_application_sql(self):
         t, app = self.name("t"), self.name("wm")
         self.cat.create_table(t, schema=SCHEMA)
+        self.app_schema("CREATE TABLE %s (k VARCHAR(20) PRIMARY KEY, v BIGINT)" % app)
         with self.cat.transaction() as tx:
-            tx.sql("CREATE TABLE %s (k VARCHAR(20) PRIMARY KEY, v BIGINT)" % app)
             tx.sql("INSERT INTO %s VALUES (?, ?)" % app, ("job", 1))
             tbl = tx.table(t)
             tbl.add(path="a", size=1, tags={"k": "v"})
@@ -316,8 +316,13 @@ class Base:
                 tx.sql("INSERT INTO %s VALUES ('job', 2)" % app)
         self.assertEqual(cm.exception.statement_index, 0)
         self.assertEqual(self.cat.table_version(t), 1)
+        self.app_schema("DROP TABLE %s" % app)
+
+    def app_schema(self, statement):
+        """A schema change of the application's tables (SQLite takes it as
+        application SQL; PostgreSQL's application SQL is DML only)."""
         with self.cat.transaction() as tx:
-            tx.sql("DROP TABLE %s" % app)
+            tx.sql(statement)
 
     def test_retention(self):
         t = self.name("t")
@@ -458,6 +463,10 @@ class SQLiteOnly:
 
 add_backend_tests(Base, globals())
 add_backend_tests(SQLiteOnly, globals(), only=["SQLite"])
+
+    def app_schema(self, statement):
+        subprocess.check_call(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d",
+                               self.uri(), "-c", statement])
 
 
 if __name__ == "__main__":

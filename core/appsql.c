@@ -117,6 +117,8 @@ int dsql_txn_add_sql(dsql_txn *txn, size_t *out, const char *sql, const dsql_par
 	if (!txn || txn->state != TXN_OPEN)
 		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
 		                      "transaction is not open");
+	if ((rc = db_judges_app_sql(txn->cat->db, err)) != DSQL_OK)
+		return rc;
 	if (!sql || !*sql)
 		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
 		                      "application statement %zu is empty", txn->n_sql);

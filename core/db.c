@@ -247,17 +247,24 @@ int db_stmt_get(db_stmt **out, dsql_db *db, const char *sql, dsql_error *err)
 	return DSQL_OK;
 }
 
+int db_judges_app_sql(const dsql_db *db, dsql_error *err)
+{
+	if (db->drv->prepare_application)
+		return DSQL_OK;
+	return dsql_error_set(err, DSQL_EUNSUPPORTED, db->drv->name, NULL, 0,
+	                      "the %s driver cannot have the database judge application SQL "
+	                      "(one statement, no transaction control), so it runs none",
+	                      db->drv->name);
+}
+
 int db_stmt_prepare_app(db_stmt **out, dsql_db *db, const char *sql, dsql_error *err)
 {
 	db_stmt *st;
 	int rc;
 
 	*out = NULL;
-	if (!db->drv->prepare_application)
-		return dsql_error_set(err, DSQL_EUNSUPPORTED, db->drv->name, NULL, 0,
-		                      "the %s driver cannot have the database judge application SQL "
-		                      "(one statement, no transaction control), so it runs none",
-		                      db->drv->name);
+	if ((rc = db_judges_app_sql(db, err)) != DSQL_OK)
+		return rc;
 	if (!db->conn && (rc = db_reconnect(db, err)) != DSQL_OK)
 		return rc;
 	st = calloc(1, sizeof(*st));

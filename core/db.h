@@ -44,6 +44,9 @@ int db_list_prepared(dsql_db *db, const char *prefix, dsql_prepared_cb cb, void 
  * reset on every later use. The statement stays owned by the db. */
 int db_stmt_get(db_stmt **out, dsql_db *db, const char *sql, dsql_error *err);
 
+/* DSQL_OK when the driver has the database judge application statements;
+ * else DSQL_EUNSUPPORTED, saying so. */
+int db_judges_app_sql(const dsql_db *db, dsql_error *err);
 /* An application statement, judged by the database (driver.h,
  * prepare_application): prepared for one use and freed with db_stmt_free.
  * DSQL_EUNSUPPORTED when the driver cannot judge one. */

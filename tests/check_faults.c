@@ -175,7 +175,7 @@ static dsql_driver fault_driver = {
 	f_connect, f_disconnect, f_begin, f_commit, f_rollback, f_prepare, f_bind_null,
 	f_bind_int64, f_bind_double, f_bind_text, f_bind_blob, f_step, f_changes, f_column_count,
 	f_column_type, f_column_int64, f_column_double, f_column_text, f_column_blob, f_reset,
-	f_finalize, NULL, NULL, NULL, NULL, NULL, NULL,
+	f_finalize, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 };
 static const char *const queued_schemes[] = {"faultq", NULL};
 static dsql_driver queued_fault_driver = {
@@ -184,7 +184,7 @@ static dsql_driver queued_fault_driver = {
 	f_rollback, f_prepare, f_bind_null, f_bind_int64, f_bind_double, f_bind_text, f_bind_blob,
 	f_step, f_changes, f_column_count, f_column_type, f_column_int64, f_column_double,
 	f_column_text, f_column_blob, f_reset, f_finalize, NULL, NULL, NULL, NULL,
-	f_exec_deferred, f_connection_capabilities,
+	f_exec_deferred, f_connection_capabilities, NULL, NULL, NULL,
 };
 
 typedef struct seen {

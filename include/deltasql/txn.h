@@ -245,7 +245,8 @@ typedef struct dsql_param {
 /* Adds a statement; *out (may be NULL) receives its index, from 0 in
  * order of addition. Codes: DSQL_OK, DSQL_EINVALID (empty, text naming the
  * catalog's tables, a parameter of unknown type or with a length but no
- * data), DSQL_ENOMEM. The database judges the statement itself when the
+ * data), DSQL_EUNSUPPORTED (the driver runs no application SQL),
+ * DSQL_ENOMEM. The database judges the statement itself when the
  * commit runs it. */
 DSQL_EXTERN int dsql_txn_add_sql(dsql_txn *txn, size_t *out, const char *sql,
                                  const dsql_param *params, size_t n_params, dsql_error *err);

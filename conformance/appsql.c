@@ -226,7 +226,8 @@ START_TEST(refuses_transaction_control_and_batches)
 		int rc = commit_with(cat, lake, bad[i], &err);
 
 		ck_assert_msg(rc == DSQL_EINVALID, "'%s': %d %s", bad[i], rc, err.message);
-		ck_assert_msg(err.statement_index == 0 || strstr(err.message, "application statement 0"),
+		ck_assert_msg(err.statement_index == 0 ||
+		                      strstr(err.message, "application statement 0"),
 		              "'%s': %s", bad[i], err.message);
 		ck_assert_int_eq(version_of(cat, lake), 0);
 	}
@@ -260,6 +261,7 @@ START_TEST(refuses_the_catalogs_tables)
 		"DROP TABLE dsql_tombstone", "UPDATE dsql_table SET version = version + 5",
 		"DELETE FROM DSQL_FILE", "SELECT * FROM \"dsql_commit\"",
 		"INSERT INTO dsql_transaction (txn_id) VALUES ('x')",
+		"UPDATE main.dsql_table SET version = 0", "DELETE FROM [dsql_action]",
 	};
 	dsql_catalog *cat = open_cat();
 	const char *lake = tname("lake");
@@ -274,6 +276,8 @@ START_TEST(refuses_the_catalogs_tables)
 		              "accepted '%s'", bad[i]);
 		ck_assert_msg(strstr(err.message, "catalog"), "%s", err.message);
 	}
+	/* A word that merely contains the prefix is not the catalog's. */
+	OK(dsql_txn_add_sql(txn, NULL, "SELECT 1 AS mydsql_x", NULL, 0, &err));
 	dsql_txn_free(txn);
 	ck_assert_int_eq(version_of(cat, lake), 1);
 	assert_paths(cat, lake, 1, "a");

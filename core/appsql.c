@@ -7,6 +7,7 @@
 #include "txn_int.h"
 #include "util.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,16 +17,18 @@
 /* The catalog's tables all begin with this prefix. */
 #define CATALOG_PREFIX "dsql_"
 
-/* Non-zero when the text mentions the catalog's table prefix anywhere (in a
- * name, a literal or a comment alike): a guard against mistakes on every
- * driver, not a parse. The database's own judgment is the driver's
- * (driver.h, prepare_application); a role is the boundary on PostgreSQL. */
+/* Non-zero when a word of the text begins with the catalog's table prefix,
+ * anywhere (a name, quoted or qualified, a literal or a comment alike): a
+ * guard against mistakes on every driver, not a parse. The database's own
+ * judgment is the driver's (driver.h, prepare_application); a role is the
+ * boundary on PostgreSQL. */
 static int names_catalog(const char *sql)
 {
 	size_t n = strlen(CATALOG_PREFIX);
 
 	for (const char *p = sql; *p; p++)
-		if (strncasecmp(p, CATALOG_PREFIX, n) == 0)
+		if (strncasecmp(p, CATALOG_PREFIX, n) == 0 &&
+		    (p == sql || !(isalnum((unsigned char)p[-1]) || p[-1] == '_' || p[-1] == '$')))
 			return 1;
 	return 0;
 }
@@ -286,8 +289,9 @@ int appsql_run(dsql_txn *txn, dsql_error *err)
 		if (!db_txn_still_open(db))
 			return blame(err, i,
 			             dsql_error_set(err, DSQL_ERROR, db_driver(db)->name, NULL, 0,
-			                            "internal: the statement ended the transaction, "
-			                            "which its driver should have refused"));
+			                            "internal: the statement ended the "
+			                            "transaction, which its driver should "
+			                            "have refused"));
 	}
 	return DSQL_OK;
 }

@@ -334,9 +334,10 @@ START_TEST(application_sql_in_commit)
 	ck_assert_int_eq(cli(NULL, "{\"sql\": [{\"statement\": \"COMMIT\"}]}", "commit"), 2);
 	/* A second statement behind [...] quoting is refused whole, by SQLite's
 	 * own parser, not run in part. */
-	ck_assert_int_eq(cli(&j, "{\"tables\": {\"fact\": {\"actions\": [{\"txn\": {\"appId\": "
-	                         "\"job\", \"version\": 4}}]}}, \"sql\": [{\"statement\": \"SELECT 1"
-	                         " AS [x'];INSERT INTO wm VALUES ('evil', 1, NULL);--]\"}]}",
+	ck_assert_int_eq(cli(&j, "{\"tables\": {\"fact\": {\"actions\": [{\"txn\": {"
+	                         "\"appId\": \"job\", \"version\": 4}}]}}, \"sql\": [{"
+	                         "\"statement\": \"SELECT 1 AS [x'];INSERT INTO wm VALUES"
+	                         " ('evil', 1, NULL);--]\"}]}",
 	                     "commit --json"),
 	                 2);
 	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "error"),

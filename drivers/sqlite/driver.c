@@ -386,7 +386,8 @@ static int judge(void *arg, int action, const char *a, const char *b, const char
 	}
 	if (!why && catalog_name(a)) {
 		snprintf(c->refused, sizeof(c->refused),
-		         "it names the catalog's table '%.60s'; application SQL may not touch it", a);
+		         "it names the catalog's table '%.60s'; application SQL may not touch it",
+		         a);
 		return SQLITE_DENY;
 	}
 	if (!why)

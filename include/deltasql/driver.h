@@ -4,7 +4,8 @@
  * statements with '?' placeholders, binds values, steps through rows and
  * reports errors as deltasql codes plus the SQLSTATE and the database's own
  * message. The core owns every SQL statement; a driver never invents SQL of
- * its own beyond transaction control.
+ * its own beyond transaction control and what it needs to have the database
+ * judge the application's statements (prepare_application).
  *
  * Stability: this header has its own promise. DSQL_DRIVER_ABI_VERSION is
  * raised whenever methods are appended to dsql_driver; fields are never

@@ -293,10 +293,17 @@ class Base:
 
     def test_every_action_kind_and_application_sql(self):
         t, app = self.name("t"), self.name("wm")
+        # Through ODBC the database cannot judge a statement: none is run.
+        judged = not self.backend.startswith("Odbc")
         self.cat.create_table(t, schema=SCHEMA)
-        self.app_schema("CREATE TABLE %s (k VARCHAR(20) PRIMARY KEY, v BIGINT)" % app)
+        if judged:
+            self.app_schema("CREATE TABLE %s (k VARCHAR(20) PRIMARY KEY, v BIGINT)" % app)
         with self.cat.transaction() as tx:
-            tx.sql("INSERT INTO %s VALUES (?, ?)" % app, ("job", 1))
+            if judged:
+                tx.sql("INSERT INTO %s VALUES (?, ?)" % app, ("job", 1))
+            else:
+                with self.assertRaises(deltasql.UnsupportedError):
+                    tx.sql("SELECT 1")
             tbl = tx.table(t)
             tbl.add(path="a", size=1, tags={"k": "v"})
             tbl.set_app_txn("job", 1, last_updated=5)
@@ -304,12 +311,16 @@ class Base:
             tbl.commit_info({"operation": "PIPELINE", "engineInfo": "test"})
             tbl.set_protocol(1, 2)
             tbl.set_metadata(SCHEMA, configuration={"k": "v"})
-            idx = tx.sql("SELECT v FROM %s WHERE k = ?" % app, ("job",))
-        self.assertEqual(tx.sql_result(idx).rows, [["1"]])
+            if judged:
+                idx = tx.sql("SELECT v FROM %s WHERE k = ?" % app, ("job",))
+        if judged:
+            self.assertEqual(tx.sql_result(idx).rows, [["1"]])
         snap = self.cat.snapshot(t)
         self.assertEqual(snap.domains, {"my.domain": '{"x": 1}'})
         self.assertEqual(snap.metadata["configuration"], {"k": "v"})
         self.assertEqual(self.cat.history(t)[-1].operation, "PIPELINE")
+        if not judged:
+            return
         with self.assertRaises(deltasql.AlreadyExistsError) as cm:
             with self.cat.transaction() as tx:
                 tx.table(t).add(path="b", size=1)
@@ -319,8 +330,13 @@ class Base:
         self.app_schema("DROP TABLE %s" % app)
 
     def app_schema(self, statement):
-        """A schema change of the application's tables (SQLite takes it as
-        application SQL; PostgreSQL's application SQL is DML only)."""
+        """A schema change of the application's tables: SQLite takes it as
+        application SQL; PostgreSQL's application SQL is one query or DML
+        statement, so it goes through psql."""
+        if self.backend == "PostgreSQL":
+            subprocess.check_call(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d",
+                                   self.uri(), "-c", statement])
+            return
         with self.cat.transaction() as tx:
             tx.sql(statement)
 
@@ -463,10 +479,6 @@ class SQLiteOnly:
 
 add_backend_tests(Base, globals())
 add_backend_tests(SQLiteOnly, globals(), only=["SQLite"])
-
-    def app_schema(self, statement):
-        subprocess.check_call(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d",
-                               self.uri(), "-c", statement])
 
 
 if __name__ == "__main__":

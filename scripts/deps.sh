@@ -8,6 +8,7 @@ packages=(
 	libsqlite3-dev sqlite3 libjansson-dev
 	libpq-dev postgresql pgbouncer
 	unixodbc unixodbc-dev odbc-postgresql libsqliteodbc
+	mariadb-server mariadb-client odbc-mariadb
 	valgrind clang libclang-rt-14-dev
 	openjdk-17-jre-headless python3-venv
 )
@@ -28,8 +29,10 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-# The postgresql package would start the system's own cluster; our tests
-# run a private throwaway server instead, so keep the service from starting.
+# The postgresql and mariadb-server packages would start the system's own
+# servers; our tests run private throwaway servers instead
+# (scripts/pg-server.sh, scripts/mariadb-server.sh), so keep the services
+# from starting.
 policy=/usr/sbin/policy-rc.d
 created_policy=0
 if [ ! -e "$policy" ]; then

@@ -2,7 +2,8 @@
 # The whole test suite: installs what is missing, builds (with the fault
 # points compiled in), starts a throwaway PostgreSQL on a private port and
 # socket directory, writes private ODBC ini files, runs `make check`, prints
-# every Check summary line, and stops the server again.
+# every Check summary line, and stops the servers again. A throwaway
+# MariaDB (scripts/mariadb-server.sh) is reached through ODBC.
 #
 # With CI=true every driver's tests must run: a missing server or ODBC
 # driver is a failure, never a skip.
@@ -29,6 +30,7 @@ cleanup() {
 	"$top/scripts/pgbouncer.sh" stop "$work/pgbouncer" >/dev/null 2>&1 || true
 	"$top/scripts/pg-standby.sh" stop "$work/standby" >/dev/null 2>&1 || true
 	"$top/scripts/pg-server.sh" stop "$work/pg" >/dev/null 2>&1 || true
+	"$top/scripts/mariadb-server.sh" stop "$work/mariadb" >/dev/null 2>&1 || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -61,6 +63,15 @@ if [ -n "${DELTASQL_TEST_PG_URI:-}" ]; then
 		[ "${CI:-}" = true ] && exit 1
 		echo "test: *** standby tests will be SKIPPED (outside CI only) ***" >&2
 	fi
+fi
+if "$top/scripts/mariadb-server.sh" start "$work/mariadb"; then
+	# shellcheck disable=SC1091
+	. "$work/mariadb/env"
+else
+	echo "test: could not start a throwaway MariaDB server" >&2
+	[ "${CI:-}" = true ] && exit 1
+	echo "test: *** MariaDB tests will be SKIPPED (outside CI only) ***" >&2
+	unset DELTASQL_TEST_ODBC_MARIADB_URI DELTASQL_CONFORMANCE_ODBC_MARIADB_URI
 fi
 if "$top/scripts/odbc-setup.sh" "$work/odbc"; then
 	# shellcheck disable=SC1091

@@ -31,20 +31,20 @@ static const struct {
 	 * over every live file of the table instead (see chunk_rows). */
 	[FORM_LIVE] = {"", "SELECT path, dv_id FROM dsql_file WHERE table_id = ?"
 	               " AND removed_version IS NULL AND path = ?", " UNION ALL ", "", 2, 0},
-	/* BATCH_UNLINK where rows have ids (DSQL_CAP_ROW_IDS): the files'
-	 * row ids, one exact probe of (table_id, path, dv_id) per file, then
-	 * a look-up of those rows: no plan has a walk to choose. The
-	 * condition is on the row id alone, so that no index on the outer
-	 * scan competes with the look-up. A row id names one version of a
-	 * row; every writer of a table's file rows (a commit, a drop) holds
-	 * the table's version row first, so none can move them between the
-	 * probe and the UPDATE. */
-	[FORM_UNLINK_BY_ROW_ID] = {"UPDATE dsql_file SET removed_version = ?"
-	                           " WHERE ctid = ANY(ARRAY(",
-	                           "SELECT ctid FROM dsql_file WHERE table_id = ?"
-	                           " AND removed_version IS NULL AND path = ? AND dv_id = ?",
-	                           " UNION ALL ", "))", 3, 1},
+	/* BATCH_UNLINK where the dialect has a row-id form
+	 * (dsql_dialect.unlink_by_row_id, PostgreSQL's by ctid): its text
+	 * comes from the dialect (form_of); only the parameters are here. */
+	[FORM_UNLINK_BY_ROW_ID] = {NULL, NULL, NULL, NULL, 3, 1},
 };
+
+/* A form's text: the core's, or the dialect's row-id form. */
+static dsql_dialect_rows form_of(dsql_catalog *cat, int kind)
+{
+	dsql_dialect_rows r = {forms[kind].head, forms[kind].row, forms[kind].sep,
+	                       forms[kind].tail};
+
+	return kind == FORM_UNLINK_BY_ROW_ID ? db_dialect(cat->db)->unlink_by_row_id : r;
+}
 
 /* Chunks of up to BATCH_MAX_ROWS rows, one statement text per size in use:
  * a commit of up to 64 files is one statement per kind (on a server, one
@@ -52,23 +52,22 @@ static const struct {
 static const char *sql_for(dsql_catalog *cat, int kind, size_t rows)
 {
 	char **slot = &cat->batch_sql[kind][rows];
+	dsql_dialect_rows f = form_of(cat, kind);
 	size_t len, cap;
 	char *s;
 
 	if (*slot)
 		return *slot;
-	cap = strlen(forms[kind].head) + strlen(forms[kind].tail) + 1 +
-	      rows * (strlen(forms[kind].row) + strlen(forms[kind].sep));
+	cap = strlen(f.head) + strlen(f.tail) + 1 + rows * (strlen(f.row) + strlen(f.sep));
 	if (kind == BATCH_UNLINK) /* the OR chain */
 		cap += rows * sizeof(" OR (path = ? AND dv_id = ?)") + 2;
 	s = malloc(cap);
 	if (!s)
 		return NULL;
-	len = (size_t)snprintf(s, cap, "%s", forms[kind].head);
+	len = (size_t)snprintf(s, cap, "%s", f.head);
 	for (size_t i = 0; i < rows; i++)
-		len += (size_t)snprintf(s + len, cap - len, "%s%s", i ? forms[kind].sep : "",
-		                        forms[kind].row);
-	len += (size_t)snprintf(s + len, cap - len, "%s", forms[kind].tail);
+		len += (size_t)snprintf(s + len, cap - len, "%s%s", i ? f.sep : "", f.row);
+	len += (size_t)snprintf(s + len, cap - len, "%s", f.tail);
 	if (kind == BATCH_UNLINK) {
 		for (size_t i = 0; i < rows; i++)
 			len += (size_t)snprintf(s + len, cap - len, "%s(path = ? AND dv_id = ?)",
@@ -79,11 +78,11 @@ static const char *sql_for(dsql_catalog *cat, int kind, size_t rows)
 	return s;
 }
 
-/* Rows per statement. A database in the process (SQLite) gets one row per
- * statement: there is no round trip to save, and a statement that can
- * change only one row needs no statement journal. Files are unlinked
- * many to a statement only where rows have ids (DSQL_CAP_ROW_IDS: exact
- * probes that every planner gets right, see FORM_UNLINK_BY_ROW_ID); else,
+/* Rows per statement (the choices are db.c's). A database in the process
+ * (SQLite) gets one row per statement: there is no round trip to save, and
+ * a statement that can change only one row needs no statement journal.
+ * Files are unlinked many to a statement only by the dialect's row-id form
+ * (exact probes that every planner gets right); else,
  * where statements are queued (no round trip each), each by its own
  * statement, an exact probe of (table_id, path, dv_id). An IN list is
  * planned from statistics, and PostgreSQL without them (a catalog not
@@ -91,12 +90,9 @@ static const char *sql_for(dsql_catalog *cat, int kind, size_t rows)
  * the table instead; only removes through a driver that neither queues
  * statements nor has row ids still take that risk (adds are unlinked
  * after batch_find_live's exact probes, see commit.c). */
-static size_t chunk_rows(unsigned int capabilities, batch_kind kind)
+static size_t chunk_rows(const db_choices *c, batch_kind kind)
 {
-	if (capabilities & DSQL_CAP_IN_PROCESS)
-		return 1;
-	if (kind == BATCH_UNLINK && !(capabilities & DSQL_CAP_ROW_IDS) &&
-	    (capabilities & DSQL_CAP_DEFERRED))
+	if (c->row_per_statement || (kind == BATCH_UNLINK && c->unlink_each))
 		return 1;
 	return BATCH_MAX_ROWS;
 }
@@ -107,10 +103,9 @@ int batch_run(dsql_catalog *cat, batch_kind kind, size_t n_rows, int64_t lead1, 
 	size_t done = 0;
 	int rc = DSQL_OK;
 
-	unsigned int caps = db_capabilities(cat->db);
-	size_t chunk = chunk_rows(caps, kind);
-	int form = kind == BATCH_UNLINK && (caps & DSQL_CAP_ROW_IDS) ? FORM_UNLINK_BY_ROW_ID
-	                                                               : (int)kind;
+	const db_choices *c = db_choose(cat->db);
+	size_t chunk = chunk_rows(c, kind);
+	int form = kind == BATCH_UNLINK && c->unlink_by_row_id ? FORM_UNLINK_BY_ROW_ID : (int)kind;
 
 	while (done < n_rows && rc == DSQL_OK) {
 		size_t rows = n_rows - done < chunk ? n_rows - done : chunk;

@@ -19,8 +19,8 @@ typedef enum batch_kind {
 	/* INSERT INTO dsql_file: table_id, path, dv_id, added_version, size, body */
 	BATCH_FILE,
 	/* UPDATE dsql_file SET removed_version = lead1 WHERE table_id = lead2 AND
-	 * removed_version IS NULL AND ((path, dv_id) = row...); with
-	 * DSQL_CAP_ROW_IDS, WHERE ctid = ANY(ARRAY(the rows' ctids)) */
+	 * removed_version IS NULL AND ((path, dv_id) = row...); or the
+	 * dialect's row-id form (dsql_dialect.unlink_by_row_id) */
 	BATCH_UNLINK,
 	BATCH_KINDS
 } batch_kind;

@@ -53,6 +53,7 @@ void dsql_catalog_free(dsql_catalog *cat)
 		return;
 	db_close(cat->db);
 	batch_free(cat);
+	schema_free(cat);
 	hint_free_all(cat);
 	publish_free_all(cat);
 	free(cat);

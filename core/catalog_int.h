@@ -23,6 +23,10 @@ struct dsql_catalog {
 	dsql_retry_policy retry;
 	char uuid[37];
 	int schema_version;
+	/* The catalog is older than the key column's rename, and the
+	 * key/value statements for it (schema.c). */
+	int legacy_key;
+	char *schema_sql[3];
 	/* The live-file index is unique among live rows (schema.c). */
 	int live_key_unique;
 	dsql_metrics metrics;

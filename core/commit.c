@@ -186,21 +186,22 @@ static int create_table_row(dsql_txn *txn, txn_table *t, dsql_error *err)
 static int lock_table(dsql_db *db, txn_table *t, int64_t *version, int64_t *last_ms,
                       int64_t *oldest, int64_t *metadata_at, dsql_error *err)
 {
-	unsigned int caps = db_capabilities(db);
+	const db_choices *c = db_choose(db);
 	db_stmt *st;
 	int rc;
 
 	/* A no-op update takes the row's write lock on every database with
 	 * row locks; after it, reads see the latest committed version. In a
-	 * database in the process (SQLite) the write transaction holds every
-	 * writer off from its start, so lock and read can be one statement
-	 * (RETURNING). Elsewhere the read must be a statement of its own: at
+	 * database whose writers are serialised (SQLite) the write transaction
+	 * holds every writer off from its start, so lock and read can be one
+	 * statement (RETURNING). Elsewhere the read must be a statement of its own: at
 	 * READ COMMITTED an UPDATE that waited for the lock sees the row as the
 	 * winner left it, but its sub-queries (the latest metaData) still read
 	 * the snapshot taken before the wait, which misses the winner's
 	 * actions. Where statements are queued the two are still one round
-	 * trip. */
-	if ((caps & DSQL_CAP_RETURNING) && (caps & DSQL_CAP_IN_PROCESS)) {
+	 * trip. Where UPDATE counts changed rows (the no-op changes none), the
+	 * read alone tells a dropped table. */
+	if (c->lock_returning) {
 		rc = db_stmt_get(&st, db,
 		                 "UPDATE dsql_table SET version = version WHERE id = ?"
 		                 " RETURNING version, last_commit_ms, oldest_version" METADATA_AT,
@@ -210,12 +211,12 @@ static int lock_table(dsql_db *db, txn_table *t, int64_t *version, int64_t *last
 	} else {
 		rc = db_stmt_get(&st, db, "UPDATE dsql_table SET version = version WHERE id = ?",
 		                 err);
-		if (rc == DSQL_OK && (caps & DSQL_CAP_DEFERRED)) {
+		if (rc == DSQL_OK && c->deferred) {
 			/* A dropped table: no row to read below. */
 			rc = db_run_deferred(st, -1, err, "i", t->id);
 		} else if (rc == DSQL_OK &&
 		           (rc = run_done(st, err, db_run(st, err, "i", t->id))) == DSQL_OK &&
-		           db_changes(st) == 0) {
+		           !c->counts_changed && db_changes(st) == 0) {
 			rc = DSQL_DONE;
 		}
 		if (rc == DSQL_OK)
@@ -688,7 +689,7 @@ static int write_file_index(dsql_catalog *cat, const dsql_txn *txn, const txn_ta
 	}
 	rc = batch_run(cat, BATCH_UNLINK, removes.n, version, t->id, bind_file_key, &removes,
 	               !txn->importing, err);
-	if (rc == DSQL_OK && unlink_adds && !(db_capabilities(cat->db) & DSQL_CAP_DEFERRED))
+	if (rc == DSQL_OK && unlink_adds && !db_choose(cat->db)->deferred)
 		rc = unlink_replaced(cat, t, version, &adds, err);
 	else if (rc == DSQL_OK && unlink_adds)
 		rc = batch_run(cat, BATCH_UNLINK, adds.n, version, t->id, bind_file_key, &adds, 0,
@@ -726,7 +727,7 @@ static int write_table(dsql_txn *txn, txn_table *t, int64_t current, int64_t las
 	                                  err);
 	if (rc == DSQL_OK && !txn->importing)
 		rc = db_run_deferred(st, 1, err, "iiii", version, ts, t->id, current);
-	if (rc == DSQL_ERETRY && !(db_capabilities(db) & DSQL_CAP_DEFERRED))
+	if (rc == DSQL_ERETRY && !db_choose(db)->deferred)
 		return TABLE_MOVED;
 	if (rc != DSQL_OK)
 		return rc;

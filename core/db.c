@@ -7,6 +7,8 @@
 #include "config.h"
 
 #include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,8 @@ struct dsql_db {
 	dsql_driver_conn *conn;
 	char *uri;
 	unsigned int caps; /* the driver's, refined by the connection's */
+	db_choices choices;
+	dsql_dialect dialect; /* the driver's over the portable default */
 	int in_txn;
 	const core_logger *log;
 	size_t n_stmts;
@@ -32,13 +36,82 @@ struct dsql_db {
 };
 
 /* The driver's capabilities, with the statement-shape bits of this
- * connection when the driver tells them per connection. */
+ * connection when the driver tells them per connection. Before ABI 4 a
+ * database in the process also serialised its writers; the retired bits
+ * are dropped (their SQL is a dialect's now). */
 static unsigned int connection_caps(const dsql_driver *drv, dsql_driver_conn *conn)
 {
-	if (!drv->connection_capabilities)
-		return drv->capabilities;
-	return (drv->capabilities & ~DSQL_CAP_CONNECTION_BITS) |
-	       (drv->connection_capabilities(conn) & DSQL_CAP_CONNECTION_BITS);
+	unsigned int caps = drv->capabilities;
+
+	if (drv->connection_capabilities)
+		caps = (caps & ~DSQL_CAP_CONNECTION_BITS) |
+		       (drv->connection_capabilities(conn) & DSQL_CAP_CONNECTION_BITS);
+	if (drv->abi_version < 4 && (caps & DSQL_CAP_IN_PROCESS))
+		caps |= DSQL_CAP_SERIAL_WRITERS;
+	return caps & ~(DSQL_CAP_ROW_IDS | DSQL_CAP_NULLS_NOT_DISTINCT);
+}
+
+/* The portable default: SQL that SQLite and PostgreSQL both take. */
+static const dsql_dialect portable = {
+	.struct_size = sizeof(dsql_dialect),
+	.name_type = "TEXT",
+	.path_type = "TEXT",
+	.dv_type = "TEXT",
+	.text_type = "TEXT",
+	.bytes_type = "BLOB",
+	.table_options = "",
+	.drop_index = "DROP INDEX IF EXISTS {index}",
+	.quote = "\"",
+	.max_path_bytes = 2048,
+	.max_dv_bytes = 512,
+};
+
+#define FILL(f)                                                                           \
+	do {                                                                              \
+		if (!out->f)                                                              \
+			out->f = portable.f;                                              \
+	} while (0)
+
+/* The driver's dialect (as far as its struct_size reaches) over the
+ * portable default. A half-given row-id form is no form. */
+static void merge_dialect(dsql_dialect *out, const dsql_driver *drv, dsql_driver_conn *conn)
+{
+	const dsql_dialect *d = drv->dialect ? drv->dialect(conn) : NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (d)
+		memcpy(out, d, d->struct_size < sizeof(*out) ? d->struct_size : sizeof(*out));
+	out->struct_size = sizeof(*out);
+	FILL(name_type);
+	FILL(path_type);
+	FILL(dv_type);
+	FILL(text_type);
+	FILL(bytes_type);
+	FILL(table_options);
+	FILL(drop_index);
+	FILL(quote);
+	FILL(max_path_bytes);
+	FILL(max_dv_bytes);
+	if (!out->unlink_by_row_id.head || !out->unlink_by_row_id.row ||
+	    !out->unlink_by_row_id.sep || !out->unlink_by_row_id.tail)
+		memset(&out->unlink_by_row_id, 0, sizeof(out->unlink_by_row_id));
+}
+
+/* Every choice of statement shape, once per connection. */
+static void choose(dsql_db *db)
+{
+	unsigned int caps = db->caps;
+	db_choices *c = &db->choices;
+
+	merge_dialect(&db->dialect, db->drv, db->conn);
+	c->serial_writers = !!(caps & DSQL_CAP_SERIAL_WRITERS);
+	c->lock_returning = c->serial_writers && (caps & DSQL_CAP_RETURNING);
+	c->deferred = !!(caps & DSQL_CAP_DEFERRED);
+	c->row_per_statement = !!(caps & DSQL_CAP_IN_PROCESS);
+	c->unlink_by_row_id = !c->row_per_statement && db->dialect.unlink_by_row_id.head;
+	c->unlink_each = !c->row_per_statement && !c->unlink_by_row_id && c->deferred;
+	c->counts_changed = !!(db->dialect.flags & DSQL_DIALECT_COUNTS_CHANGED);
+	c->ddl_commits = !!(db->dialect.flags & DSQL_DIALECT_DDL_COMMITS);
 }
 
 static void drop_statements(dsql_db *db)
@@ -73,6 +146,7 @@ int db_open(dsql_db **out, const char *uri, dsql_error *err)
 		return rc;
 	}
 	db->caps = connection_caps(drv, db->conn);
+	choose(db);
 	*out = db;
 	return DSQL_OK;
 }
@@ -98,8 +172,10 @@ int db_reconnect(dsql_db *db, dsql_error *err)
 	db->conn = NULL;
 	db->in_txn = 0;
 	rc = db->drv->connect(&db->conn, db->uri, err);
-	if (rc == DSQL_OK)
+	if (rc == DSQL_OK) {
 		db->caps = connection_caps(db->drv, db->conn);
+		choose(db);
+	}
 	if (db->log && LOG_WANTS(db->log, DSQL_LOG_WARN)) {
 		dsql_log_field f[] = {{"driver", db->drv->name},
 		                      {"result", rc == DSQL_OK ? "ok" : dsql_status_name(rc)}};
@@ -125,6 +201,72 @@ const dsql_driver *db_driver(const dsql_db *db)
 unsigned int db_capabilities(const dsql_db *db)
 {
 	return db->caps;
+}
+
+const db_choices *db_choose(const dsql_db *db)
+{
+	return &db->choices;
+}
+
+const dsql_dialect *db_dialect(const dsql_db *db)
+{
+	return &db->dialect;
+}
+
+/* The text a template's token stands for; *len is the token's length. */
+static const char *token_value(const dsql_db *db, const char *p, size_t *len, char *ident,
+                               size_t cap)
+{
+	static const struct {
+		const char *token;
+		size_t offset;
+	} tokens[] = {
+		{"{name}", offsetof(dsql_dialect, name_type)},
+		{"{path}", offsetof(dsql_dialect, path_type)},
+		{"{dv}", offsetof(dsql_dialect, dv_type)},
+		{"{text}", offsetof(dsql_dialect, text_type)},
+		{"{bytes}", offsetof(dsql_dialect, bytes_type)},
+		{"{table options}", offsetof(dsql_dialect, table_options)},
+	};
+
+	for (size_t i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++)
+		if (strncmp(p, tokens[i].token, strlen(tokens[i].token)) == 0) {
+			*len = strlen(tokens[i].token);
+			return *(const char *const *)((const char *)&db->dialect + tokens[i].offset);
+		}
+	if (strncmp(p, "{q:", 3) == 0 && strchr(p, '}')) {
+		size_t n = (size_t)(strchr(p, '}') - (p + 3));
+
+		*len = n + 4;
+		snprintf(ident, cap, "%s%.*s%s", db->dialect.quote, (int)n, p + 3, db->dialect.quote);
+		return ident;
+	}
+	return NULL;
+}
+
+char *db_expand(const dsql_db *db, const char *template)
+{
+	size_t cap = strlen(template) + 1, used = 0;
+	char *out = NULL, ident[128];
+
+	/* Two passes: the size, then the text. */
+	for (int pass = 0; pass < 2; pass++) {
+		used = 0;
+		for (const char *p = template; *p;) {
+			size_t tlen = 0;
+			const char *v = *p == '{' ? token_value(db, p, &tlen, ident, sizeof(ident)) : NULL;
+			size_t n = v ? strlen(v) : 1;
+
+			if (out)
+				memcpy(out + used, v ? v : p, n);
+			used += n;
+			p += v ? tlen : 1;
+		}
+		if (!out && !(out = malloc(cap = used + 1)))
+			return NULL;
+	}
+	out[used] = '\0';
+	return out;
 }
 
 const char *db_uri(const dsql_db *db)
@@ -408,7 +550,7 @@ int db_defer(db_stmt *st, int64_t expect, dsql_error *err)
 	int64_t n;
 	int rc;
 
-	if (st->db->caps & DSQL_CAP_DEFERRED)
+	if (st->db->choices.deferred)
 		return drv->exec_deferred(st->s, expect, err);
 	rc = drv->step(st->s, err);
 	if (rc == DSQL_ROW)
@@ -500,7 +642,7 @@ static void flush_deferred(dsql_db *db)
 	dsql_error ignored;
 	db_stmt *st;
 
-	if (!db || !db->in_txn || !(db->caps & DSQL_CAP_DEFERRED))
+	if (!db || !db->in_txn || !db->choices.deferred)
 		return;
 	if (db_stmt_get(&st, db, "SELECT 1", &ignored) == DSQL_OK) {
 		db_run(st, &ignored, "");

@@ -21,10 +21,48 @@ int db_reconnect(dsql_db *db, dsql_error *err);
 struct core_logger;
 void db_set_logger(dsql_db *db, const struct core_logger *log);
 
+/* How the core shapes its statements on one connection: named choices made
+ * once per connection (db_open, db_reconnect) from the driver's
+ * capabilities and dialect, so that the commit path asks a question, not a
+ * combination of bits. */
+typedef struct db_choices {
+	/* Writers are serialised by the database (DSQL_CAP_SERIAL_WRITERS):
+	 * nothing moves between two statements of a write transaction. */
+	int serial_writers;
+	/* Lock a table's row and read it in one UPDATE ... RETURNING (serial
+	 * writers, and RETURNING works). */
+	int lock_returning;
+	/* Statements are queued and sent together (DSQL_CAP_DEFERRED). */
+	int deferred;
+	/* One row per statement (DSQL_CAP_IN_PROCESS: no round trip to save). */
+	int row_per_statement;
+	/* Unlink many files in one statement by the dialect's row-id form. */
+	int unlink_by_row_id;
+	/* Unlink each file by a statement of its own: statements are queued
+	 * and there is no row-id form (an IN list may be planned as a walk). */
+	int unlink_each;
+	/* UPDATE counts changed rows, not matched ones
+	 * (DSQL_DIALECT_COUNTS_CHANGED): a count of 0 proves nothing. */
+	int counts_changed;
+	/* DDL commits the open transaction (DSQL_DIALECT_DDL_COMMITS). */
+	int ddl_commits;
+} db_choices;
+
 const dsql_driver *db_driver(const dsql_db *db);
 /* The DSQL_CAP_* bits that hold on this connection: the driver's, with
  * the statement-shape bits the connection reports (driver.h). */
 unsigned int db_capabilities(const dsql_db *db);
+/* This connection's choices; borrowed until db_close. */
+const db_choices *db_choose(const dsql_db *db);
+/* This connection's dialect, every field filled (the driver's where it
+ * has one, the portable default elsewhere); borrowed until the next
+ * db_reconnect or db_close. */
+const dsql_dialect *db_dialect(const dsql_db *db);
+/* Expands a statement template of the catalog's: "{name}", "{path}",
+ * "{dv}", "{text}", "{bytes}" become the dialect's type names, "{table
+ * options}" its table options, "{q:IDENT}" the quoted identifier. Returns
+ * a string to free, or NULL (out of memory). */
+char *db_expand(const dsql_db *db, const char *template);
 const char *db_uri(const dsql_db *db);
 int db_in_txn(const dsql_db *db);
 

@@ -1,8 +1,13 @@
 /*
  * The catalog schema. Each migration is a list of statements that moves the
- * schema from version N-1 to N; a new catalog runs them all. Only portable
- * SQL is used (BIGINT, TEXT, PRIMARY KEY, UNIQUE, CREATE INDEX), so every
- * driver gets the same schema without dialect branches.
+ * schema from version N-1 to N; a new catalog runs them all. The statements
+ * are templates of portable SQL (BIGINT, PRIMARY KEY, UNIQUE, CREATE
+ * INDEX) whose text columns name their kind: {name} (a short text in a
+ * key), {path} and {dv} (a file's key), {text} (any length); "{table
+ * options}" closes every CREATE TABLE, "{drop index I ON T}" drops an index
+ * and "{q:x}" quotes an identifier. The driver's dialect fills them in
+ * (db_expand, driver.h), so every database gets the same schema without a
+ * dialect branch here.
  */
 #include "schema.h"
 #include "delta_path.h"
@@ -13,47 +18,49 @@
 #include <string.h>
 
 static const char *const v1[] = {
-	"CREATE TABLE IF NOT EXISTS dsql_catalog (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-	"CREATE TABLE IF NOT EXISTS dsql_sequence (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+	"CREATE TABLE IF NOT EXISTS dsql_catalog ({q:key} {name} PRIMARY KEY, value {text} NOT NULL)"
+	"{table options}",
+	"CREATE TABLE IF NOT EXISTS dsql_sequence (name {name} PRIMARY KEY, value BIGINT NOT NULL)"
+	"{table options}",
 	/* version is the compare-and-swap point of every commit. */
-	"CREATE TABLE IF NOT EXISTS dsql_table (id BIGINT PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
-	" uuid TEXT NOT NULL, location TEXT, version BIGINT NOT NULL,"
-	" last_commit_ms BIGINT NOT NULL, created_ms BIGINT NOT NULL)",
+	"CREATE TABLE IF NOT EXISTS dsql_table (id BIGINT PRIMARY KEY, name {name} NOT NULL UNIQUE,"
+	" uuid {name} NOT NULL, location {text}, version BIGINT NOT NULL,"
+	" last_commit_ms BIGINT NOT NULL, created_ms BIGINT NOT NULL){table options}",
 	/* The journal: one row per committed transaction, written in the same
 	 * database transaction as its commits, so its presence proves the
 	 * commit happened. */
-	"CREATE TABLE IF NOT EXISTS dsql_transaction (txn_id TEXT PRIMARY KEY,"
-	" state TEXT NOT NULL, isolation TEXT NOT NULL, commit_ms BIGINT NOT NULL,"
-	" n_tables BIGINT NOT NULL)",
+	"CREATE TABLE IF NOT EXISTS dsql_transaction (txn_id {name} PRIMARY KEY,"
+	" state {name} NOT NULL, isolation {name} NOT NULL, commit_ms BIGINT NOT NULL,"
+	" n_tables BIGINT NOT NULL){table options}",
 	"CREATE TABLE IF NOT EXISTS dsql_commit (table_id BIGINT NOT NULL,"
-	" version BIGINT NOT NULL, txn_id TEXT NOT NULL, commit_ms BIGINT NOT NULL,"
-	" operation TEXT NOT NULL, n_adds BIGINT NOT NULL, n_removes BIGINT NOT NULL,"
+	" version BIGINT NOT NULL, txn_id {name} NOT NULL, commit_ms BIGINT NOT NULL,"
+	" operation {text} NOT NULL, n_adds BIGINT NOT NULL, n_removes BIGINT NOT NULL,"
 	" blind_append BIGINT NOT NULL, data_change BIGINT NOT NULL,"
-	" PRIMARY KEY (table_id, version))",
+	" PRIMARY KEY (table_id, version)){table options}",
 	"CREATE INDEX IF NOT EXISTS dsql_commit_txn ON dsql_commit (txn_id)",
 	"CREATE TABLE IF NOT EXISTS dsql_action (table_id BIGINT NOT NULL,"
-	" version BIGINT NOT NULL, seq BIGINT NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL,"
-	" PRIMARY KEY (table_id, version, seq))",
+	" version BIGINT NOT NULL, seq BIGINT NOT NULL, kind {name} NOT NULL,"
+	" body {text} NOT NULL, PRIMARY KEY (table_id, version, seq)){table options}",
 	"CREATE INDEX IF NOT EXISTS dsql_action_kind ON dsql_action (table_id, kind, version)",
 	/* The versioned file index: a row per (file, version added); the
 	 * snapshot of V is the rows added at or before V and not removed at
 	 * or before V. */
-	"CREATE TABLE IF NOT EXISTS dsql_file (table_id BIGINT NOT NULL, path TEXT NOT NULL,"
-	" dv_id TEXT NOT NULL, added_version BIGINT NOT NULL, removed_version BIGINT,"
-	" size BIGINT NOT NULL, body TEXT NOT NULL,"
-	" PRIMARY KEY (table_id, path, dv_id, added_version))",
+	"CREATE TABLE IF NOT EXISTS dsql_file (table_id BIGINT NOT NULL, path {path} NOT NULL,"
+	" dv_id {dv} NOT NULL, added_version BIGINT NOT NULL, removed_version BIGINT,"
+	" size BIGINT NOT NULL, body {text} NOT NULL,"
+	" PRIMARY KEY (table_id, path, dv_id, added_version)){table options}",
 	"CREATE INDEX IF NOT EXISTS dsql_file_live ON dsql_file (table_id, removed_version)",
-	"CREATE TABLE IF NOT EXISTS dsql_app_txn (table_id BIGINT NOT NULL, app_id TEXT NOT NULL,"
+	"CREATE TABLE IF NOT EXISTS dsql_app_txn (table_id BIGINT NOT NULL, app_id {name} NOT NULL,"
 	" commit_version BIGINT NOT NULL, version BIGINT NOT NULL, last_updated BIGINT,"
-	" PRIMARY KEY (table_id, app_id, commit_version))",
+	" PRIMARY KEY (table_id, app_id, commit_version)){table options}",
 	NULL,
 };
 
 /* Version 2: domain metadata (Delta's domainMetadata feature). */
 static const char *const v2[] = {
-	"CREATE TABLE IF NOT EXISTS dsql_domain (table_id BIGINT NOT NULL, domain TEXT NOT NULL,"
-	" commit_version BIGINT NOT NULL, configuration TEXT NOT NULL, removed BIGINT NOT NULL,"
-	" PRIMARY KEY (table_id, domain, commit_version))",
+	"CREATE TABLE IF NOT EXISTS dsql_domain (table_id BIGINT NOT NULL, domain {name} NOT NULL,"
+	" commit_version BIGINT NOT NULL, configuration {text} NOT NULL, removed BIGINT NOT NULL,"
+	" PRIMARY KEY (table_id, domain, commit_version)){table options}",
 	NULL,
 };
 
@@ -62,7 +69,8 @@ static const char *const v2[] = {
  * recovery commits prepared transactions that have one and rolls back the
  * rest (presumed abort). */
 static const char *const v3[] = {
-	"CREATE TABLE IF NOT EXISTS dsql_decision (gid TEXT PRIMARY KEY, decided_ms BIGINT NOT NULL)",
+	"CREATE TABLE IF NOT EXISTS dsql_decision (gid {name} PRIMARY KEY,"
+	" decided_ms BIGINT NOT NULL){table options}",
 	NULL,
 };
 
@@ -71,17 +79,18 @@ static const char *const v3[] = {
  * file-index rows an expiry dropped, for vacuum. */
 static const char *const v4[] = {
 	"ALTER TABLE dsql_table ADD COLUMN oldest_version BIGINT NOT NULL DEFAULT 0",
-	"CREATE TABLE IF NOT EXISTS dsql_tombstone (table_id BIGINT NOT NULL, path TEXT NOT NULL,"
-	" dv_id TEXT NOT NULL, removed_version BIGINT NOT NULL, removed_ms BIGINT NOT NULL,"
-	" body TEXT NOT NULL, PRIMARY KEY (table_id, path, dv_id, removed_version))",
+	"CREATE TABLE IF NOT EXISTS dsql_tombstone (table_id BIGINT NOT NULL, path {path} NOT NULL,"
+	" dv_id {dv} NOT NULL, removed_version BIGINT NOT NULL, removed_ms BIGINT NOT NULL,"
+	" body {text} NOT NULL, PRIMARY KEY (table_id, path, dv_id, removed_version))"
+	"{table options}",
 	NULL,
 };
 
 /* Version 5: the live-file index also orders by path, so that the commit
  * path's look-up of live files by (path, dv_id) and the latest snapshot
- * (ordered by path) walk it directly. */
+ * are index probes. */
 static const char *const v5[] = {
-	"DROP INDEX IF EXISTS dsql_file_live",
+	"{drop index dsql_file_live ON dsql_file}",
 	"CREATE INDEX IF NOT EXISTS dsql_file_live ON dsql_file (table_id, removed_version, path,"
 	" dv_id)",
 	NULL,
@@ -96,9 +105,9 @@ static const char *const v5[] = {
 static const char *const v6[] = {
 	"ALTER TABLE dsql_transaction ADD COLUMN attempts BIGINT NOT NULL DEFAULT 1",
 	"ALTER TABLE dsql_transaction ADD COLUMN wait_us BIGINT NOT NULL DEFAULT 0",
-	"CREATE TABLE IF NOT EXISTS dsql_conflict (txn_id TEXT NOT NULL, conflict_ms BIGINT NOT NULL,"
-	" rule TEXT NOT NULL, table_name TEXT NOT NULL, winning_version BIGINT NOT NULL,"
-	" attempts BIGINT NOT NULL)",
+	"CREATE TABLE IF NOT EXISTS dsql_conflict (txn_id {name} NOT NULL, conflict_ms BIGINT NOT NULL,"
+	" rule {name} NOT NULL, table_name {name} NOT NULL, winning_version BIGINT NOT NULL,"
+	" attempts BIGINT NOT NULL){table options}",
 	"CREATE INDEX IF NOT EXISTS dsql_conflict_ms ON dsql_conflict (conflict_ms)",
 	NULL,
 };
@@ -108,26 +117,93 @@ static const char *const v6[] = {
  * no statement of its own, canonical_paths does the work. */
 static const char *const v7[] = {NULL};
 
-static const char *const *const migrations[] = {NULL, v1, v2, v3, v4, v5, v6, v7};
+
+/* Version 8: the key/value table's column "key" is a reserved word in
+ * MariaDB and MySQL; it is "name" from here on. Older catalogs are read
+ * through the quoted legacy name until they are migrated (NAME_KEY_SINCE). */
+static const char *const v8[] = {
+	"ALTER TABLE dsql_catalog RENAME COLUMN {q:key} TO name",
+	NULL,
+};
 
 /* The oldest schema this binary reads without migrating it, where it cannot
  * migrate (a standby): every statement of the read path finds its tables
  * and columns from this version on (v5 changed an index only; v6 added the
  * journal's attempts and waits and the conflict rows, which only
  * dsql_catalog_stats reads, and it refuses an older schema; v7 rewrote
- * paths only). A migration
- * that adds what other reads use raises it. */
+ * paths only; v8 renamed the key/value table's key column, read by its old
+ * name before v8). A migration that adds what other reads use raises it. */
 #define SCHEMA_READABLE_FROM 4
 
-#define SQL_GET_KEY "SELECT value FROM dsql_catalog WHERE key = ?"
-#define SQL_SET_KEY "UPDATE dsql_catalog SET value = ? WHERE key = ?"
-#define SQL_ADD_KEY "INSERT INTO dsql_catalog (key, value) VALUES (?, ?)"
+static const char *const *const migrations[] = {NULL, v1, v2, v3, v4, v5, v6, v7, v8};
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DSQL_CATALOG_SCHEMA_VERSION + 1,
+               "a migration per schema version");
+
+/* The first version whose key/value table has "name" for its key. */
+#define NAME_KEY_SINCE 8
+
+static const char *const key_sql[2][3] = {
+	{"SELECT value FROM dsql_catalog WHERE name = ?",
+	 "UPDATE dsql_catalog SET value = ? WHERE name = ?",
+	 "INSERT INTO dsql_catalog (name, value) VALUES (?, ?)"},
+	{"SELECT value FROM dsql_catalog WHERE {q:key} = ?",
+	 "UPDATE dsql_catalog SET value = ? WHERE {q:key} = ?",
+	 "INSERT INTO dsql_catalog ({q:key}, value) VALUES (?, ?)"},
+};
+enum { GET_KEY, SET_KEY, ADD_KEY };
+
+/* One of the key/value statements for the catalog's current schema
+ * (cat->legacy_key: before version 8), expanded once per handle. */
+static int key_stmt(db_stmt **out, dsql_catalog *cat, int which, dsql_error *err)
+{
+	char **slot = &cat->schema_sql[which];
+
+	if (!cat->legacy_key)
+		return db_stmt_get(out, cat->db, key_sql[0][which], err);
+	if (!*slot && !(*slot = db_expand(cat->db, key_sql[1][which])))
+		return dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
+	return db_stmt_get(out, cat->db, *slot, err);
+}
+
+void schema_free(dsql_catalog *cat)
+{
+	for (size_t i = 0; i < sizeof(cat->schema_sql) / sizeof(cat->schema_sql[0]); i++)
+		free(cat->schema_sql[i]);
+}
+
+/* A migration's statement as this database spells it. */
+static char *statement(dsql_catalog *cat, const char *template)
+{
+	char index[64], table[64];
+
+	if (sscanf(template, "{drop index %63s ON %63[^}]}", index, table) == 2) {
+		const char *form = db_dialect(cat->db)->drop_index;
+		size_t cap = strlen(form) + strlen(index) + strlen(table) + 1;
+		char *out = malloc(cap), *o = out;
+
+		for (const char *p = form; out && *p;) {
+			if (strncmp(p, "{index}", 7) == 0) {
+				o = stpcpy(o, index);
+				p += 7;
+			} else if (strncmp(p, "{table}", 7) == 0) {
+				o = stpcpy(o, table);
+				p += 7;
+			} else {
+				*o++ = *p++;
+			}
+		}
+		if (out)
+			*o = '\0';
+		return out;
+	}
+	return db_expand(cat->db, template);
+}
 
 static int read_key(dsql_catalog *cat, const char *key, char *buf, size_t cap,
                     dsql_error *err)
 {
 	db_stmt *st;
-	int rc = db_stmt_get(&st, cat->db, SQL_GET_KEY, err);
+	int rc = key_stmt(&st, cat, GET_KEY, err);
 
 	if (rc != DSQL_OK)
 		return rc;
@@ -146,13 +222,20 @@ static int read_key(dsql_catalog *cat, const char *key, char *buf, size_t cap,
 static int write_key(dsql_catalog *cat, const char *key, const char *value, dsql_error *err)
 {
 	db_stmt *st;
-	int rc = db_stmt_get(&st, cat->db, SQL_SET_KEY, err);
+	char old[64];
+	int rc;
 
+	/* Where UPDATE counts changed rows, setting a value to itself counts
+	 * 0: look first. */
+	if (db_choose(cat->db)->counts_changed &&
+	    read_key(cat, key, old, sizeof(old), NULL) == DSQL_OK && strcmp(old, value) == 0)
+		return DSQL_OK;
+	rc = key_stmt(&st, cat, SET_KEY, err);
 	if (rc != DSQL_OK || (rc = db_run(st, err, "tt", value, key)) != DSQL_DONE)
 		return rc;
 	if (db_changes(st) > 0)
 		return DSQL_OK;
-	rc = db_stmt_get(&st, cat->db, SQL_ADD_KEY, err);
+	rc = key_stmt(&st, cat, ADD_KEY, err);
 	if (rc != DSQL_OK || (rc = db_run(st, err, "tt", key, value)) != DSQL_DONE)
 		return rc;
 	return DSQL_OK;
@@ -161,11 +244,15 @@ static int write_key(dsql_catalog *cat, const char *key, const char *value, dsql
 static int run_migration(dsql_catalog *cat, int to, dsql_error *err)
 {
 	for (const char *const *sql = migrations[to]; *sql; sql++) {
-		int rc = db_exec(cat->db, *sql, err);
+		char *text = statement(cat, *sql);
+		int rc = text ? db_exec(cat->db, text, err)
+		              : dsql_error_set(err, DSQL_ENOMEM, NULL, NULL, 0, "out of memory");
 
+		free(text);
 		if (rc != DSQL_OK)
 			return rc;
 	}
+	cat->legacy_key = to < NAME_KEY_SINCE;
 	return DSQL_OK;
 }
 
@@ -376,6 +463,12 @@ static int migrate(dsql_catalog *cat, dsql_error *err)
 		return rc;
 	/* Re-read under the write lock: another process may have migrated. */
 	rc = read_schema_version(cat, &v, err);
+	if (rc != DSQL_OK && cat->legacy_key) {
+		/* It has, past the rename of the key column. */
+		db_rollback(cat->db);
+		cat->legacy_key = 0;
+		return read_schema_version(cat, &v, err);
+	}
 	if (rc == DSQL_OK && v < DSQL_CATALOG_SCHEMA_VERSION)
 		rc = upgrade_locked(cat, v, DSQL_CATALOG_SCHEMA_VERSION, err);
 	if (rc != DSQL_OK) {
@@ -399,13 +492,6 @@ static int migrate(dsql_catalog *cat, dsql_error *err)
  * works the same on either index. */
 #define LIVE_KEY "live_file_key"
 
-static const char *const live_key_unique[] = {
-	"DROP INDEX IF EXISTS dsql_file_live",
-	"CREATE UNIQUE INDEX dsql_file_live ON dsql_file (table_id, removed_version, path, dv_id)"
-	" NULLS NOT DISTINCT",
-	NULL,
-};
-
 /* In one write transaction, serialized on the schema_version row: the
  * recorded outcome when there is one, else (try set) the unique index or
  * (not set) "plain" recorded. *ddl_failed: an index statement failed. */
@@ -426,7 +512,8 @@ static int live_key_decide(dsql_catalog *cat, int try, char *value, size_t cap,
 		return DSQL_OK;
 	}
 	util_copy(value, cap, try ? "unique" : "plain");
-	for (const char *const *sql = live_key_unique; try && rc == DSQL_OK && *sql; sql++)
+	for (const char *const *sql = db_dialect(cat->db)->unique_live_key;
+	     try && rc == DSQL_OK && *sql; sql++)
 		if ((rc = db_exec(cat->db, *sql, err)) != DSQL_OK)
 			*ddl_failed = 1;
 	if (rc == DSQL_OK)
@@ -451,23 +538,23 @@ static int refused(int rc, const dsql_error *e)
 	       strcmp(e->sqlstate, "42501") != 0;
 }
 
-/* Sets cat->live_key_unique. A client whose database takes the unique
- * index (DSQL_CAP_NULLS_NOT_DISTINCT: PostgreSQL, natively or through
- * ODBC) decides the key when it is not recorded yet; other clients of a
- * server read it. Any failure here leaves it clear: unlinking every add is
- * right on either index. */
+/* Sets cat->live_key_unique. A client whose dialect has the statements of
+ * a unique live-file key (PostgreSQL, natively or through ODBC) decides
+ * the key when it is not recorded yet; other clients of a server read it.
+ * Any failure here leaves it clear: unlinking every add is right on either
+ * index. */
 static void live_key_ensure(dsql_catalog *cat)
 {
-	unsigned int caps = db_capabilities(cat->db);
+	const dsql_dialect *d = db_dialect(cat->db);
 	char value[16];
 	dsql_error e;
 	int rc, ddl_failed;
 
 	cat->live_key_unique = 0;
-	if (caps & DSQL_CAP_IN_PROCESS)
+	if (db_choose(cat->db)->serial_writers)
 		return; /* SQLite: never a server's key */
 	rc = read_key(cat, LIVE_KEY, value, sizeof(value), NULL);
-	if (rc == DSQL_ENOTFOUND && (caps & DSQL_CAP_NULLS_NOT_DISTINCT)) {
+	if (rc == DSQL_ENOTFOUND && d->unique_live_key && !(d->flags & DSQL_DIALECT_DDL_COMMITS)) {
 		rc = live_key_decide(cat, 1, value, sizeof(value), &ddl_failed, &e);
 		if (ddl_failed && refused(rc, &e))
 			rc = live_key_decide(cat, 0, value, sizeof(value), &ddl_failed, NULL);
@@ -510,9 +597,23 @@ int schema_ensure(dsql_catalog *cat, int create, dsql_error *err)
 	int rc, v = 0;
 
 	for (int attempt = 0;; attempt++) {
+		cat->legacy_key = 0;
 		rc = read_schema_version(cat, &v, &probe);
-		if (rc == DSQL_OK || !no_catalog(&probe))
+		if (rc == DSQL_OK)
 			break;
+		/* A catalog from before the key column's rename (PostgreSQL says
+		 * undefined_column, SQLite a generic error). */
+		cat->legacy_key = 1;
+		if (rc != DSQL_ECONNECT && read_schema_version(cat, &v, NULL) == DSQL_OK &&
+		    v < NAME_KEY_SINCE) {
+			rc = DSQL_OK;
+			break;
+		}
+		cat->legacy_key = 0;
+		if (!no_catalog(&probe))
+			break;
+		/* No readable catalog here (the table is missing, or the file is
+		 * something else). */
 		if (!create)
 			return dsql_error_set(err, DSQL_ENOTFOUND, probe.driver, probe.sqlstate,
 			                      probe.native_code,

@@ -11,4 +11,7 @@ int schema_ensure(dsql_catalog *cat, int create, dsql_error *err);
 /* For tests: creates a fresh catalog schema at an older version. */
 int schema_create_at(dsql_catalog *cat, int version, dsql_error *err);
 
+/* Frees what the schema code keeps in the handle. */
+void schema_free(dsql_catalog *cat);
+
 #endif

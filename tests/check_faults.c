@@ -142,6 +142,11 @@ static unsigned int f_connection_capabilities(dsql_driver_conn *c)
 	                                      : inner->capabilities;
 }
 
+static const dsql_dialect *f_dialect(dsql_driver_conn *c)
+{
+	return inner->dialect ? inner->dialect(c->c) : NULL;
+}
+
 #define FWD(ret, name, params, args) \
 	static ret f_##name params { return inner->name args; }
 FWD(int, bind_null, (dsql_driver_stmt *s, int i, dsql_error *e), (s->s, i, e))
@@ -175,7 +180,7 @@ static dsql_driver fault_driver = {
 	f_connect, f_disconnect, f_begin, f_commit, f_rollback, f_prepare, f_bind_null,
 	f_bind_int64, f_bind_double, f_bind_text, f_bind_blob, f_step, f_changes, f_column_count,
 	f_column_type, f_column_int64, f_column_double, f_column_text, f_column_blob, f_reset,
-	f_finalize, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+	f_finalize, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 };
 static const char *const queued_schemes[] = {"faultq", NULL};
 static dsql_driver queued_fault_driver = {
@@ -184,7 +189,7 @@ static dsql_driver queued_fault_driver = {
 	f_rollback, f_prepare, f_bind_null, f_bind_int64, f_bind_double, f_bind_text, f_bind_blob,
 	f_step, f_changes, f_column_count, f_column_type, f_column_int64, f_column_double,
 	f_column_text, f_column_blob, f_reset, f_finalize, NULL, NULL, NULL, NULL,
-	f_exec_deferred, f_connection_capabilities, NULL, NULL, NULL,
+	f_exec_deferred, f_connection_capabilities, NULL, NULL, NULL, f_dialect,
 };
 
 typedef struct seen {

@@ -213,6 +213,23 @@ static unsigned int connection_bits(const char *uri)
 	return bits;
 }
 
+/* The dialect of a connection (the rows' dialects are static: valid after
+ * the disconnect). */
+static const dsql_dialect *connection_dialect(const char *uri)
+{
+	const dsql_driver *d = dsql_driver_find(uri);
+	const dsql_dialect *dl;
+	dsql_driver_conn *c;
+	dsql_error err;
+
+	ck_assert_ptr_nonnull(d);
+	ck_assert_ptr_nonnull(d->dialect);
+	ck_assert_msg(d->connect(&c, uri, &err) == DSQL_OK, "%s", err.message);
+	dl = d->dialect(c);
+	d->disconnect(c);
+	return dl;
+}
+
 START_TEST(statement_shapes_follow_the_database)
 {
 	static const char *const schemes[] = {"odbc-watched", NULL};
@@ -236,12 +253,18 @@ START_TEST(statement_shapes_follow_the_database)
 	snprintf(uri, sizeof(uri), "odbc-watched:DRIVER={SQLite3};Database=%s/shape.db",
 	         tu_tmpdir());
 	ck_assert_uint_eq(most_rows_per_insert(uri), 1);
-	ck_assert_uint_eq(connection_bits(uri), DSQL_CAP_IN_PROCESS);
+	ck_assert_uint_eq(connection_bits(uri), DSQL_CAP_IN_PROCESS | DSQL_CAP_SERIAL_WRITERS);
+	ck_assert_ptr_null(connection_dialect(uri)->unlink_by_row_id.head);
 	if (!have_pg("shapes", 0))
 		return;
 	snprintf(uri, sizeof(uri), "odbc-watched:%s", strchr(pg, ':') + 1);
 	ck_assert_uint_eq(most_rows_per_insert(uri), 20);
-	ck_assert_uint_eq(connection_bits(uri), DSQL_CAP_ROW_IDS | DSQL_CAP_NULLS_NOT_DISTINCT);
+	ck_assert_uint_eq(connection_bits(uri), 0);
+	/* The PostgreSQL dialect, as the native driver's: ctid unlinks, the
+	 * unique live-file key (a server of 15 or later). */
+	ck_assert(strstr(connection_dialect(uri)->unlink_by_row_id.head, "ctid"));
+	ck_assert_ptr_nonnull(connection_dialect(uri)->unique_live_key);
+	ck_assert_str_eq(connection_dialect(uri)->bytes_type, "BYTEA");
 }
 END_TEST
 

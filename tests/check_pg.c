@@ -386,23 +386,25 @@ START_TEST(rebound_parameters_read_back)
 }
 END_TEST
 
-/* A connection to PostgreSQL itself keeps every statement shape the
- * driver declares (a server that reports crdb_version would lose the row
- * ids and the unique live-file key, one before 15 the key; there is none
- * here to connect to). */
+/* A connection to PostgreSQL itself has the whole PostgreSQL dialect (a
+ * server that reports crdb_version would lose the row ids and the unique
+ * live-file key, one before 15 the key; there is none here to connect
+ * to). */
 START_TEST(connection_keeps_the_statement_shapes)
 {
 	const dsql_driver *d = dsql_driver_find(uri);
+	const dsql_dialect *dl;
 	dsql_driver_conn *c;
 	dsql_error err;
 
 	ck_assert_ptr_nonnull(d);
-	ck_assert_ptr_nonnull(d->connection_capabilities);
+	ck_assert_ptr_nonnull(d->dialect);
 	ck_assert_msg(d->connect(&c, uri, &err) == DSQL_OK, "%s", err.message);
-	ck_assert_uint_eq(d->connection_capabilities(c) & DSQL_CAP_CONNECTION_BITS,
-	                  d->capabilities & DSQL_CAP_CONNECTION_BITS);
-	ck_assert(d->connection_capabilities(c) & DSQL_CAP_ROW_IDS);
-	ck_assert(d->connection_capabilities(c) & DSQL_CAP_NULLS_NOT_DISTINCT); /* 15 or later */
+	dl = d->dialect(c);
+	ck_assert(strstr(dl->unlink_by_row_id.head, "ctid"));
+	ck_assert(strstr(dl->unlink_by_row_id.row, "ctid"));
+	ck_assert_ptr_nonnull(dl->unique_live_key); /* 15 or later */
+	ck_assert(strstr(dl->unique_live_key[1], "NULLS NOT DISTINCT"));
 	d->disconnect(c);
 }
 END_TEST

@@ -164,16 +164,18 @@ START_TEST(old_catalog_is_migrated)
 	ck_assert_int_eq(db_open(&old.db, uri, &err), DSQL_OK);
 	ck_assert_int_eq(schema_create_at(&old, 1, &err), DSQL_OK);
 	db_close(old.db);
+	schema_free(&old);
+	/* The first schema's key column: "key", renamed "name" by version 6. */
 	raw_exec(uri, "INSERT INTO dsql_catalog (key, value) VALUES ('marker', 'kept')");
 	ck_assert_int_eq(raw_count(uri, "SELECT COUNT(*) FROM sqlite_master WHERE name = "
 	                                "'dsql_domain'"), 0);
 	ck_assert_int_eq(dsql_catalog_open(&cat, uri, NULL, &err), DSQL_OK);
 	ck_assert_int_eq(raw_count(uri, "SELECT COUNT(*) FROM sqlite_master WHERE name = "
 	                                "'dsql_domain'"), 1);
-	ck_assert_int_eq(raw_count(uri, "SELECT COUNT(*) FROM dsql_catalog WHERE key = 'marker'"),
+	ck_assert_int_eq(raw_count(uri, "SELECT COUNT(*) FROM dsql_catalog WHERE name = 'marker'"),
 	                 1);
 	ck_assert_int_eq(raw_count(uri, "SELECT CAST(value AS INTEGER) FROM dsql_catalog WHERE "
-	                                "key = 'schema_version'"),
+	                                "name = 'schema_version'"),
 	                 DSQL_CATALOG_SCHEMA_VERSION);
 	/* The upgraded catalog works, including what the migration added. */
 	ck_assert_int_eq(dsql_table_create(cat, "t", &o, &err), DSQL_OK);
@@ -267,7 +269,7 @@ START_TEST(newer_catalog_is_refused)
 	snprintf(uri, sizeof(uri), "%s", tu_sqlite_uri("newer"));
 	ck_assert_int_eq(dsql_catalog_open(&cat, uri, NULL, &err), DSQL_OK);
 	dsql_catalog_free(cat);
-	raw_exec(uri, "UPDATE dsql_catalog SET value = '99' WHERE key = 'schema_version'");
+	raw_exec(uri, "UPDATE dsql_catalog SET value = '99' WHERE name = 'schema_version'");
 	ck_assert_int_eq(dsql_catalog_open(&cat, uri, NULL, &err), DSQL_ECATALOG_VERSION);
 	ck_assert_ptr_null(cat);
 	ck_assert(strstr(err.message, "99"));

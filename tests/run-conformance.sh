@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs deltasql-conformance against every backend this machine has: SQLite,
 # the out-of-tree SQLite plugin, PostgreSQL, PostgreSQL through PgBouncer,
-# SQLite through ODBC and PostgreSQL through ODBC. A backend whose server or ini files are missing is
+# SQLite, PostgreSQL and MariaDB through ODBC. A backend whose server or ini files are missing is
 # a failure under CI=true and a loud skip otherwise.
 set -u
 bin="${top_builddir:-.}/deltasql-conformance"
@@ -75,6 +75,12 @@ if [ -n "$odbc_pg_uri" ]; then
 	run odbc-postgresql "$odbc_pg_uri"
 else
 	missing "odbc-postgresql: DELTASQL_TEST_ODBC_PG_URI is not set"
+fi
+odbc_maria_uri=${DELTASQL_CONFORMANCE_ODBC_MARIADB_URI:-${DELTASQL_TEST_ODBC_MARIADB_URI:-}}
+if [ -n "$odbc_maria_uri" ] && [ -n "${ODBCSYSINI:-}" ]; then
+	run odbc-mariadb "$odbc_maria_uri"
+else
+	missing "odbc-mariadb: DELTASQL_TEST_ODBC_MARIADB_URI is not set (scripts/mariadb-server.sh)"
 fi
 echo "conformance: $ran backends passed"
 exit $status

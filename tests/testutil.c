@@ -348,7 +348,7 @@ static void live_key_state(const char *nat, int64_t *recorded, int64_t *unique)
 	int64_t v = -1;
 
 	*recorded = -1;
-	if (tu_admin(nat, "SELECT value = 'unique' FROM dsql_catalog WHERE key = 'live_file_key'",
+	if (tu_admin(nat, "SELECT value = 'unique' FROM dsql_catalog WHERE name = 'live_file_key'",
 	             &v) == 1)
 		*recorded = v;
 	*unique = -1;
@@ -363,7 +363,7 @@ static void live_key_forget(const char *nat)
 	tu_admin(nat, "DROP INDEX dsql_file_live", NULL);
 	tu_admin(nat, "CREATE INDEX dsql_file_live ON dsql_file (table_id, removed_version, path,"
 	              " dv_id)", NULL);
-	tu_admin(nat, "DELETE FROM dsql_catalog WHERE key = 'live_file_key'", NULL);
+	tu_admin(nat, "DELETE FROM dsql_catalog WHERE name = 'live_file_key'", NULL);
 }
 
 void tu_pg_live_key(const char *native_uri, const char *catalog_uri)

@@ -4,19 +4,15 @@
  * DSN-less ("odbc:DRIVER={SQLite3};Database=/x.db", "odbc:DSN=lake;UID=u").
  *
  * What differs between databases is discovered with SQLGetInfo where it
- * can be (DBMS name, transaction isolation support). One thing must be
- * keyed on the DBMS, in the small dialect table below: how a write
- * transaction begins. The SQLite ODBC driver's manual-commit mode issues a
- * deferred BEGIN (two writers would deadlock upgrading their locks), so for
- * SQLite the driver keeps autocommit on and sends BEGIN IMMEDIATE itself.
- * Everything else uses autocommit off + SQLEndTran, at READ COMMITTED for
- * writes (the core locks, then reads) when the data source supports it.
- *
- * The dialect table also says which statement shapes suit the database
- * (connection_capabilities): the SQLite ODBC driver runs SQLite inside this
- * process, so the core writes one row per statement there, as it does on
- * the native SQLite driver; PostgreSQL's rows have ctids, so the core
- * unlinks many files in one statement that cannot be planned as a walk.
+ * can be (DBMS name and version, transaction isolation support); the rest
+ * is a dialect row per DBMS (dialects.c): how a write transaction begins
+ * where manual-commit mode does not fit (the SQLite ODBC driver's issues a
+ * deferred BEGIN, on which two writers deadlock upgrading their locks, so
+ * for SQLite the driver keeps autocommit on and sends BEGIN IMMEDIATE
+ * itself), connection options and session settings, the statement shapes
+ * and the core's dialect, and the native error codes. Everything else
+ * uses autocommit off + SQLEndTran, at READ COMMITTED for writes (the core
+ * locks, then reads) when the data source supports it.
  *
  * After any error inside a transaction the driver refuses to commit it
  * (some drivers, psqlODBC among them, would otherwise commit the
@@ -31,42 +27,15 @@
 #include <strings.h>
 
 #include "deltasql/driver.h"
+#include "dialects.h"
 #include "errors.h"
-
-/* The dialect table: explicit transaction statements for DBMSs whose
- * driver's manual-commit mode does not fit (NULL: use SQLEndTran), and the
- * statement-shape capabilities of a connection to them. SQLite stays
- * first (connection_string). */
-static const struct dialect {
-	const char *dbms; /* SQL_DBMS_NAME prefix */
-	const char *begin_write, *begin_read, *commit, *rollback;
-	const char *connect_suffix; /* appended to the connection string if absent */
-	const char *suffix_key;
-	unsigned int capabilities; /* DSQL_CAP_CONNECTION_BITS that hold */
-} dialects[] = {
-	{"SQLite", "BEGIN IMMEDIATE", "BEGIN DEFERRED", "COMMIT", "ROLLBACK", ";Timeout=10000",
-	 "timeout=", DSQL_CAP_IN_PROCESS},
-	{"PostgreSQL", NULL, NULL, NULL, NULL, NULL, NULL,
-	 DSQL_CAP_ROW_IDS | DSQL_CAP_NULLS_NOT_DISTINCT},
-};
-
-/* Session settings run once at connect, by DBMS (SQL_DBMS_NAME prefix);
- * a failure is ignored (an older server without the setting). PostgreSQL:
- * one generic plan per statement; custom plans read every file of a table
- * created since the last ANALYZE on each commit; and no sequential scans,
- * which a plan made while the file index was empty would keep as it grows
- * (drivers/postgresql/). */
-static const struct session_setting {
-	const char *dbms, *sql;
-} session_settings[] = {
-	{"PostgreSQL", "SET plan_cache_mode = force_generic_plan"},
-	{"PostgreSQL", "SET enable_seqscan = off"},
-};
 
 struct dsql_driver_conn {
 	SQLHENV env;
 	SQLHDBC dbc;
-	const struct dialect *dialect;
+	const odbc_dialect *dialect;
+	const dsql_dialect *core_dialect; /* for the core (driver.h) */
+	int options_added;                /* the row's connection options are in */
 	SQLUINTEGER isolation_options;
 	int in_txn;
 	int failed;           /* an error happened inside the open transaction */
@@ -111,15 +80,15 @@ static int fail(dsql_driver_conn *c, int rc)
 	return rc;
 }
 
-/* --- connections --- */
-
-static const struct dialect *find_dialect(const char *dbms)
+/* The diagnostics of a handle as a deltasql error, by the native codes of
+ * the connection's DBMS. */
+static int od_error(const dsql_driver_conn *c, dsql_error *err, SQLSMALLINT type, SQLHANDLE h,
+                    const char *context)
 {
-	for (size_t i = 0; i < sizeof(dialects) / sizeof(dialects[0]); i++)
-		if (strncasecmp(dbms, dialects[i].dbms, strlen(dialects[i].dbms)) == 0)
-			return &dialects[i];
-	return NULL;
+	return dsql_odbc_error(err, c && c->dialect ? c->dialect->native : NULL, type, h, context);
 }
+
+/* --- connections --- */
 
 static int direct(dsql_driver_conn *c, const char *sql, const char *context, dsql_error *err)
 {
@@ -128,41 +97,67 @@ static int direct(dsql_driver_conn *c, const char *sql, const char *context, dsq
 	int rc = DSQL_OK;
 
 	if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &h)))
-		return dsql_odbc_error(err, SQL_HANDLE_DBC, c->dbc, context);
+		return od_error(c, err, SQL_HANDLE_DBC, c->dbc, context);
 	r = SQLExecDirect(h, (SQLCHAR *)sql, SQL_NTS);
 	if (!SQL_SUCCEEDED(r) && r != SQL_NO_DATA)
-		rc = dsql_odbc_error(err, SQL_HANDLE_STMT, h, context);
+		rc = od_error(c, err, SQL_HANDLE_STMT, h, context);
 	SQLFreeHandle(SQL_HANDLE_STMT, h);
 	return rc;
 }
 
-/* The connection string, with what the dialect wants appended. Only the
- * DBMS name is known after connecting, so SQLite is recognised by its
- * driver's name in the string. */
-static char *connection_string(const char *conn_str)
+/* The connection string, with the connection options of the dialect row
+ * whose ODBC driver it names. Only the DBMS name is known after
+ * connecting, and options are taken at connect: the row is recognised by
+ * its driver's name in the string (a DSN alone names none). */
+static char *connection_string(const char *conn_str, int *added)
 {
-	size_t n = strlen(conn_str);
-	char *s = malloc(n + 64);
+	const odbc_dialect *row = odbc_dialect_by_connection_string(conn_str);
+	size_t n = strlen(conn_str), cap = n + 1;
+	char *s;
 
-	if (!s)
+	*added = row != NULL;
+	for (const odbc_option *o = row ? row->options : NULL; o && o->key; o++)
+		cap += strlen(o->key) + strlen(o->value) + 2;
+	if (!(s = malloc(cap)))
 		return NULL;
 	memcpy(s, conn_str, n + 1);
-	if (strcasestr(conn_str, "sqlite") && !strcasestr(conn_str, dialects[0].suffix_key))
-		strcat(s, dialects[0].connect_suffix);
+	for (const odbc_option *o = row ? row->options : NULL; o && o->key; o++) {
+		char key[64];
+
+		snprintf(key, sizeof(key), "%s=", o->key);
+		if (strcasestr(conn_str, key))
+			continue; /* the user's own setting */
+		if (n && s[n - 1] != ';')
+			s[n++] = ';';
+		n += (size_t)sprintf(s + n, "%s=%s", o->key, o->value);
+	}
 	return s;
+}
+
+/* The core's dialect for a connection to a row's DBMS. */
+static const dsql_dialect *core_dialect(const odbc_dialect *row, int options_added,
+                                        const char *version)
+{
+	if (!row)
+		return NULL;
+	if (row->versioned)
+		return row->versioned(version);
+	if (!options_added && row->dialect_without_options)
+		return row->dialect_without_options;
+	return row->dialect;
 }
 
 static int od_connect(dsql_driver_conn **out, const char *uri, dsql_error *err)
 {
 	dsql_driver_conn *c;
-	SQLCHAR dbms[128] = "";
+	SQLCHAR dbms[128] = "", version[64] = "";
 	SQLSMALLINT len;
 	char *cs;
 	int rc;
 
 	*out = NULL;
 	c = calloc(1, sizeof(*c));
-	cs = c ? connection_string(strchr(uri, ':') + 1) : NULL;
+	cs = c ? connection_string(strchr(uri, ':') + 1, &c->options_added) : NULL;
 	if (!cs) {
 		free(c);
 		return dsql_error_set(err, DSQL_ENOMEM, "odbc", NULL, 0, "out of memory");
@@ -176,7 +171,7 @@ static int od_connect(dsql_driver_conn **out, const char *uri, dsql_error *err)
 	}
 	if (!SQL_SUCCEEDED(SQLDriverConnect(c->dbc, NULL, (SQLCHAR *)cs, SQL_NTS, NULL, 0, NULL,
 	                                    SQL_DRIVER_NOPROMPT))) {
-		rc = dsql_odbc_error(err, SQL_HANDLE_DBC, c->dbc, "cannot connect through ODBC");
+		rc = od_error(NULL, err, SQL_HANDLE_DBC, c->dbc, "cannot connect through ODBC");
 		if (err)
 			err->code = DSQL_ECONNECT;
 		rc = DSQL_ECONNECT;
@@ -185,13 +180,15 @@ static int od_connect(dsql_driver_conn **out, const char *uri, dsql_error *err)
 		goto fail;
 	}
 	SQLGetInfo(c->dbc, SQL_DBMS_NAME, dbms, sizeof(dbms), &len);
+	SQLGetInfo(c->dbc, SQL_DBMS_VER, version, sizeof(version), &len);
 	SQLGetInfo(c->dbc, SQL_TXN_ISOLATION_OPTION, &c->isolation_options,
 	           sizeof(c->isolation_options), NULL);
-	c->dialect = find_dialect((const char *)dbms);
-	for (size_t i = 0; i < sizeof(session_settings) / sizeof(session_settings[0]); i++)
-		if (strncasecmp((const char *)dbms, session_settings[i].dbms,
-		                strlen(session_settings[i].dbms)) == 0)
-			direct(c, session_settings[i].sql, "session setting", NULL);
+	c->dialect = odbc_dialect_by_dbms((const char *)dbms);
+	c->options_added = c->options_added && c->dialect &&
+	                   c->dialect == odbc_dialect_by_connection_string(cs);
+	c->core_dialect = core_dialect(c->dialect, c->options_added, (const char *)version);
+	for (const char *const *sql = c->dialect ? c->dialect->session : NULL; sql && *sql; sql++)
+		direct(c, *sql, "session setting", NULL);
 	free(cs);
 	*out = c;
 	return DSQL_OK;
@@ -240,7 +237,7 @@ static int od_begin(dsql_driver_conn *c, dsql_begin_mode mode, dsql_error *err)
 		SQLSetConnectAttr(c->dbc, SQL_ATTR_TXN_ISOLATION, (SQLPOINTER)(uintptr_t)want, 0);
 	if (!SQL_SUCCEEDED(SQLSetConnectAttr(c->dbc, SQL_ATTR_AUTOCOMMIT,
 	                                     (SQLPOINTER)SQL_AUTOCOMMIT_OFF, 0)))
-		return dsql_odbc_error(err, SQL_HANDLE_DBC, c->dbc, "cannot begin a transaction");
+		return od_error(c, err, SQL_HANDLE_DBC, c->dbc, "cannot begin a transaction");
 	c->in_txn = 1;
 	return DSQL_OK;
 }
@@ -263,7 +260,7 @@ static int od_rollback(dsql_driver_conn *c, dsql_error *err)
 		return rc;
 	}
 	if (!SQL_SUCCEEDED(SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK)))
-		rc = dsql_odbc_error(err, SQL_HANDLE_DBC, c->dbc, "rollback failed");
+		rc = od_error(c, err, SQL_HANDLE_DBC, c->dbc, "rollback failed");
 	end_manual(c);
 	return rc;
 }
@@ -286,7 +283,7 @@ static int od_commit(dsql_driver_conn *c, dsql_error *err)
 		c->in_txn = 0;
 	} else {
 		if (!SQL_SUCCEEDED(SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_COMMIT))) {
-			rc = dsql_odbc_error(err, SQL_HANDLE_DBC, c->dbc, "commit failed");
+			rc = od_error(c, err, SQL_HANDLE_DBC, c->dbc, "commit failed");
 			SQLEndTran(SQL_HANDLE_DBC, c->dbc, SQL_ROLLBACK);
 		}
 		end_manual(c);
@@ -335,10 +332,10 @@ static int od_prepare(dsql_driver_stmt **out, dsql_driver_conn *c, const char *s
 	s->conn = c;
 	if (!SQL_SUCCEEDED(SQLAllocHandle(SQL_HANDLE_STMT, c->dbc, &s->h))) {
 		free(s);
-		return fail(c, dsql_odbc_error(err, SQL_HANDLE_DBC, c->dbc, "cannot prepare"));
+		return fail(c, od_error(c, err, SQL_HANDLE_DBC, c->dbc, "cannot prepare"));
 	}
 	if (!SQL_SUCCEEDED(SQLPrepare(s->h, (SQLCHAR *)sql, SQL_NTS))) {
-		rc = fail(c, dsql_odbc_error(err, SQL_HANDLE_STMT, s->h, "cannot prepare a statement"));
+		rc = fail(c, od_error(s->conn, err, SQL_HANDLE_STMT, s->h, "cannot prepare a statement"));
 		SQLFreeHandle(SQL_HANDLE_STMT, s->h);
 		free(s);
 		return rc;
@@ -476,7 +473,7 @@ static int read_cell(dsql_driver_stmt *s, SQLUSMALLINT col, dsql_error *err)
 		if (r == SQL_NO_DATA)
 			break;
 		if (!SQL_SUCCEEDED(r))
-			return fail(s->conn, dsql_odbc_error(err, SQL_HANDLE_STMT, s->h,
+			return fail(s->conn, od_error(s->conn, err, SQL_HANDLE_STMT, s->h,
 			                                     "cannot read a column"));
 		if (ind == SQL_NULL_DATA) {
 			c->null = 1;
@@ -520,7 +517,7 @@ static int fetch(dsql_driver_stmt *s, dsql_error *err)
 		return DSQL_DONE;
 	}
 	if (!SQL_SUCCEEDED(r))
-		return fail(s->conn, dsql_odbc_error(err, SQL_HANDLE_STMT, s->h, "fetch failed"));
+		return fail(s->conn, od_error(s->conn, err, SQL_HANDLE_STMT, s->h, "fetch failed"));
 	for (SQLUSMALLINT i = 1; i <= (SQLUSMALLINT)s->n_cols; i++) {
 		int rc = read_cell(s, i, err);
 
@@ -537,7 +534,7 @@ static int execute(dsql_driver_stmt *s, dsql_error *err)
 
 	for (SQLSMALLINT i = 0; i < s->n_params; i++)
 		if (!SQL_SUCCEEDED(bind_one(s, (SQLUSMALLINT)(i + 1), &s->params[i])))
-			return fail(s->conn, dsql_odbc_error(err, SQL_HANDLE_STMT, s->h,
+			return fail(s->conn, od_error(s->conn, err, SQL_HANDLE_STMT, s->h,
 			                                     "cannot bind a parameter"));
 	r = SQLExecute(s->h);
 	s->executed = 1;
@@ -547,7 +544,7 @@ static int execute(dsql_driver_stmt *s, dsql_error *err)
 		return DSQL_DONE;
 	}
 	if (!SQL_SUCCEEDED(r))
-		return fail(s->conn, dsql_odbc_error(err, SQL_HANDLE_STMT, s->h, "statement failed"));
+		return fail(s->conn, od_error(s->conn, err, SQL_HANDLE_STMT, s->h, "statement failed"));
 	SQLRowCount(s->h, &rows);
 	s->changes = rows > 0 ? (int64_t)rows : 0;
 	SQLNumResultCols(s->h, &s->n_cols);
@@ -701,6 +698,11 @@ static unsigned int od_connection_capabilities(dsql_driver_conn *c)
 	return c->dialect ? c->dialect->capabilities : 0;
 }
 
+static const dsql_dialect *od_dialect(dsql_driver_conn *c)
+{
+	return c->core_dialect;
+}
+
 static const char *const schemes[] = {"odbc", NULL};
 
 const dsql_driver dsql_odbc_driver = {
@@ -731,4 +733,5 @@ const dsql_driver dsql_odbc_driver = {
 	.reset = od_reset,
 	.finalize = od_finalize,
 	.connection_capabilities = od_connection_capabilities,
+	.dialect = od_dialect,
 };

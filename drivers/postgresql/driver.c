@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "deltasql/driver.h"
+#include "dialect.h"
 #include "errors.h"
 
 #define BYTEAOID 17
@@ -1437,22 +1438,17 @@ static int pg_list_prepared(dsql_driver_conn *c, const char *prefix, dsql_prepar
 
 extern const dsql_driver dsql_postgresql_driver;
 
-/* The statement shapes of one connection: those the driver declares,
- * except where the server only speaks PostgreSQL's protocol. CockroachDB
- * (which says so in the crdb_version parameter it reports at connection
- * start) has no ctid, so no row ids; and its schema changes do not follow
- * a transaction's rollback as PostgreSQL's do, so it is not asked to make
- * the live-file key. A PostgreSQL server before 15 refuses NULLS NOT
- * DISTINCT: it is not asked either. */
-static unsigned int pg_connection_capabilities(dsql_driver_conn *c)
+/* The dialect of one connection. CockroachDB (which says so in the
+ * crdb_version parameter it reports at connection start) has no ctid, so
+ * no row ids; and its schema changes do not follow a transaction's
+ * rollback as PostgreSQL's do, so it is not asked to make the live-file
+ * key. A PostgreSQL server before 15 refuses NULLS NOT DISTINCT: it is not
+ * asked either. */
+static const dsql_dialect *pg_dialect(dsql_driver_conn *c)
 {
-	unsigned int caps = dsql_postgresql_driver.capabilities & DSQL_CAP_CONNECTION_BITS;
+	int crdb = PQparameterStatus(c->pg, "crdb_version") != NULL;
 
-	if (PQparameterStatus(c->pg, "crdb_version") != NULL)
-		caps &= ~(DSQL_CAP_ROW_IDS | DSQL_CAP_NULLS_NOT_DISTINCT);
-	if (PQserverVersion(c->pg) < 150000)
-		caps &= ~DSQL_CAP_NULLS_NOT_DISTINCT;
-	return caps;
+	return dsql_pg_dialect(!crdb, !crdb && PQserverVersion(c->pg) >= 150000);
 }
 
 static const char *const schemes[] = {"postgresql", "postgres", NULL};
@@ -1463,8 +1459,7 @@ const dsql_driver dsql_postgresql_driver = {
 	.name = DRIVER,
 	.uri_schemes = schemes,
 	.capabilities = DSQL_CAP_TWO_PHASE | DSQL_CAP_ROW_LOCKS | DSQL_CAP_MULTI_PROCESS |
-	                DSQL_CAP_RETURNING | DSQL_CAP_DEFERRED | DSQL_CAP_ROW_IDS |
-	                DSQL_CAP_NULLS_NOT_DISTINCT,
+	                DSQL_CAP_RETURNING | DSQL_CAP_DEFERRED,
 	.connect = pg_connect,
 	.disconnect = pg_disconnect,
 	.begin = pg_begin,
@@ -1491,8 +1486,8 @@ const dsql_driver dsql_postgresql_driver = {
 	.rollback_prepared = pg_rollback_prepared,
 	.list_prepared = pg_list_prepared,
 	.exec_deferred = pg_exec_deferred,
-	.connection_capabilities = pg_connection_capabilities,
 	.prepare_application = pg_prepare_application,
 	.in_transaction = pg_in_transaction,
 	.set_application_role = pg_set_application_role,
+	.dialect = pg_dialect,
 };

@@ -593,6 +593,18 @@ static void sq_finalize(dsql_driver_stmt *s)
 	free(s);
 }
 
+/* The core's portable SQL is SQLite's; only the path bound differs: no
+ * B-tree entry limit, so paths and deletion-vector ids up to 64 KB. */
+static const dsql_dialect dialect = {.struct_size = sizeof(dsql_dialect),
+                                     .max_path_bytes = 65536,
+                                     .max_dv_bytes = 65536};
+
+static const dsql_dialect *sq_dialect(dsql_driver_conn *c)
+{
+	(void)c;
+	return &dialect;
+}
+
 static const char *const schemes[] = {"sqlite", "file", NULL};
 
 const dsql_driver dsql_sqlite_driver = {
@@ -600,7 +612,8 @@ const dsql_driver dsql_sqlite_driver = {
 	.struct_size = sizeof(dsql_driver),
 	.name = "sqlite",
 	.uri_schemes = schemes,
-	.capabilities = DSQL_CAP_MULTI_PROCESS | DSQL_CAP_RETURNING | DSQL_CAP_IN_PROCESS,
+	.capabilities = DSQL_CAP_MULTI_PROCESS | DSQL_CAP_RETURNING | DSQL_CAP_IN_PROCESS |
+	                DSQL_CAP_SERIAL_WRITERS,
 	.connect = sq_connect,
 	.disconnect = sq_disconnect,
 	.begin = sq_begin,
@@ -624,4 +637,5 @@ const dsql_driver dsql_sqlite_driver = {
 	.finalize = sq_finalize,
 	.prepare_application = sq_prepare_application,
 	.in_transaction = sq_in_transaction,
+	.dialect = sq_dialect,
 };

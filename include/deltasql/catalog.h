@@ -43,7 +43,7 @@ typedef struct dsql_catalog_options {
 #define DSQL_CATALOG_OPTIONS_INIT {DSQL_CATALOG_OPTIONS_VERSION, 1, DSQL_RETRY_POLICY_INIT}
 
 /* The schema version this library writes. */
-#define DSQL_CATALOG_SCHEMA_VERSION 7
+#define DSQL_CATALOG_SCHEMA_VERSION 8
 
 /* Opens a catalog; opts may be NULL (DSQL_CATALOG_OPTIONS_INIT). An older
  * catalog schema is upgraded in place where it can be written; where it

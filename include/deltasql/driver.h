@@ -3,9 +3,12 @@
  * deltasql core and one database: it connects, runs transactions, prepares
  * statements with '?' placeholders, binds values, steps through rows and
  * reports errors as deltasql codes plus the SQLSTATE and the database's own
- * message. The core owns every SQL statement; a driver never invents SQL of
- * its own beyond transaction control and what it needs to have the database
- * judge the application's statements (prepare_application).
+ * message. The core owns every SQL statement and writes it portably; what a
+ * database spells differently (type names, collations, index forms, the
+ * statements only it has) the driver states in its dialect (ABI 4,
+ * dsql_dialect below), which the core fills into its statements. A driver
+ * invents no SQL of its own beyond transaction control and what it needs to
+ * have the database judge the application's statements (prepare_application).
  *
  * Stability: this header has its own promise. DSQL_DRIVER_ABI_VERSION is
  * raised whenever methods are appended to dsql_driver; fields are never
@@ -32,7 +35,9 @@ extern "C" {
 
 /* 1: the first ABI. 2: exec_deferred (DSQL_CAP_DEFERRED) appended.
  * 3: connection_capabilities appended. 4: prepare_application,
- * in_transaction and set_application_role appended. */
+ * in_transaction, set_application_role and dialect appended (dsql_dialect),
+ * DSQL_CAP_SERIAL_WRITERS; DSQL_CAP_ROW_IDS and DSQL_CAP_NULLS_NOT_DISTINCT
+ * retired (their SQL is the dialect's now). */
 #define DSQL_DRIVER_ABI_VERSION 4
 
 /* Capability bits (dsql_driver.capabilities). */
@@ -44,11 +49,11 @@ extern "C" {
 /* The catalog can be shared by several processes at once. */
 #define DSQL_CAP_MULTI_PROCESS (1u << 2)
 /* UPDATE ... RETURNING works. The core locks and reads a table's row in
- * one statement where the database is also in the process
- * (DSQL_CAP_IN_PROCESS: its write transaction holds every other writer off
- * from the start). Elsewhere it reads in a statement of its own after the
- * lock: at READ COMMITTED an UPDATE that waited for a lock evaluates its
- * sub-queries on the snapshot from before the wait (PostgreSQL). */
+ * one statement where writers are serialised (DSQL_CAP_SERIAL_WRITERS: a
+ * write transaction holds every other writer off from the start).
+ * Elsewhere it reads in a statement of its own after the lock: at READ
+ * COMMITTED an UPDATE that waited for a lock evaluates its sub-queries on
+ * the snapshot from before the wait (PostgreSQL). */
 #define DSQL_CAP_RETURNING (1u << 3)
 /* exec_deferred works (ABI 2): the driver queues statements and sends them
  * together, so that a commit's writes and its COMMIT cost one round trip
@@ -61,33 +66,28 @@ extern "C" {
  * multi-row statements, which save round trips to a server. (On SQLite a
  * statement that may change several rows opens a statement journal, whose
  * memory is allocated and given back on every commit.) A hint about cost
- * only: either way the rows written are the same. */
+ * only: either way the rows written are the same. Before ABI 4 it also
+ * meant DSQL_CAP_SERIAL_WRITERS, and the core takes it so from older
+ * drivers. */
 #define DSQL_CAP_IN_PROCESS (1u << 5)
-/* Every row has a ctid naming it (PostgreSQL), and "ctid = ANY(ARRAY(
- * subquery))" is run as a look-up of those rows: the core then unlinks
- * many files in one statement whose plan is an exact index probe per file
- * whatever the statistics say (UPDATE ... WHERE ctid = ANY(ARRAY(SELECT
- * ctid ... UNION ALL ...))). Without it a statement that unlinks several
- * files is an IN list, which a planner may run as a walk over every live
- * file of the table. Declare it only where that SQL runs; the rows
- * changed are the same either way. */
+/* Retired in ABI 4 (ignored from every driver): a ctid unlink and a
+ * NULLS NOT DISTINCT live-file key were statements in the core; they are
+ * the PostgreSQL dialect's now (dsql_dialect.unlink_by_row_id,
+ * dsql_dialect.unique_live_key). Kept so that older sources compile. */
 #define DSQL_CAP_ROW_IDS (1u << 6)
-/* The database takes "CREATE UNIQUE INDEX ... NULLS NOT DISTINCT" and
- * "DROP INDEX IF EXISTS name" inside a transaction, and rolls them back
- * with it (PostgreSQL 15 and later). The first such client to open a
- * catalog makes the live-file index unique, once, and records the outcome
- * in the catalog (a server that refuses the statements is recorded as
- * refusing: declaring the bit for an older server costs one failed try).
- * Every client of a server then reads the record: on a unique key adds are
- * written without looking up the files they replace. Declare it only where
- * those statements cannot do harm: never for a database whose DDL commits
- * by itself. */
 #define DSQL_CAP_NULLS_NOT_DISTINCT (1u << 7)
+/* A write transaction holds every other writer off from its begin
+ * (SQLite's BEGIN IMMEDIATE): nothing can change between two statements
+ * of it, so the core may read what it locked in the locking statement,
+ * and a server-side key decided once per catalog (the unique live-file
+ * key) is not needed. ABI 4; older drivers get it with DSQL_CAP_IN_PROCESS. */
+#define DSQL_CAP_SERIAL_WRITERS (1u << 8)
 /* The bits a connection may set for itself (connection_capabilities, ABI
  * 3): what the database behind this connection takes, which chooses how
  * the core writes its statements. */
 #define DSQL_CAP_CONNECTION_BITS                                                                \
-	(DSQL_CAP_RETURNING | DSQL_CAP_IN_PROCESS | DSQL_CAP_ROW_IDS | DSQL_CAP_NULLS_NOT_DISTINCT)
+	(DSQL_CAP_RETURNING | DSQL_CAP_IN_PROCESS | DSQL_CAP_ROW_IDS | DSQL_CAP_NULLS_NOT_DISTINCT |  \
+	 DSQL_CAP_SERIAL_WRITERS)
 
 /* begin() modes. */
 typedef enum dsql_begin_mode {
@@ -101,6 +101,89 @@ typedef enum dsql_begin_mode {
 	DSQL_BEGIN_READ = 2
 } dsql_begin_mode;
 
+
+/* dsql_dialect.flags. */
+/* UPDATE reports the rows it changed, not the rows it matched (MariaDB and
+ * MySQL without CLIENT_FOUND_ROWS): an UPDATE that sets a value to itself
+ * counts 0. The core then never reads a row count as "the row exists".
+ * Better, where the database can: make the connection count matched rows
+ * (Connector/ODBC OPTION=2) and leave this clear. */
+#define DSQL_DIALECT_COUNTS_CHANGED (1u << 0)
+/* A DDL statement commits the open transaction by itself (MariaDB, MySQL,
+ * Oracle): application SQL may not run DDL inside a commit there, and the
+ * core runs none in a transaction that must stay atomic. */
+#define DSQL_DIALECT_DDL_COMMITS (1u << 1)
+
+/* A statement made of a head, one row part per row (joined by sep) and a
+ * tail, as the core builds multi-row statements. */
+typedef struct dsql_dialect_rows {
+	const char *head, *row, *sep, *tail;
+} dsql_dialect_rows;
+
+/*
+ * What a database spells its own way (ABI 4). Every field may be left 0 or
+ * NULL: the core then uses its portable default, the SQL that SQLite and
+ * PostgreSQL both take. The strings must live as long as the connection.
+ *
+ * The catalog's columns come in four kinds; a type name is written in
+ * full, collation included where the database needs one to compare bytes
+ * exactly (the core's names and paths are compared byte for byte on every
+ * database: 'A.parquet' is not 'a.parquet', 'e\xcc\x81' is not '\xc3\xa9',
+ * 'b ' is not 'b').
+ */
+typedef struct dsql_dialect {
+	/* sizeof(dsql_dialect) as the driver was built: fields are appended. */
+	size_t struct_size;
+	/* A short text in a key or unique index: table names, ids, kinds,
+	 * application ids, domain names (at most 255 bytes where bounded).
+	 * Default "TEXT". MariaDB: "VARCHAR(255) COLLATE utf8mb4_nopad_bin". */
+	const char *name_type;
+	/* A file path in a key (max_path_bytes bounds it). Default "TEXT". */
+	const char *path_type;
+	/* A deletion-vector id in a key (max_dv_bytes). Default "TEXT". */
+	const char *dv_type;
+	/* A text of any length (action bodies, statistics of a wide table: a
+	 * megabyte and more). Default "TEXT". MariaDB: "LONGTEXT". */
+	const char *text_type;
+	/* A byte string of any length (application tables of the conformance
+	 * suite). Default "BLOB"; PostgreSQL "BYTEA"; MariaDB "LONGBLOB". */
+	const char *bytes_type;
+	/* Appended to every CREATE TABLE of the catalog. Default "". MariaDB:
+	 * " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin". */
+	const char *table_options;
+	/* Drops an index if it exists: "{index}" and "{table}" are replaced
+	 * by the names. Default "DROP INDEX IF EXISTS {index}". */
+	const char *drop_index;
+	/* How the database quotes an identifier: the opening and closing
+	 * character. Default "\"". MariaDB "`". (The catalog's first schema
+	 * had a column named key; only its migration quotes it.) */
+	const char *quote;
+	/* The longest path (bytes of UTF-8) and deletion-vector id a catalog
+	 * keeps: longer ones are refused at staging, with the same message on
+	 * every driver. 0: the core's default (2048 and 512, which fit a
+	 * PostgreSQL B-tree entry). */
+	size_t max_path_bytes, max_dv_bytes;
+	/* DSQL_DIALECT_* bits. */
+	unsigned int flags;
+	/* Unlinks many files in one statement whose plan cannot be a walk
+	 * over the table's live files (PostgreSQL: by ctid), or all NULL. The
+	 * parameters: head takes removed_version; each row takes table_id,
+	 * path, dv_id and picks that live file (removed_version IS NULL). The
+	 * rows changed must be exactly those files. Without it the core
+	 * unlinks by its portable IN list or one statement per file. */
+	dsql_dialect_rows unlink_by_row_id;
+	/* Statements, NULL-terminated, that make the live-file index
+	 * dsql_file_live (table_id, removed_version, path, dv_id) unique among
+	 * live rows (removed_version NULL counted as equal), run inside a
+	 * transaction that may roll them back; or NULL. A catalog records the
+	 * outcome once (its first client to have them decides): on a unique
+	 * key adds are written without looking up the files they replace.
+	 * Never for a database whose DDL commits by itself. */
+	const char *const *unique_live_key;
+} dsql_dialect;
+
+/* The size of an ABI 4 dialect: older dialects stop earlier. */
+#define DSQL_DIALECT_SIZE_4 sizeof(dsql_dialect)
 
 /* Opaque to the core; defined by each driver. */
 typedef struct dsql_driver_conn dsql_driver_conn;
@@ -242,6 +325,10 @@ typedef struct dsql_driver {
 	 * not a member of it). Absent: asking for a role fails with
 	 * DSQL_EUNSUPPORTED. */
 	int (*set_application_role)(dsql_driver_conn *conn, const char *role, dsql_error *err);
+	/* The dialect of one connection (a driver that reaches several
+	 * databases answers per connection), borrowed until disconnect; NULL
+	 * for the core's portable defaults. Called once per connect. */
+	const dsql_dialect *(*dialect)(dsql_driver_conn *conn);
 } dsql_driver;
 
 /* The one symbol a loadable driver (.so) exports. host_abi is the library's

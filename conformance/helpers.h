@@ -77,6 +77,8 @@ void hint_cases(Suite *s);
 void typed_file_cases(Suite *s);
 /* Changes between versions and the versions after one (changes.c). */
 void changes_cases(Suite *s);
+/* Byte-exact names and paths, large statistics, the path limit (exact.c). */
+void exact_cases(Suite *s);
 /* What the core relies on from a driver, through the vtable (driver_cases.c). */
 void driver_cases(Suite *s);
 

@@ -820,6 +820,7 @@ Suite *scenarios_suite(const char *label, const char *uri, unsigned int capabili
 
 	driver_cases(s);
 	typed_file_cases(s);
+	exact_cases(s);
 	hint_cases(s);
 	conflict_cases(s);
 	appsql_cases(s);

@@ -313,9 +313,38 @@ static int check_staged(txn_table *t, const action *a, dsql_error *err)
 	}
 }
 
+/* A file's key must fit the catalog's database: each driver bounds paths
+ * and deletion-vector ids (dsql_dialect.max_path_bytes, max_dv_bytes; the
+ * limits are in docs/RELIABILITY.md), refused here with one message on
+ * every driver rather than by the database's own error at commit. */
+static int check_key_fits(const dsql_txn *txn, const txn_table *t, const action *a,
+                          dsql_error *err)
+{
+	const dsql_dialect *d = db_dialect(txn->cat->db);
+	const char *driver = db_driver(txn->cat->db)->name;
+	size_t n;
+
+	if (a->kind != ACT_ADD && a->kind != ACT_REMOVE)
+		return DSQL_OK;
+	if ((n = strlen(a->path)) > d->max_path_bytes)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                      "table '%s': a path of %zu bytes is longer than the %s driver's "
+		                      "limit of %zu bytes",
+		                      t->name, n, driver, d->max_path_bytes);
+	if ((n = strlen(a->dv_id)) > d->max_dv_bytes)
+		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                      "table '%s': file '%.200s': a deletion vector id of %zu bytes is "
+		                      "longer than the %s driver's limit of %zu bytes",
+		                      t->name, a->path, n, driver, d->max_dv_bytes);
+	return DSQL_OK;
+}
+
 int txn_stage_parsed(dsql_txn *txn, txn_table *t, action *a, dsql_error *err)
 {
-	int rc = check_staged(t, a, err);
+	int rc = check_key_fits(txn, t, a, err);
+
+	if (rc == DSQL_OK)
+		rc = check_staged(t, a, err);
 
 	if (rc != DSQL_OK) {
 		action_clear(a);
@@ -333,7 +362,6 @@ int txn_stage_parsed(dsql_txn *txn, txn_table *t, action *a, dsql_error *err)
 		t->cap_actions = cap;
 	}
 	t->actions[t->n_actions++] = *a;
-	(void)txn;
 	return DSQL_OK;
 }
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -336,6 +337,195 @@ START_TEST(postgresql_live_file_key)
 }
 END_TEST
 
+/* Whether DELTASQL_TEST_ODBC_MARIADB_URI is set (scripts/mariadb-server.sh):
+ * unset is a failure under CI=true, a loud skip otherwise. */
+static const char *mariadb_uri(const char *what)
+{
+	const char *uri = getenv("DELTASQL_TEST_ODBC_MARIADB_URI");
+
+	if (uri)
+		return uri;
+	ck_assert_msg(!(getenv("CI") && strcmp(getenv("CI"), "true") == 0),
+	              "DELTASQL_TEST_ODBC_MARIADB_URI is not set (CI=true: it must be)");
+	fprintf(stderr, "SKIPPED: ODBC-MariaDB %s *** no server (outside CI only) ***\n", what);
+	return NULL;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A commit through ODBC blocked by another connection's lock on the
+ * table's row gives up after the documented lock timeout (5 s,
+ * docs/RELIABILITY.md), and the core's policy (2 s here) ends it with a
+ * clean error: it never waits for the lock's holder. Through psqlODBC it
+ * used to wait forever. */
+static void lock_wait_is_bounded(const char *uri)
+{
+	dsql_catalog_options o = DSQL_CATALOG_OPTIONS_INIT;
+	const dsql_driver *d = dsql_driver_find(uri);
+	char table[64];
+	dsql_driver_conn *holder;
+	dsql_driver_stmt *st;
+	dsql_catalog *cat;
+	dsql_txn *txn;
+	dsql_error err;
+	int64_t start, took;
+	int rc;
+
+	o.retry.max_attempts = 3;
+	o.retry.timeout_ms = 2000;
+	snprintf(table, sizeof(table), "locked_%d_%ld", (int)getpid(), random() % 100000);
+	ck_assert_msg(dsql_catalog_open(&cat, uri, &o, &err) == DSQL_OK, "%s", err.message);
+	ck_assert_msg(dsql_table_create(cat, table, NULL, &err) == DSQL_OK, "%s", err.message);
+	/* Another connection holds the table's version row. */
+	ck_assert_msg(d->connect(&holder, uri, &err) == DSQL_OK, "%s", err.message);
+	ck_assert_int_eq(d->begin(holder, DSQL_BEGIN_WRITE, &err), DSQL_OK);
+	ck_assert_int_eq(d->prepare(&st, holder,
+	                            "UPDATE dsql_table SET version = version WHERE name = ?", &err),
+	                 DSQL_OK);
+	ck_assert_int_eq(d->bind_text(st, 1, table, strlen(table), &err), DSQL_OK);
+	ck_assert_msg(d->step(st, &err) == DSQL_DONE, "%s", err.message);
+	d->finalize(st);
+
+	ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_txn_stage(txn, table, "{\"add\":{\"path\":\"w.parquet\","
+	                                            "\"partitionValues\":{},\"size\":1,"
+	                                            "\"modificationTime\":1,\"dataChange\":true}}",
+	                                &err),
+	                 DSQL_OK);
+	start = now_ms();
+	rc = dsql_txn_commit(txn, &err);
+	took = now_ms() - start;
+	dsql_txn_free(txn);
+	ck_assert_msg(rc == DSQL_ETIMEOUT || rc == DSQL_ERETRY, "%d: %s", rc, err.message);
+	ck_assert_msg(took >= 1500 && took < 15000, "gave up after %lld ms", (long long)took);
+	ck_assert_int_eq(d->rollback(holder, &err), DSQL_OK);
+	d->disconnect(holder);
+	/* Nothing was committed; the table works once the lock is gone. */
+	ck_assert_int_eq(dsql_table_version(cat, table, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_table_drop(cat, table, &err), DSQL_OK);
+	dsql_catalog_free(cat);
+}
+
+START_TEST(postgresql_lock_wait_is_bounded)
+{
+	if (!have_odbc() || !have_pg("lock wait", 0))
+		return;
+	lock_wait_is_bounded(getenv("DELTASQL_TEST_ODBC_PG_URI"));
+}
+END_TEST
+
+START_TEST(mariadb_lock_wait_is_bounded)
+{
+	const char *uri;
+
+	if (!have_odbc() || !(uri = mariadb_uri("lock wait")))
+		return;
+	lock_wait_is_bounded(uri);
+}
+END_TEST
+
+/* MariaDB's own error codes through ODBC, where its SQLSTATEs are generic:
+ * a duplicate key (23000/1062) is "exists", not "invalid"; a missing table
+ * (42S02/1146) is "not found"; a lock wait timeout (HY000/1205) and a
+ * deadlock (40001/1213) are retried. */
+START_TEST(mariadb_errors_by_native_code)
+{
+	const char *uri;
+	const dsql_driver *d;
+	dsql_driver_conn *a, *b;
+	dsql_driver_stmt *st;
+	dsql_error err;
+	char t[64], sql[200];
+
+	if (!have_odbc() || !(uri = mariadb_uri("errors")))
+		return;
+	d = dsql_driver_find(uri);
+	snprintf(t, sizeof(t), "errs_%d_%ld", (int)getpid(), random() % 100000);
+	ck_assert_int_eq(d->connect(&a, uri, &err), DSQL_OK);
+	ck_assert_int_eq(d->connect(&b, uri, &err), DSQL_OK);
+#define EXEC(c, text) (d->prepare(&st, c, text, &err) == DSQL_OK                          \
+	                       ? (rc = d->step(st, &err), d->finalize(st), rc)                 \
+	                       : err.code)
+	int rc;
+	snprintf(sql, sizeof(sql), "CREATE TABLE %s (k BIGINT PRIMARY KEY)", t);
+	ck_assert_int_eq(EXEC(a, sql), DSQL_DONE);
+	snprintf(sql, sizeof(sql), "INSERT INTO %s VALUES (1)", t);
+	ck_assert_int_eq(EXEC(a, sql), DSQL_DONE);
+	ck_assert_int_eq(EXEC(a, sql), DSQL_EEXISTS);
+	ck_assert_int_eq(err.native_code, 1062);
+	ck_assert_int_eq(EXEC(a, "SELECT * FROM no_such_table_here"), DSQL_ENOTFOUND);
+	ck_assert_int_eq(err.native_code, 1146);
+	/* b holds the row; a waits for it, for the session's 5 s. */
+	ck_assert_int_eq(d->begin(b, DSQL_BEGIN_WRITE, &err), DSQL_OK);
+	snprintf(sql, sizeof(sql), "UPDATE %s SET k = 1 WHERE k = 1", t);
+	ck_assert_int_eq(EXEC(b, sql), DSQL_DONE);
+	ck_assert_int_eq(d->begin(a, DSQL_BEGIN_WRITE, &err), DSQL_OK);
+	ck_assert_int_eq(EXEC(a, sql), DSQL_ERETRY);
+	ck_assert_int_eq(err.native_code, 1205);
+	d->rollback(a, &err);
+	d->rollback(b, &err);
+	snprintf(sql, sizeof(sql), "DROP TABLE %s", t);
+	ck_assert_int_eq(EXEC(a, sql), DSQL_DONE);
+#undef EXEC
+	d->disconnect(a);
+	d->disconnect(b);
+}
+END_TEST
+
+/* A COUNT(*) through the driver's own connection. */
+static int64_t odbc_count(const char *uri, const char *sql)
+{
+	const dsql_driver *d = dsql_driver_find(uri);
+	dsql_driver_conn *c;
+	dsql_driver_stmt *st;
+	dsql_error err;
+	int64_t n;
+
+	ck_assert_msg(d->connect(&c, uri, &err) == DSQL_OK, "%s", err.message);
+	ck_assert_msg(d->prepare(&st, c, sql, &err) == DSQL_OK, "%s", err.message);
+	ck_assert_msg(d->step(st, &err) == DSQL_ROW, "%s", err.message);
+	n = d->column_int64(st, 0);
+	d->finalize(st);
+	d->disconnect(c);
+	return n;
+}
+
+/* The MariaDB row's dialect and options: found rows (an UPDATE that sets a
+ * value to itself counts its row, so the lock statement finds the table),
+ * a byte-exact collation on every catalog table whatever the database's
+ * default, and DDL that commits by itself. */
+START_TEST(mariadb_dialect)
+{
+	const char *uri;
+	const dsql_dialect *dl;
+	dsql_catalog *cat;
+	dsql_error err;
+
+	if (!have_odbc() || !(uri = mariadb_uri("dialect")))
+		return;
+	dl = connection_dialect(uri);
+	ck_assert(strstr(dl->table_options, "utf8mb4_nopad_bin"));
+	ck_assert(dl->flags & DSQL_DIALECT_DDL_COMMITS);
+	ck_assert(!(dl->flags & DSQL_DIALECT_COUNTS_CHANGED)); /* OPTION=2 was added */
+	ck_assert_msg(dsql_catalog_open(&cat, uri, NULL, &err) == DSQL_OK, "%s", err.message);
+	ck_assert_int_eq(odbc_count(uri, "SELECT COUNT(*) FROM information_schema.tables"
+	                                    " WHERE table_schema = DATABASE() AND table_name LIKE"
+	                                    " 'dsql\\_%' AND table_collation <> 'utf8mb4_nopad_bin'"),
+	                 0);
+	ck_assert_int_ge(odbc_count(uri, "SELECT COUNT(*) FROM information_schema.tables"
+	                                    " WHERE table_schema = DATABASE() AND table_name LIKE"
+	                                    " 'dsql\\_%'"),
+	                 10);
+	dsql_catalog_free(cat);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("odbc");
@@ -349,6 +539,10 @@ int main(void)
 	tcase_add_test(tc, postgresql_session_settings);
 	tcase_add_test(tc, postgresql_plans_probe_after_vacuum_empties_the_file_index);
 	tcase_add_test(tc, postgresql_live_file_key);
+	tcase_add_test(tc, postgresql_lock_wait_is_bounded);
+	tcase_add_test(tc, mariadb_lock_wait_is_bounded);
+	tcase_add_test(tc, mariadb_errors_by_native_code);
+	tcase_add_test(tc, mariadb_dialect);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	failed = tu_run_suite(s);

@@ -526,6 +526,81 @@ START_TEST(mariadb_dialect)
 }
 END_TEST
 
+/* Runs one statement on a connection of its own. */
+static void exec_direct(const char *uri, const char *sql)
+{
+	const dsql_driver *d = dsql_driver_find(uri);
+	dsql_driver_conn *c;
+	dsql_driver_stmt *st;
+	dsql_error err;
+
+	ck_assert_msg(d->connect(&c, uri, &err) == DSQL_OK, "%s", err.message);
+	ck_assert_msg(d->prepare(&st, c, sql, &err) == DSQL_OK, "%s", err.message);
+	ck_assert_msg(d->step(st, &err) == DSQL_DONE, "%s: %s", sql, err.message);
+	d->finalize(st);
+	d->disconnect(c);
+}
+
+/* On MariaDB DDL commits the open transaction by itself: application SQL
+ * that would is refused when it is added (the issue: a document with
+ * CREATE TABLE and a failing insert left the lake table moved), also when
+ * hidden behind a "#" comment or inside an executable comment; an insert
+ * still commits together with the metadata. */
+START_TEST(mariadb_refuses_sql_that_commits_implicitly)
+{
+	static const char *const refused[] = {
+		"CREATE TABLE app_x (k BIGINT)", "  /* c */ drop table app_x", "ALTER TABLE t ADD c INT",
+		"TRUNCATE TABLE t", "# hidden\nCREATE TABLE app_y (k BIGINT)",
+		"SELECT 1 /*! , (SELECT 1) */", "LOCK TABLES t WRITE",
+	};
+	const char *uri;
+	char table[64], app[80], sql[200];
+	dsql_catalog *cat;
+	dsql_txn *txn;
+	dsql_error err;
+	size_t idx;
+
+	if (!have_odbc() || !(uri = mariadb_uri("implicit commit")))
+		return;
+	snprintf(table, sizeof(table), "ddl_%d_%ld", (int)getpid(), random() % 100000);
+	snprintf(app, sizeof(app), "app_%s", table);
+	ck_assert_msg(dsql_catalog_open(&cat, uri, NULL, &err) == DSQL_OK, "%s", err.message);
+	ck_assert_int_eq(dsql_table_create(cat, table, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		ck_assert_msg(dsql_txn_add_sql(txn, &idx, refused[i], NULL, 0, &err) == DSQL_EINVALID,
+		              "accepted: %s", refused[i]);
+		ck_assert(strstr(err.message, "commit the transaction by itself"));
+	}
+	dsql_txn_free(txn);
+	ck_assert_int_eq(odbc_count(uri, "SELECT COUNT(*) FROM information_schema.tables WHERE"
+	                                 " table_schema = DATABASE() AND table_name IN ('app_x', 'app_y')"),
+	                 0);
+	/* The application's own table, made outside the commit, then written in it. */
+	snprintf(sql, sizeof(sql), "CREATE TABLE %s (k BIGINT PRIMARY KEY)", app);
+	exec_direct(uri, sql);
+	snprintf(sql, sizeof(sql), "INSERT INTO %s (k) VALUES (1)", app);
+	ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_txn_stage(txn, table, "{\"add\":{\"path\":\"a.parquet\","
+	                                            "\"partitionValues\":{},\"size\":1,"
+	                                            "\"modificationTime\":1,\"dataChange\":true}}",
+	                                &err),
+	                 DSQL_OK);
+	ck_assert_int_eq(dsql_txn_add_sql(txn, &idx, sql, NULL, 0, &err), DSQL_OK);
+	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
+	dsql_txn_free(txn);
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s", app);
+	ck_assert_int_eq(odbc_count(uri, sql), 1);
+	snprintf(sql, sizeof(sql), "DROP TABLE %s", app);
+	ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_txn_add_sql(txn, &idx, sql, NULL, 0, &err), DSQL_EINVALID);
+	dsql_txn_free(txn);
+	exec_direct(uri, sql);
+	ck_assert_int_eq(dsql_table_drop(cat, table, &err), DSQL_OK);
+	dsql_catalog_free(cat);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("odbc");
@@ -543,6 +618,7 @@ int main(void)
 	tcase_add_test(tc, mariadb_lock_wait_is_bounded);
 	tcase_add_test(tc, mariadb_errors_by_native_code);
 	tcase_add_test(tc, mariadb_dialect);
+	tcase_add_test(tc, mariadb_refuses_sql_that_commits_implicitly);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	failed = tu_run_suite(s);

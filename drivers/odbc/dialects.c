@@ -130,6 +130,16 @@ static const char *const mariadb_session[] = {
  * compares bytes exactly: utf8mb4_nopad_bin, not the server's default
  * (utf8mb4_general_ci ignores case, accents and trailing spaces). DDL
  * commits the open transaction. */
+/* The statements that commit implicitly (MariaDB's "SQL statements that
+ * cause an implicit commit", MySQL's likewise), by their first word;
+ * LOCK and UNLOCK cover LOCK TABLES, SET is not listed (SET PASSWORD and
+ * SET ROLE are not in a commit's business: refused as data changes are
+ * not). */
+static const char *const mariadb_implicit_commit[] = {
+	"ALTER", "CREATE", "DROP", "RENAME", "TRUNCATE", "GRANT", "REVOKE", "LOCK", "UNLOCK",
+	"LOAD", "ANALYZE", "OPTIMIZE", "REPAIR", "CHECK", "FLUSH", "RESET", "INSTALL",
+	"UNINSTALL", "CACHE", "XA", "BACKUP", NULL,
+};
 #define MARIADB_DIALECT(extra_flags)                                                      \
 	{                                                                                 \
 		.struct_size = sizeof(dsql_dialect), .name_type = "VARCHAR(255)",         \
@@ -140,6 +150,7 @@ static const char *const mariadb_session[] = {
 		.drop_index = "DROP INDEX IF EXISTS {index} ON {table}", .quote = "`",    \
 		.max_path_bytes = 500, .max_dv_bytes = 250,                               \
 		.flags = DSQL_DIALECT_DDL_COMMITS | (extra_flags),                        \
+		.implicit_commit = mariadb_implicit_commit,                               \
 	}
 static const dsql_dialect mariadb_dialect = MARIADB_DIALECT(0);
 /* A DSN whose options deltasql could not add may count changed rows. */

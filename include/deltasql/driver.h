@@ -180,6 +180,11 @@ typedef struct dsql_dialect {
 	 * key adds are written without looking up the files they replace.
 	 * Never for a database whose DDL commits by itself. */
 	const char *const *unique_live_key;
+	/* Words, NULL-terminated, that begin a statement which commits the
+	 * open transaction by itself (MariaDB: CREATE, ALTER, DROP, ...), or
+	 * NULL. Application SQL that begins so is refused: it would commit
+	 * the metadata half of a commit on its own. */
+	const char *const *implicit_commit;
 } dsql_dialect;
 
 /* The size of an ABI 4 dialect: older dialects stop earlier. */

@@ -526,6 +526,15 @@ START_TEST(mariadb_dialect)
 }
 END_TEST
 
+static int64_t version_of_table(dsql_catalog *cat, const char *table)
+{
+	int64_t v = -1;
+	dsql_error err;
+
+	ck_assert_msg(dsql_table_version(cat, table, &v, &err) == DSQL_OK, "%s", err.message);
+	return v;
+}
+
 /* Runs one statement on a connection of its own. */
 static void exec_direct(const char *uri, const char *sql)
 {
@@ -541,14 +550,20 @@ static void exec_direct(const char *uri, const char *sql)
 	d->disconnect(c);
 }
 
-/* On MariaDB DDL commits the open transaction by itself: application SQL
- * that would is refused when it is added (the issue: a document with
- * CREATE TABLE and a failing insert left the lake table moved), also when
- * hidden behind a "#" comment or inside an executable comment; an insert
- * still commits together with the metadata. */
+static const char *const add_action =
+	"{\"add\":{\"path\":\"a.parquet\",\"partitionValues\":{},\"size\":1,"
+	"\"modificationTime\":1,\"dataChange\":true}}";
+
+/* On MariaDB DDL commits the open transaction by itself (the issue: a
+ * document with CREATE TABLE and a failing insert left the lake table
+ * moved). Such a statement, also hidden behind a "#" comment or inside an
+ * executable comment, is refused beside any other work of a commit: with
+ * another statement when it is added, with lake actions when the commit
+ * starts, and nothing changes. Alone it is its own commit, run before the
+ * journal row. */
 START_TEST(mariadb_refuses_sql_that_commits_implicitly)
 {
-	static const char *const refused[] = {
+	static const char *const implicit[] = {
 		"CREATE TABLE app_x (k BIGINT)", "  /* c */ drop table app_x", "ALTER TABLE t ADD c INT",
 		"TRUNCATE TABLE t", "# hidden\nCREATE TABLE app_y (k BIGINT)",
 		"SELECT 1 /*! , (SELECT 1) */", "LOCK TABLES t WRITE",
@@ -566,38 +581,87 @@ START_TEST(mariadb_refuses_sql_that_commits_implicitly)
 	snprintf(app, sizeof(app), "app_%s", table);
 	ck_assert_msg(dsql_catalog_open(&cat, uri, NULL, &err) == DSQL_OK, "%s", err.message);
 	ck_assert_int_eq(dsql_table_create(cat, table, NULL, &err), DSQL_OK);
-	ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
-	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
-		ck_assert_msg(dsql_txn_add_sql(txn, &idx, refused[i], NULL, 0, &err) == DSQL_EINVALID,
-		              "accepted: %s", refused[i]);
+	for (size_t i = 0; i < sizeof(implicit) / sizeof(implicit[0]); i++) {
+		/* After another statement: refused when added. */
+		ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
+		ck_assert_int_eq(dsql_txn_add_sql(txn, &idx, "SELECT 1", NULL, 0, &err), DSQL_OK);
+		ck_assert_msg(dsql_txn_add_sql(txn, &idx, implicit[i], NULL, 0, &err) == DSQL_EINVALID,
+		              "accepted: %s", implicit[i]);
 		ck_assert(strstr(err.message, "commit the transaction by itself"));
+		dsql_txn_free(txn);
+		/* Beside a lake action: refused by the commit. */
+		ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
+		ck_assert_int_eq(dsql_txn_add_sql(txn, &idx, implicit[i], NULL, 0, &err), DSQL_OK);
+		ck_assert_int_eq(dsql_txn_stage(txn, table, add_action, &err), DSQL_OK);
+		ck_assert_int_eq(dsql_txn_commit(txn, &err), DSQL_EINVALID);
+		ck_assert(strstr(err.message, "commit the transaction by itself"));
+		dsql_txn_free(txn);
 	}
-	dsql_txn_free(txn);
+	ck_assert_int_eq(version_of_table(cat, table), 0);
 	ck_assert_int_eq(odbc_count(uri, "SELECT COUNT(*) FROM information_schema.tables WHERE"
 	                                 " table_schema = DATABASE() AND table_name IN ('app_x', 'app_y')"),
 	                 0);
-	/* The application's own table, made outside the commit, then written in it. */
+	/* Alone, it is a commit of its own; then the application's statements
+	 * commit together with the metadata. */
 	snprintf(sql, sizeof(sql), "CREATE TABLE %s (k BIGINT PRIMARY KEY)", app);
-	exec_direct(uri, sql);
+	ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_txn_add_sql(txn, &idx, sql, NULL, 0, &err), DSQL_OK);
+	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
+	dsql_txn_free(txn);
 	snprintf(sql, sizeof(sql), "INSERT INTO %s (k) VALUES (1)", app);
 	ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
-	ck_assert_int_eq(dsql_txn_stage(txn, table, "{\"add\":{\"path\":\"a.parquet\","
-	                                            "\"partitionValues\":{},\"size\":1,"
-	                                            "\"modificationTime\":1,\"dataChange\":true}}",
-	                                &err),
-	                 DSQL_OK);
+	ck_assert_int_eq(dsql_txn_stage(txn, table, add_action, &err), DSQL_OK);
 	ck_assert_int_eq(dsql_txn_add_sql(txn, &idx, sql, NULL, 0, &err), DSQL_OK);
 	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
 	dsql_txn_free(txn);
 	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s", app);
 	ck_assert_int_eq(odbc_count(uri, sql), 1);
+	ck_assert_int_eq(version_of_table(cat, table), 1);
 	snprintf(sql, sizeof(sql), "DROP TABLE %s", app);
-	ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
-	ck_assert_int_eq(dsql_txn_add_sql(txn, &idx, sql, NULL, 0, &err), DSQL_EINVALID);
-	dsql_txn_free(txn);
 	exec_direct(uri, sql);
 	ck_assert_int_eq(dsql_table_drop(cat, table, &err), DSQL_OK);
 	dsql_catalog_free(cat);
+}
+END_TEST
+
+/* A connection string that sets OPTION itself keeps it: the core is then
+ * told that UPDATE may count changed rows (DSQL_DIALECT_COUNTS_CHANGED)
+ * and never takes a count of 0 for a missing row. With OPTION=0 the lock
+ * statement (UPDATE dsql_table SET version = version) changes no row:
+ * commits under locks (two handles taking turns on one table, each behind
+ * the other's hint) and catalog writes of an unchanged value still work. */
+START_TEST(mariadb_counts_changed_rows)
+{
+	const char *base;
+	char uri[700], table[64];
+	dsql_catalog *a, *b;
+	dsql_error err;
+
+	if (!have_odbc() || !(base = mariadb_uri("changed rows")))
+		return;
+	snprintf(uri, sizeof(uri), "%s;OPTION=0", base);
+	ck_assert(connection_dialect(uri)->flags & DSQL_DIALECT_COUNTS_CHANGED);
+	snprintf(table, sizeof(table), "changed_%d_%ld", (int)getpid(), random() % 100000);
+	ck_assert_msg(dsql_catalog_open(&a, uri, NULL, &err) == DSQL_OK, "%s", err.message);
+	ck_assert_msg(dsql_catalog_open(&b, uri, NULL, &err) == DSQL_OK, "%s", err.message);
+	ck_assert_int_eq(dsql_table_create(a, table, NULL, &err), DSQL_OK);
+	for (int i = 0; i < 6; i++) {
+		dsql_catalog *cat = i % 2 ? b : a;
+		char action[200];
+		dsql_txn *txn;
+
+		snprintf(action, sizeof(action),
+		         "{\"add\":{\"path\":\"f%d.parquet\",\"partitionValues\":{},\"size\":1,"
+		         "\"modificationTime\":1,\"dataChange\":true}}", i);
+		ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
+		ck_assert_int_eq(dsql_txn_stage(txn, table, action, &err), DSQL_OK);
+		ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "commit %d: %s", i, err.message);
+		dsql_txn_free(txn);
+	}
+	ck_assert_int_eq(version_of_table(a, table), 6);
+	ck_assert_int_eq(dsql_table_drop(b, table, &err), DSQL_OK);
+	dsql_catalog_free(a);
+	dsql_catalog_free(b);
 }
 END_TEST
 
@@ -619,6 +683,7 @@ int main(void)
 	tcase_add_test(tc, mariadb_errors_by_native_code);
 	tcase_add_test(tc, mariadb_dialect);
 	tcase_add_test(tc, mariadb_refuses_sql_that_commits_implicitly);
+	tcase_add_test(tc, mariadb_counts_changed_rows);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	failed = tu_run_suite(s);

@@ -108,7 +108,8 @@ static int direct(dsql_driver_conn *c, const char *sql, const char *context, dsq
 /* The connection string, with the connection options of the dialect row
  * whose ODBC driver it names. Only the DBMS name is known after
  * connecting, and options are taken at connect: the row is recognised by
- * its driver's name in the string (a DSN alone names none). */
+ * its driver's name in the string (a DSN alone names none). *added: every
+ * option is the row's (none was the user's own, of unknown effect). */
 static char *connection_string(const char *conn_str, int *added)
 {
 	const odbc_dialect *row = odbc_dialect_by_connection_string(conn_str);
@@ -125,8 +126,10 @@ static char *connection_string(const char *conn_str, int *added)
 		char key[64];
 
 		snprintf(key, sizeof(key), "%s=", o->key);
-		if (strcasestr(conn_str, key))
-			continue; /* the user's own setting */
+		if (strcasestr(conn_str, key)) {
+			*added = 0; /* the user's own setting */
+			continue;
+		}
 		if (n && s[n - 1] != ';')
 			s[n++] = ';';
 		n += (size_t)sprintf(s + n, "%s=%s", o->key, o->value);

@@ -17,7 +17,8 @@ if [ "${CI:-}" = true ] && [ -z "${DELTASQL_TEST_PG_URI:-}" ]; then
 	exit 1
 fi
 [ -n "${DELTASQL_TEST_PG_URI:-}" ] || echo "SKIPPED: Python PostgreSQL tests *** no server (outside CI only) ***" >&2
-for need in "DELTASQL_TEST_ODBC_PG_URI:ODBC PostgreSQL" "ODBCSYSINI:ODBC SQLite"; do
+for need in "DELTASQL_TEST_ODBC_PG_URI:ODBC PostgreSQL" "ODBCSYSINI:ODBC SQLite" \
+	"DELTASQL_TEST_ODBC_MARIADB_URI:ODBC MariaDB"; do
 	var=${need%%:*}
 	if [ "${CI:-}" = true ] && [ -z "$(printenv "$var")" ]; then
 		echo "FAIL: $var is not set (CI=true: the ${need#*:} tests must run)"

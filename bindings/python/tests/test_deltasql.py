@@ -16,7 +16,7 @@ import uuid
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import deltasql  # noqa: E402
-from backends import add_backend_tests  # noqa: E402
+from backends import ODBC_MARIADB, add_backend_tests  # noqa: E402
 
 SCHEMA = {"type": "struct", "fields": [
     {"name": "id", "type": "long", "nullable": False, "metadata": {}},
@@ -477,7 +477,7 @@ class SQLiteOnly:
         self.assertIn(blocker, cm.exception.message)
 
 
-add_backend_tests(Base, globals())
+add_backend_tests(Base, globals(), extra=[ODBC_MARIADB])
 add_backend_tests(SQLiteOnly, globals(), only=["SQLite"])
 
 

@@ -9,7 +9,10 @@
  * deltasql_pool=transaction mode, same server) when DELTASQL_BENCH_PG_URI or
  * DELTASQL_TEST_PG_URI names a server; odbc-sqlite and odbc-postgresql when
  * built with ODBC and the ODBC drivers are reachable (DELTASQL_BENCH_ODBC_PG
- * overrides the ODBC connection string derived from the PostgreSQL URI).
+ * overrides the ODBC connection string derived from the PostgreSQL URI);
+ * odbc-mariadb when DELTASQL_BENCH_ODBC_MARIADB or DELTASQL_TEST_ODBC_MARIADB_URI
+ * names a MariaDB (its raw twin is the raw ODBC client itself: MariaDB has
+ * no native driver here).
  * bench/run.sh (make bench) starts a throwaway server and private ODBC ini
  * files when none are given; the benchmark then pins itself and that
  * server to cores of their own (placement.c; --no-pin leaves them free).
@@ -397,7 +400,7 @@ static void usage(void)
 	fprintf(stderr,
 	        "usage: deltasql-bench [--quick] [--big] [--json] [--only NAME,...]\n"
 	        "                      [--sections 1,2,...] [--sqlite-sync normal|full] [--no-pin]\n"
-	        "  NAME: sqlite, postgresql, odbc-sqlite, odbc-postgresql\n"
+	        "  NAME: sqlite, postgresql, odbc-sqlite, odbc-postgresql, odbc-mariadb\n"
 	        "  sections: 1 commit overhead, 2 multi-table, 3 snapshot, 4 contention,\n"
 	        "            5 conflict check/rebase, 6 import/export\n");
 	exit(2);
@@ -538,8 +541,22 @@ int main(int argc, char **argv)
 		else if (setup_odbc(&b, "odbc-postgresql", conn, twin, twin_target, 1, settings))
 			run_backend(&b);
 	}
+	if (wanted(only, "odbc-mariadb")) {
+		const char *conn = getenv("DELTASQL_BENCH_ODBC_MARIADB");
+
+		if (!conn && (conn = getenv("DELTASQL_TEST_ODBC_MARIADB_URI")) &&
+		    strncmp(conn, "odbc:", 5) == 0)
+			conn += 5;
+		if (!conn)
+			out("\nodbc-mariadb: not measured (no MariaDB given; make bench starts one)\n");
+		else if (setup_odbc(&b, "odbc-mariadb", conn, NULL, NULL, 1,
+		                    "MariaDB Connector/ODBC, InnoDB, OPTION=2, utf8mb4,"
+		                    " READ COMMITTED writes, innodb_lock_wait_timeout=5 (both sides)"))
+			run_backend(&b);
+	}
 #else
-	if (wanted(only, "odbc-sqlite") || wanted(only, "odbc-postgresql"))
+	if (wanted(only, "odbc-sqlite") || wanted(only, "odbc-postgresql") ||
+	    wanted(only, "odbc-mariadb"))
 		out("\nodbc: not measured (built without unixODBC)\n");
 #endif
 	print_targets();

@@ -71,10 +71,13 @@ static raw *od_connect(const char *target)
 
 	if (!r)
 		die("raw odbc", "out of memory");
-	/* The same connection string deltasql's ODBC driver uses. */
+	/* The same connection string deltasql's ODBC driver uses (its
+	 * dialect rows' options, drivers/odbc/dialects.c). */
 	snprintf(cs, sizeof(cs), "%s%s", target,
 	         strcasestr(target, "sqlite") && !strcasestr(target, "Timeout") ? ";Timeout=10000"
-	                                                                         : "");
+	         : strcasestr(target, "mariadb") && !strcasestr(target, "OPTION=")
+	                 ? ";OPTION=2;CHARSET=utf8mb4;READ_TIMEOUT=60;WRITE_TIMEOUT=60"
+	                 : "");
 	SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &r->env);
 	SQLSetEnvAttr(r->env, SQL_ATTR_ODBC_VERSION, (SQLPOINTER)SQL_OV_ODBC3, 0);
 	SQLAllocHandle(SQL_HANDLE_DBC, r->env, &r->dbc);
@@ -87,6 +90,8 @@ static raw *od_connect(const char *target)
 		direct(r, "SET plan_cache_mode = force_generic_plan");
 		direct(r, "SET enable_seqscan = off");
 	}
+	if (strncasecmp(dbms, "MariaDB", 7) == 0 || strncasecmp(dbms, "MySQL", 5) == 0)
+		direct(r, "SET SESSION innodb_lock_wait_timeout = 5");
 	if (!r->sqlite) {
 		SQLSetConnectAttr(r->dbc, SQL_ATTR_TXN_ISOLATION, (SQLPOINTER)SQL_TXN_READ_COMMITTED, 0);
 		ok(r, SQLSetConnectAttr(r->dbc, SQL_ATTR_AUTOCOMMIT, (SQLPOINTER)SQL_AUTOCOMMIT_OFF, 0),

@@ -6,7 +6,9 @@
 # Without a PostgreSQL server given (DELTASQL_BENCH_PG_URI or
 # DELTASQL_TEST_PG_URI), a throwaway one is started with scripts/pg-server.sh
 # and removed afterwards; without ODBCSYSINI, private ODBC ini files come from
-# scripts/odbc-setup.sh. BENCH_PG=no and BENCH_ODBC=no leave them out. The
+# scripts/odbc-setup.sh; without a MariaDB (DELTASQL_BENCH_ODBC_MARIADB or
+# DELTASQL_TEST_ODBC_MARIADB_URI), a throwaway one from scripts/mariadb-server.sh.
+# BENCH_PG=no, BENCH_ODBC=no and BENCH_MARIADB=no leave them out. The
 # server's postmaster pid goes to the benchmark (DELTASQL_BENCH_SERVER_PID),
 # which pins the server and itself to cores of their own (--no-pin: not).
 # Set-up messages go to stderr, so that --json output on stdout stays clean.
@@ -22,6 +24,9 @@ cleanup() {
 	if [ -f "$tmp/pg/env" ]; then
 		bash "$top/scripts/pg-server.sh" stop "$tmp/pg" >/dev/null 2>&1 || true
 	fi
+	if [ -f "$tmp/mariadb/env" ]; then
+		bash "$top/scripts/mariadb-server.sh" stop "$tmp/mariadb" >/dev/null 2>&1 || true
+	fi
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -33,6 +38,14 @@ if [ "${BENCH_PG:-yes}" != no ] && [ -z "${DELTASQL_BENCH_PG_URI:-}${DELTASQL_TE
 		export DELTASQL_BENCH_SERVER_PID
 	else
 		echo "bench: could not start a PostgreSQL server; measuring without it" >&2
+	fi
+fi
+if [ "${BENCH_ODBC:-yes}" != no ] && [ "${BENCH_MARIADB:-yes}" != no ] &&
+	[ -z "${DELTASQL_BENCH_ODBC_MARIADB:-}${DELTASQL_TEST_ODBC_MARIADB_URI:-}" ]; then
+	if bash "$top/scripts/mariadb-server.sh" start "$tmp/mariadb" >&2; then
+		. "$tmp/mariadb/env"
+	else
+		echo "bench: could not start a MariaDB server; measuring without it" >&2
 	fi
 fi
 if [ "${BENCH_ODBC:-yes}" != no ] && [ -z "${ODBCSYSINI:-}" ]; then

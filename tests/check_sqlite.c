@@ -6,6 +6,7 @@
 #include <deltasql.h>
 #include <deltasql/driver.h>
 #include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -454,11 +455,18 @@ static size_t count_of(const char *hay, const char *needle)
 	return n;
 }
 
+static size_t lock_returning, ctid_statements;
+
 static int watching_prepare(dsql_driver_stmt **out, dsql_driver_conn *c, const char *sql,
                             dsql_error *err)
 {
 	size_t n;
 
+	if (strncmp(sql, "UPDATE dsql_table SET version = version", 39) == 0 &&
+	    strstr(sql, "RETURNING"))
+		lock_returning++;
+	if (strstr(sql, "ctid"))
+		ctid_statements++;
 	if (strncmp(sql, "INSERT INTO dsql_file ", 22) == 0 &&
 	    (n = count_of(sql, "(?, ?, ?, ?, NULL, ?, ?)")) > most_file_rows)
 		most_file_rows = n;
@@ -615,6 +623,55 @@ START_TEST(connection_capabilities_override_the_drivers)
 }
 END_TEST
 
+/* The ABI promise: a driver built for ABI 3 (its struct ends before
+ * dialect) keeps working. It gets the portable dialect; its IN_PROCESS
+ * still means serialised writers, as before ABI 4 (the lock and read in
+ * one UPDATE ... RETURNING); the retired ROW_IDS and NULLS_NOT_DISTINCT
+ * bits it declares are ignored (no ctid statement reaches SQLite). */
+START_TEST(abi3_driver_keeps_working)
+{
+	static const char *const schemes[] = {"sqlite-abi3", NULL};
+	dsql_driver d = dsql_sqlite_driver;
+	dsql_catalog *cat, *other;
+	dsql_txn *txn;
+	dsql_error err;
+	char uri[600], *a;
+
+	d.abi_version = 3;
+	d.struct_size = offsetof(dsql_driver, dialect);
+	d.dialect = NULL;
+	d.prepare = watching_prepare;
+	d.name = schemes[0];
+	d.uri_schemes = schemes;
+	d.capabilities = DSQL_CAP_MULTI_PROCESS | DSQL_CAP_RETURNING | DSQL_CAP_IN_PROCESS |
+	                 DSQL_CAP_ROW_IDS | DSQL_CAP_NULLS_NOT_DISTINCT;
+	ck_assert_int_eq(dsql_driver_register(&d, &err), DSQL_OK);
+	lock_returning = ctid_statements = 0;
+	a = write_watched(schemes[0], 1, uri);
+	ck_assert_uint_eq(count_of(a, "|"), 56);
+	free(a);
+	/* Two handles taking turns: each commits behind the other's hint,
+	 * under the lock statement. */
+	ck_assert_int_eq(dsql_catalog_open(&cat, uri, NULL, &err), DSQL_OK);
+	ck_assert_int_eq(dsql_catalog_open(&other, uri, NULL, &err), DSQL_OK);
+	for (int i = 0; i < 4; i++) {
+		char line[160];
+
+		snprintf(line, sizeof(line),
+		         "{\"add\":{\"path\":\"g%d.parquet\",\"partitionValues\":{},\"size\":1,"
+		         "\"modificationTime\":1,\"dataChange\":true}}", i);
+		ck_assert_int_eq(dsql_txn_begin(&txn, i % 2 ? other : cat, NULL, &err), DSQL_OK);
+		ck_assert_int_eq(dsql_txn_stage(txn, "t", line, &err), DSQL_OK);
+		ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
+		dsql_txn_free(txn);
+	}
+	dsql_catalog_free(cat);
+	dsql_catalog_free(other);
+	ck_assert_uint_gt(lock_returning, 0);
+	ck_assert_uint_eq(ctid_statements, 0);
+}
+END_TEST
+
 static Suite *sqlite_only_suite(void)
 {
 	Suite *s = suite_create("sqlite-specific");
@@ -630,6 +687,7 @@ static Suite *sqlite_only_suite(void)
 	tcase_add_test(tc, authorizer_keeps_application_sql_off_the_catalog);
 	tcase_add_test(tc, rows_per_statement_follow_in_process);
 	tcase_add_test(tc, connection_capabilities_override_the_drivers);
+	tcase_add_test(tc, abi3_driver_keeps_working);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

@@ -11,7 +11,7 @@ flags="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 	CFLAGS="$flags" LDFLAGS="-fsanitize=address,undefined"
 # Leaks inside unixODBC and its drivers are theirs, not ours.
 supp="$BUILD_DIR/lsan.supp"
-printf 'leak:libodbc\nleak:libodbcinst\nleak:libsqlite3odbc\nleak:psqlodbcw\nleak:libltdl\n' > "$supp"
+printf 'leak:libodbc\nleak:libodbcinst\nleak:libsqlite3odbc\nleak:psqlodbcw\nleak:libmaodbc\nleak:libmariadb\nleak:libltdl\n' > "$supp"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS="suppressions=$supp"
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export DELTASQL_SANITIZER_BUILD=1

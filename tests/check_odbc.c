@@ -665,6 +665,38 @@ START_TEST(mariadb_counts_changed_rows)
 }
 END_TEST
 
+/* One SQLSTATE table for the PostgreSQL and ODBC drivers: states that
+ * were classified natively but not through ODBC are now the same both
+ * ways (42P07 duplicate_table: "exists", not a database error). */
+START_TEST(postgresql_states_classified_as_natively)
+{
+	const char *uri;
+	char name[64], sql[200];
+	dsql_error err;
+	const dsql_driver *d;
+	dsql_driver_conn *c;
+	dsql_driver_stmt *st;
+	int rc;
+
+	if (!have_odbc() || !have_pg("states", 0))
+		return;
+	uri = getenv("DELTASQL_TEST_ODBC_PG_URI");
+	d = dsql_driver_find(uri);
+	snprintf(name, sizeof(name), "states_%d_%ld", (int)getpid(), random() % 100000);
+	snprintf(sql, sizeof(sql), "CREATE TABLE %s (k BIGINT)", name);
+	exec_direct(uri, sql);
+	ck_assert_int_eq(d->connect(&c, uri, &err), DSQL_OK);
+	ck_assert_int_eq(d->prepare(&st, c, sql, &err), DSQL_OK);
+	rc = d->step(st, &err);
+	d->finalize(st);
+	ck_assert_int_eq(rc, DSQL_EEXISTS);
+	ck_assert_str_eq(err.sqlstate, "42P07");
+	snprintf(sql, sizeof(sql), "DROP TABLE %s", name);
+	d->disconnect(c);
+	exec_direct(uri, sql);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("odbc");
@@ -684,6 +716,7 @@ int main(void)
 	tcase_add_test(tc, mariadb_dialect);
 	tcase_add_test(tc, mariadb_refuses_sql_that_commits_implicitly);
 	tcase_add_test(tc, mariadb_counts_changed_rows);
+	tcase_add_test(tc, postgresql_states_classified_as_natively);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	failed = tu_run_suite(s);

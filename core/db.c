@@ -112,6 +112,7 @@ static void choose(dsql_db *db)
 	c->unlink_each = !c->row_per_statement && !c->unlink_by_row_id && c->deferred;
 	c->counts_changed = !!(db->dialect.flags & DSQL_DIALECT_COUNTS_CHANGED);
 	c->ddl_commits = !!(db->dialect.flags & DSQL_DIALECT_DDL_COMMITS);
+	c->sort_by_key = !!(db->dialect.flags & DSQL_DIALECT_SORT_BY_KEY);
 }
 
 static void drop_statements(dsql_db *db)

@@ -46,6 +46,9 @@ typedef struct db_choices {
 	int counts_changed;
 	/* DDL commits the open transaction (DSQL_DIALECT_DDL_COMMITS). */
 	int ddl_commits;
+	/* A latest snapshot's files in primary-key order
+	 * (DSQL_DIALECT_SORT_BY_KEY). */
+	int sort_by_key;
 } db_choices;
 
 const dsql_driver *db_driver(const dsql_db *db);

@@ -142,9 +142,15 @@ static int load_files(dsql_db *db, dsql_snapshot *s, int64_t id, int64_t latest,
 	 * table's whole history, and a PostgreSQL plan made while the file
 	 * index was empty took it, both costing nothing then. */
 	if (s->version == latest) {
+		/* The same rows in the same order where the dialect asks for the
+		 * primary key's (MariaDB sorts the other way). */
 		rc = db_stmt_get(&st, db,
-		                 "SELECT path, body FROM dsql_file WHERE table_id = ?"
-		                 " AND removed_version IS NULL ORDER BY removed_version, path, dv_id",
+		                 db_choose(db)->sort_by_key
+		                         ? "SELECT path, body FROM dsql_file WHERE table_id = ?"
+		                           " AND removed_version IS NULL ORDER BY path, dv_id"
+		                         : "SELECT path, body FROM dsql_file WHERE table_id = ?"
+		                           " AND removed_version IS NULL"
+		                           " ORDER BY removed_version, path, dv_id",
 		                 err);
 		if (rc == DSQL_OK)
 			rc = db_run(st, err, "i", id);

@@ -149,7 +149,7 @@ static const char *const mariadb_implicit_commit[] = {
 		                 " COLLATE=utf8mb4_nopad_bin",                            \
 		.drop_index = "DROP INDEX IF EXISTS {index} ON {table}", .quote = "`",    \
 		.max_path_bytes = 500, .max_dv_bytes = 250,                               \
-		.flags = DSQL_DIALECT_DDL_COMMITS | (extra_flags),                        \
+		.flags = DSQL_DIALECT_DDL_COMMITS | DSQL_DIALECT_SORT_BY_KEY | (extra_flags), \
 		.implicit_commit = mariadb_implicit_commit,                               \
 	}
 static const dsql_dialect mariadb_dialect = MARIADB_DIALECT(0);

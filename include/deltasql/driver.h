@@ -113,6 +113,12 @@ typedef enum dsql_begin_mode {
  * Oracle): application SQL may not run DDL inside a commit there, and the
  * core runs none in a transaction that must stay atomic. */
 #define DSQL_DIALECT_DDL_COMMITS (1u << 1)
+/* The planner does not take "removed_version IS NULL" as fixing that
+ * column's order (MariaDB): a latest snapshot's files are then ordered by
+ * the primary key's (path, dv_id), which it reads without a sort, instead
+ * of by the live-file index's columns (which a PostgreSQL plan made on an
+ * empty index needs). The rows and their order are the same. */
+#define DSQL_DIALECT_SORT_BY_KEY (1u << 2)
 
 /* A statement made of a head, one row part per row (joined by sep) and a
  * tail, as the core builds multi-row statements. */

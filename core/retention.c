@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include "deltasql/retention.h"
 #include "catalog_int.h"
+#include "schema.h"
 #include "delta_path.h"
 #include "util.h"
 
@@ -507,17 +508,14 @@ static int load_retained(dsql_catalog *cat, vac_root *r, int64_t id, int64_t old
 {
 	char left[32];
 	db_stmt *st;
-	int rc = db_stmt_get(&st, cat->db, "SELECT value FROM dsql_catalog WHERE key = ?", err);
+	int rc = schema_get(cat, "noncanonical_paths", left, sizeof(left), NULL);
 
-	if (rc == DSQL_OK && (rc = db_run(st, err, "t", "noncanonical_paths")) == DSQL_ROW) {
-		util_copy(left, sizeof(left), db_column_text(st, 0, NULL));
-		db_stmt_done(st);
-		rc = DSQL_OK;
-	} else if (rc == DSQL_DONE) {
+	if (rc == DSQL_ENOTFOUND)
 		return DSQL_OK; /* every stored path is canonical */
-	}
-	if (rc != DSQL_OK || atoll(left) <= 0)
-		return rc;
+	if (rc != DSQL_OK)
+		return schema_get(cat, "noncanonical_paths", left, sizeof(left), err);
+	if (atoll(left) <= 0)
+		return DSQL_OK;
 	r->retained = json_object();
 	rc = db_stmt_get(&st, cat->db,
 	                 "SELECT path FROM dsql_file WHERE table_id = ?"

@@ -219,6 +219,11 @@ static int read_key(dsql_catalog *cat, const char *key, char *buf, size_t cap,
 	return rc;
 }
 
+int schema_get(dsql_catalog *cat, const char *key, char *buf, size_t cap, dsql_error *err)
+{
+	return read_key(cat, key, buf, cap, err);
+}
+
 static int write_key(dsql_catalog *cat, const char *key, const char *value, dsql_error *err)
 {
 	db_stmt *st;

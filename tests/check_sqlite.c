@@ -241,6 +241,8 @@ START_TEST(stored_paths_are_made_canonical)
 	              " NULL, size, body FROM dsql_file WHERE path = 'd.parquet'");
 	raw_exec(uri, "UPDATE dsql_file SET path = './d.parquet' WHERE path = 'd.parquet'"
 	              " AND added_version = 3");
+	/* A schema 6 catalog, its key column by its old name (schema 8 renamed it). */
+	raw_exec(uri, "ALTER TABLE dsql_catalog RENAME COLUMN name TO key");
 	raw_exec(uri, "UPDATE dsql_catalog SET value = '6' WHERE key = 'schema_version'");
 
 	ck_assert_int_eq(dsql_catalog_open(&cat, uri, NULL, &err), DSQL_OK);
@@ -249,9 +251,10 @@ START_TEST(stored_paths_are_made_canonical)
 	ck_assert_int_eq(raw_count(uri, "SELECT COUNT(*) FROM dsql_file WHERE path = './d.parquet'"),
 	                 1);
 	ck_assert_int_eq(raw_count(uri, "SELECT CAST(value AS INTEGER) FROM dsql_catalog"
-	                                " WHERE key = 'noncanonical_paths'"), 1);
+	                                " WHERE name = 'noncanonical_paths'"), 1);
 	ck_assert_int_eq(raw_count(uri, "SELECT CAST(value AS INTEGER) FROM dsql_catalog"
-	                                " WHERE key = 'schema_version'"), 7);
+	                                " WHERE name = 'schema_version'"),
+	                 DSQL_CATALOG_SCHEMA_VERSION);
 	/* Removes under any spelling find them. */
 	commit_text(cat, "t", "{\"remove\":{\"path\":\"a.parquet\",\"dataChange\":true}}");
 	commit_text(cat, "t", "{\"remove\":{\"path\":\"./c%2Eparquet\",\"dataChange\":true}}");

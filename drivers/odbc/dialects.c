@@ -42,8 +42,8 @@ static const char *const sqlite_words[] = {"sqlite", NULL};
 /* The driver waits for a lock itself, up to Timeout ms. */
 static const odbc_option sqlite_options[] = {{"Timeout", "10000"}, {NULL, NULL}};
 static const dsql_dialect sqlite_dialect = {.struct_size = sizeof(dsql_dialect),
-                                            .max_path_bytes = 65536,
-                                            .max_dv_bytes = 65536};
+                                            .max_path_bytes = 1048576,
+                                            .max_dv_bytes = 1048576};
 
 /* --- PostgreSQL (psqlODBC) --- */
 

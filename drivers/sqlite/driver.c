@@ -594,10 +594,10 @@ static void sq_finalize(dsql_driver_stmt *s)
 }
 
 /* The core's portable SQL is SQLite's; only the path bound differs: no
- * B-tree entry limit, so paths and deletion-vector ids up to 64 KB. */
+ * B-tree entry limit, so paths and deletion-vector ids up to 1 MiB. */
 static const dsql_dialect dialect = {.struct_size = sizeof(dsql_dialect),
-                                     .max_path_bytes = 65536,
-                                     .max_dv_bytes = 65536};
+                                     .max_path_bytes = 1048576,
+                                     .max_dv_bytes = 1048576};
 
 static const dsql_dialect *sq_dialect(dsql_driver_conn *c)
 {

@@ -557,69 +557,35 @@ static const char *const add_action =
 
 /* On MariaDB DDL commits the open transaction by itself (the issue: a
  * document with CREATE TABLE and a failing insert left the lake table
- * moved). Such a statement, also hidden behind a "#" comment or inside an
- * executable comment, is refused beside any other work of a commit: with
- * another statement when it is added, with lake actions when the commit
- * starts, and nothing changes. Alone it is its own commit, run before the
- * journal row. */
+ * moved). The ODBC driver has no database judge of application SQL
+ * (prepare_application), so it runs none: DDL there is refused whole,
+ * before anything runs, and the lake table does not move. */
 START_TEST(mariadb_refuses_sql_that_commits_implicitly)
 {
-	static const char *const implicit[] = {
-		"CREATE TABLE app_x (k BIGINT)", "  /* c */ drop table app_x", "ALTER TABLE t ADD c INT",
-		"TRUNCATE TABLE t", "# hidden\nCREATE TABLE app_y (k BIGINT)",
-		"SELECT 1 /*! , (SELECT 1) */", "LOCK TABLES t WRITE",
-	};
 	const char *uri;
-	char table[64], app[80], sql[200];
+	char table[64];
 	dsql_catalog *cat;
 	dsql_txn *txn;
 	dsql_error err;
 	size_t idx;
+	int rc;
 
 	if (!have_odbc() || !(uri = mariadb_uri("implicit commit")))
 		return;
 	snprintf(table, sizeof(table), "ddl_%d_%ld", (int)getpid(), random() % 100000);
-	snprintf(app, sizeof(app), "app_%s", table);
 	ck_assert_msg(dsql_catalog_open(&cat, uri, NULL, &err) == DSQL_OK, "%s", err.message);
 	ck_assert_int_eq(dsql_table_create(cat, table, NULL, &err), DSQL_OK);
-	for (size_t i = 0; i < sizeof(implicit) / sizeof(implicit[0]); i++) {
-		/* After another statement: refused when added. */
-		ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
-		ck_assert_int_eq(dsql_txn_add_sql(txn, &idx, "SELECT 1", NULL, 0, &err), DSQL_OK);
-		ck_assert_msg(dsql_txn_add_sql(txn, &idx, implicit[i], NULL, 0, &err) == DSQL_EINVALID,
-		              "accepted: %s", implicit[i]);
-		ck_assert(strstr(err.message, "commit the transaction by itself"));
-		dsql_txn_free(txn);
-		/* Beside a lake action: refused by the commit. */
-		ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
-		ck_assert_int_eq(dsql_txn_add_sql(txn, &idx, implicit[i], NULL, 0, &err), DSQL_OK);
-		ck_assert_int_eq(dsql_txn_stage(txn, table, add_action, &err), DSQL_OK);
-		ck_assert_int_eq(dsql_txn_commit(txn, &err), DSQL_EINVALID);
-		ck_assert(strstr(err.message, "commit the transaction by itself"));
-		dsql_txn_free(txn);
-	}
-	ck_assert_int_eq(version_of_table(cat, table), 0);
-	ck_assert_int_eq(odbc_count(uri, "SELECT COUNT(*) FROM information_schema.tables WHERE"
-	                                 " table_schema = DATABASE() AND table_name IN ('app_x', 'app_y')"),
-	                 0);
-	/* Alone, it is a commit of its own; then the application's statements
-	 * commit together with the metadata. */
-	snprintf(sql, sizeof(sql), "CREATE TABLE %s (k BIGINT PRIMARY KEY)", app);
-	ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
-	ck_assert_int_eq(dsql_txn_add_sql(txn, &idx, sql, NULL, 0, &err), DSQL_OK);
-	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
-	dsql_txn_free(txn);
-	snprintf(sql, sizeof(sql), "INSERT INTO %s (k) VALUES (1)", app);
 	ck_assert_int_eq(dsql_txn_begin(&txn, cat, NULL, &err), DSQL_OK);
 	ck_assert_int_eq(dsql_txn_stage(txn, table, add_action, &err), DSQL_OK);
-	ck_assert_int_eq(dsql_txn_add_sql(txn, &idx, sql, NULL, 0, &err), DSQL_OK);
-	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
+	rc = dsql_txn_add_sql(txn, &idx, "CREATE TABLE app_x (k BIGINT)", NULL, 0, &err);
+	if (rc == DSQL_OK)
+		rc = dsql_txn_commit(txn, &err);
+	ck_assert_int_eq(rc, DSQL_EUNSUPPORTED);
 	dsql_txn_free(txn);
-	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s", app);
-	ck_assert_int_eq(odbc_count(uri, sql), 1);
-	ck_assert_int_eq(version_of_table(cat, table), 1);
-	snprintf(sql, sizeof(sql), "DROP TABLE %s", app);
-	exec_direct(uri, sql);
+	ck_assert_int_eq(version_of_table(cat, table), 0);
+	ck_assert_int_eq(odbc_count(uri, "SELECT COUNT(*) FROM information_schema.tables WHERE"
+	                                 " table_schema = DATABASE() AND table_name = 'app_x'"),
+	                 0);
 	ck_assert_int_eq(dsql_table_drop(cat, table, &err), DSQL_OK);
 	dsql_catalog_free(cat);
 }

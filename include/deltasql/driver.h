@@ -188,8 +188,10 @@ typedef struct dsql_dialect {
 	const char *const *unique_live_key;
 	/* Words, NULL-terminated, that begin a statement which commits the
 	 * open transaction by itself (MariaDB: CREATE, ALTER, DROP, ...), or
-	 * NULL. Application SQL that begins so is refused: it would commit
-	 * the metadata half of a commit on its own. */
+	 * NULL: a fact for the driver's prepare_application, which must refuse
+	 * them (they would commit the metadata half of a commit on their own).
+	 * The ODBC driver has no prepare_application yet: it runs no
+	 * application SQL at all. */
 	const char *const *implicit_commit;
 } dsql_dialect;
 

@@ -25,7 +25,10 @@ static pid_t prepare_in_child(const char *t, const char *path, const char *fault
 		dsql_error err;
 		int rc;
 
-		if (dsql_catalog_open(&cat, scn_uri, NULL, &err) || dsql_txn_begin(&txn, cat, NULL, &err) ||
+		dsql_txn_options o = DSQL_TXN_OPTIONS_INIT;
+
+		o.txn_id = t; /* so that the parent can tell its gid */
+		if (dsql_catalog_open(&cat, scn_uri, NULL, &err) || dsql_txn_begin(&txn, cat, &o, &err) ||
 		    stage(txn, t, add_json(path, 1, NULL), &err))
 			_exit(10);
 		if (fault) {
@@ -51,18 +54,29 @@ static void read_gid(int fd, char *gid, size_t cap)
 	gid[n] = '\0';
 }
 
+/* want: the gid to look for; suffix: else the gid that ends with it (kept
+ * in gid). */
 typedef struct listed {
-	const char *want;
+	const char *want, *suffix;
 	int found, decided;
+	char gid[256];
 } listed;
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
 
 static int list_cb(const char *gid, int64_t prepared_ms, int decided, void *payload)
 {
 	listed *l = payload;
 
 	ck_assert_int_gt(prepared_ms, 0);
-	if (strcmp(gid, l->want) == 0) {
+	if (l->want ? strcmp(gid, l->want) == 0 : ends_with(gid, l->suffix)) {
 		l->found = 1;
+		snprintf(l->gid, sizeof(l->gid), "%s", gid);
 		l->decided = decided;
 	}
 	return 0;
@@ -87,6 +101,7 @@ static void prepare_then(int commit)
 	/* Prepared, not visible. */
 	ck_assert_int_eq(version_of(cat, t), 0);
 	l.want = gid;
+	l.suffix = NULL;
 	l.found = l.decided = 0;
 	OK(dsql_prepared_list(cat, list_cb, &l, &err));
 	ck_assert_msg(l.found, "gid %s not listed", gid);
@@ -130,6 +145,7 @@ static void crash_at(const char *fault, int want_committed)
 	dsql_catalog *cat = open_cat();
 	const char *t = tname("crash");
 	unsigned int committed = 9, rolled_back = 9;
+	listed l;
 	dsql_error err;
 	int status;
 	pid_t pid;
@@ -145,6 +161,18 @@ static void crash_at(const char *fault, int want_committed)
 	}
 	ck_assert_msg(WIFSIGNALED(status), "child status %d", status);
 	ck_assert_int_eq(version_of(cat, t), 0);
+	/* A recorded decision to commit cannot be rolled back. */
+	l.want = NULL;
+	l.suffix = t;
+	l.found = l.decided = 0;
+	OK(dsql_prepared_list(cat, list_cb, &l, &err));
+	ck_assert_int_eq(l.found, 1);
+	ck_assert_int_eq(l.decided, want_committed);
+	if (want_committed) {
+		ck_assert_int_eq(dsql_prepared_rollback(cat, l.gid, &err), DSQL_EINVALID);
+		ck_assert_msg(strstr(err.message, "recorded decision to commit"), "%s", err.message);
+		ck_assert_int_eq(version_of(cat, t), 0);
+	}
 	/* Within the grace period nothing is touched. */
 	OK(dsql_prepared_recover(cat, 3600 * 1000, &committed, &rolled_back, &err));
 	ck_assert_uint_eq(committed + rolled_back, 0);
@@ -185,6 +213,8 @@ START_TEST(two_phase_commit_in_one_call)
 	if (appsql_judged())
 		OK(dsql_txn_add_sql(txn, NULL, "SELECT 1", NULL, 0, &err));
 	OK(dsql_txn_commit_two_phase(txn, &err));
+	/* Committed: no gid left to resolve (the CLI prints one when there is). */
+	ck_assert_ptr_null(dsql_txn_gid(txn));
 	OK(dsql_txn_committed_version(txn, a, &v));
 	ck_assert_int_eq(v, 1);
 	dsql_txn_free(txn);

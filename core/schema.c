@@ -596,14 +596,31 @@ static int read_older(dsql_catalog *cat, int v, dsql_error *err)
 	return read_key(cat, "catalog_uuid", cat->uuid, sizeof(cat->uuid), err);
 }
 
+/* The database refused the role access (SQLSTATE 42501, natively or
+ * through ODBC): the catalog may well be there, and init would not help. */
+static int denied(int rc, const dsql_error *e)
+{
+	return rc != DSQL_OK && strcmp(e->sqlstate, "42501") == 0;
+}
+
+static int permission_denied(const dsql_error *e, dsql_error *err)
+{
+	return dsql_error_set(err, DSQL_EDB, e->driver, e->sqlstate, e->native_code,
+	                      "permission denied: this role may not use the deltasql catalog "
+	                      "at this URI (%s)", e->message);
+}
+
 int schema_ensure(dsql_catalog *cat, int create, dsql_error *err)
 {
-	dsql_error probe;
+	dsql_error probe, made;
 	int rc, v = 0;
 
+	memset(&made, 0, sizeof(made));
 	for (int attempt = 0;; attempt++) {
 		cat->legacy_key = 0;
 		rc = read_schema_version(cat, &v, &probe);
+		if (denied(rc, &probe))
+			return permission_denied(&probe, err);
 		if (rc == DSQL_OK)
 			break;
 		/* A catalog from before the key column's rename (PostgreSQL says
@@ -626,9 +643,14 @@ int schema_ensure(dsql_catalog *cat, int create, dsql_error *err)
 			                      probe.message);
 		if (attempt == 5)
 			break;
-		rc = create_schema(cat, DSQL_CATALOG_SCHEMA_VERSION, err);
-		if (rc != DSQL_OK && rc != DSQL_ERETRY && rc != DSQL_EEXISTS && rc != DSQL_EDB)
+		rc = create_schema(cat, DSQL_CATALOG_SCHEMA_VERSION, &made);
+		if (denied(rc, &made))
+			return permission_denied(&made, err);
+		if (rc != DSQL_OK && rc != DSQL_ERETRY && rc != DSQL_EEXISTS && rc != DSQL_EDB) {
+			if (err)
+				*err = made;
 			return rc;
+		}
 		if (rc != DSQL_OK)
 			util_sleep_ms(10 + (int64_t)util_random(50));
 	}

@@ -149,6 +149,19 @@ static void log_decision(dsql_catalog *cat, const char *gid, const char *decisio
 	         rc == DSQL_OK || !err ? "" : err->message);
 }
 
+static int is_decided(dsql_catalog *cat, const char *gid, int *decided, dsql_error *err)
+{
+	db_stmt *st;
+	int rc = db_stmt_get(&st, cat->db, "SELECT 1 FROM dsql_decision WHERE gid = ?", err);
+
+	if (rc != DSQL_OK)
+		return rc;
+	rc = db_run(st, err, "t", gid);
+	db_stmt_done(st);
+	*decided = rc == DSQL_ROW;
+	return rc == DSQL_ROW || rc == DSQL_DONE ? DSQL_OK : rc;
+}
+
 int dsql_prepared_commit(dsql_catalog *cat, const char *gid, dsql_error *err)
 {
 	const char *txn_id;
@@ -173,9 +186,11 @@ int dsql_prepared_commit(dsql_catalog *cat, const char *gid, dsql_error *err)
 	return rc;
 }
 
+/* A recorded decision is a promise to commit: its coordinator may have
+ * told its caller so already, and recovery will commit it. */
 int dsql_prepared_rollback(dsql_catalog *cat, const char *gid, dsql_error *err)
 {
-	int rc;
+	int rc, decided = 0;
 
 	if ((rc = need_two_phase(cat, err)) != DSQL_OK)
 		return rc;
@@ -183,8 +198,14 @@ int dsql_prepared_rollback(dsql_catalog *cat, const char *gid, dsql_error *err)
 		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
 		                      "'%s' is not a prepared transaction of this catalog",
 		                      gid ? gid : "(null)");
-	rc = db_rollback_prepared(cat->db, gid, err);
-	forget_decision(cat, gid, NULL);
+	if ((rc = is_decided(cat, gid, &decided, err)) != DSQL_OK)
+		return rc;
+	if (decided)
+		rc = dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                    "prepared transaction '%s' has a recorded decision to commit: "
+		                    "it cannot be rolled back; commit it (recover --commit)", gid);
+	else
+		rc = db_rollback_prepared(cat->db, gid, err);
 	if (cat->log.cb)
 		log_decision(cat, gid, "rollback", rc, err);
 	return rc;
@@ -215,19 +236,6 @@ static void free_list(gid_list *l)
 	for (size_t i = 0; i < l->n; i++)
 		free(l->gids[i]);
 	free(l->gids);
-}
-
-static int is_decided(dsql_catalog *cat, const char *gid, int *decided, dsql_error *err)
-{
-	db_stmt *st;
-	int rc = db_stmt_get(&st, cat->db, "SELECT 1 FROM dsql_decision WHERE gid = ?", err);
-
-	if (rc != DSQL_OK)
-		return rc;
-	rc = db_run(st, err, "t", gid);
-	db_stmt_done(st);
-	*decided = rc == DSQL_ROW;
-	return rc == DSQL_ROW || rc == DSQL_DONE ? DSQL_OK : rc;
 }
 
 static int list_gids(dsql_catalog *cat, gid_list *l, dsql_error *err)
@@ -338,5 +346,8 @@ int dsql_txn_commit_two_phase(dsql_txn *txn, dsql_error *err)
 	if (txn->replayed)
 		return DSQL_OK; /* an earlier commit of this id: nothing was prepared */
 	db_fault_point(txn->cat->db, "between_phases");
-	return dsql_prepared_commit(txn->cat, txn->gid, err);
+	rc = dsql_prepared_commit(txn->cat, txn->gid, err);
+	if (rc == DSQL_OK)
+		txn->gid[0] = '\0'; /* committed: nothing is prepared any more */
+	return rc;
 }

@@ -1021,6 +1021,53 @@ START_TEST(stats_across_processes)
 }
 END_TEST
 
+/* Log text is whoever wrote it: history's human output escapes control
+ * characters (an ANSI sequence would drive the terminal); --json keeps it. */
+START_TEST(history_escapes_control_characters)
+{
+	char cmd[1200], *text = NULL;
+	json_t *j;
+
+	fresh_catalog();
+	ck_assert_int_eq(cli(NULL, "{\"tables\": {\"fact\": {\"actions\": ["
+	                           "{\"commitInfo\": {\"operation\": \"WRITE\\u001b]0;owned\\u0007"
+	                           "\\u001b[2J\\u0085\"}},"
+	                           "{\"add\": {\"path\": \"e.parquet\", \"partitionValues\": {},"
+	                           " \"size\": 1, \"modificationTime\": 1, \"dataChange\": true}}]}}}",
+	                     "commit"),
+	                 0);
+	snprintf(cmd, sizeof(cmd), "'%s' --catalog '%s' history fact", CLI_PATH, uri);
+	ck_assert_int_eq(tu_run(cmd, NULL, &text), 0);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_msg(!strchr(text, '\033') && !strchr(text, '\a') && !strstr(text, "\xc2\x85"),
+	              "raw control characters in: %s", text);
+	ck_assert_msg(strstr(text, "WRITE\\x1b]0;owned\\x07\\x1b[2J\\x85"), "%s", text);
+	free(text);
+	ck_assert_int_eq(cli(&j, NULL, "history fact --json"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(j, 1), "operation")),
+	                 "WRITE\033]0;owned\a\033[2J\xc2\x85");
+	json_decref(j);
+}
+END_TEST
+
+/* A protocol deltasql does not implement is input it cannot take: exit 2,
+ * as invalid input. */
+START_TEST(unsupported_protocol_exits_2)
+{
+	fresh_catalog();
+	ck_assert_int_eq(cli(NULL, "{\"tables\": {\"fact\": {\"actions\": [{\"protocol\": "
+	                           "{\"minReaderVersion\": 1, \"minWriterVersion\": 8}}]}}}",
+	                     "commit"),
+	                 2);
+	ck_assert_int_eq(cli(NULL, "{\"tables\": {\"fact\": {\"actions\": [{\"protocol\": "
+	                           "{\"minReaderVersion\": 3, \"minWriterVersion\": 7,"
+	                           " \"readerFeatures\": [], \"writerFeatures\":"
+	                           " [\"someFutureWriterFeature\"]}}]}}}",
+	                     "commit"),
+	                 2);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cli");
@@ -1046,6 +1093,8 @@ int main(void)
 	tcase_add_test(tc, demo_after_build_by_hand);
 	tcase_add_test(tc, logging_to_stderr);
 	tcase_add_test(tc, stats_across_processes);
+	tcase_add_test(tc, history_escapes_control_characters);
+	tcase_add_test(tc, unsupported_protocol_exits_2);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	failed = tu_run_suite(s);

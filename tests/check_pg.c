@@ -866,6 +866,33 @@ START_TEST(application_sql_cannot_change_the_session)
 }
 END_TEST
 
+/* A role that may not read the catalog is told so (exit 1 in the CLI),
+ * not sent to 'deltasql init' (the catalog is there). */
+START_TEST(role_without_rights_is_denied)
+{
+	dsql_catalog_options o = DSQL_CATALOG_OPTIONS_INIT;
+	char role_uri[1200];
+	dsql_catalog *cat;
+	dsql_error err;
+
+	ck_assert_int_eq(dsql_catalog_open(&cat, uri, NULL, &err), DSQL_OK);
+	dsql_catalog_free(cat);
+	admin("DO $$ BEGIN CREATE ROLE dsql_no_rights LOGIN; "
+	      "EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+	/* libpq takes the last of repeated keywords. */
+	snprintf(role_uri, sizeof(role_uri), "%s%suser=dsql_no_rights", uri,
+	         strchr(uri, '?') ? "&" : "?");
+	ck_assert_int_eq(dsql_catalog_open(&cat, role_uri, NULL, &err), DSQL_EDB);
+	ck_assert_msg(strstr(err.message, "permission denied") && !strstr(err.message, "init"),
+	              "%s", err.message);
+	ck_assert_str_eq(err.sqlstate, "42501");
+	/* Also where the catalog is only opened, never created. */
+	o.create = 0;
+	ck_assert_int_eq(dsql_catalog_open(&cat, role_uri, &o, &err), DSQL_EDB);
+	ck_assert_msg(strstr(err.message, "permission denied"), "%s", err.message);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("postgresql");
@@ -902,6 +929,7 @@ int main(void)
 	tcase_add_test(tc, application_sql_runs_under_a_role);
 	tcase_add_test(tc, catalog_write_failure_is_not_blamed_on_application_sql);
 	tcase_add_test(tc, application_sql_cannot_change_the_session);
+	tcase_add_test(tc, role_without_rights_is_denied);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	failed = tu_run_suite(s);

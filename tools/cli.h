@@ -98,6 +98,9 @@ void cli_print_json(json_t *v);
 void cli_format_time(char *buf, size_t cap, int64_t ms);
 /* Parses ISO-8601 (UTC, or with an offset) or epoch milliseconds. */
 int cli_parse_time(const char *s, int64_t *ms);
+/* A copy of s with control characters escaped, for human output (free
+ * it; NULL when out of memory). */
+char *cli_escape(const char *s);
 /* Parses a non-negative integer; returns 0 on success. */
 int cli_parse_int(const char *s, int64_t *out);
 

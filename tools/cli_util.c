@@ -32,7 +32,8 @@ static const char *kind_of(int code)
 static int exit_code_of(int code)
 {
 	switch (code) {
-	case DSQL_EINVALID: return EXIT_USAGE;
+	case DSQL_EINVALID:
+	case DSQL_EUNSUPPORTED: return EXIT_USAGE; /* asked for what deltasql does not do */
 	case DSQL_ECONFLICT: return EXIT_CONFLICT;
 	case DSQL_ENOTFOUND: return EXIT_NOT_FOUND;
 	default: return EXIT_OTHER;
@@ -378,4 +379,27 @@ int cli_no_options(cli *c)
 	if (c->nargs != 0)
 		return cli_usage(c, "%s takes no arguments", c->cmd->name);
 	return EXIT_OK;
+}
+
+/* Control characters (C0, DEL, and C1 in UTF-8) as \xNN: log text comes
+ * from whoever wrote the log, and raw it could drive the terminal. */
+char *cli_escape(const char *s)
+{
+	size_t n = strlen(s ? s : "");
+	char *out = malloc(4 * n + 1), *p = out;
+
+	if (!out)
+		return NULL;
+	for (const unsigned char *q = (const unsigned char *)(s ? s : ""); *q; q++) {
+		if (*q < 0x20 || *q == 0x7f) {
+			p += sprintf(p, "\\x%02x", *q);
+		} else if (*q == 0xc2 && q[1] >= 0x80 && q[1] <= 0x9f) {
+			p += sprintf(p, "\\x%02x", q[1]);
+			q++;
+		} else {
+			*p++ = (char)*q;
+		}
+	}
+	*p = '\0';
+	return out;
 }

@@ -292,9 +292,14 @@ static int history_one(const dsql_commit_info *h, void *payload)
 		                                "txn_id", h->txn_id, "operation", h->operation, "adds",
 		                                (json_int_t)h->adds, "removes",
 		                                (json_int_t)h->removes));
-	else
+	else {
+		char *id = cli_escape(h->txn_id), *op = cli_escape(h->operation);
+
 		printf("%8" PRId64 "  %s  %-36s  %-16s  +%" PRId64 " -%" PRId64 "\n", h->version, when,
-		       h->txn_id, h->operation, h->adds, h->removes);
+		       id ? id : "?", op ? op : "?", h->adds, h->removes);
+		free(id);
+		free(op);
+	}
 	return 0;
 }
 

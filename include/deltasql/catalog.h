@@ -82,7 +82,9 @@ DSQL_EXTERN void dsql_catalog_set_retry_policy(dsql_catalog *cat,
  * transaction), DSQL_EINVALID, database codes. */
 DSQL_EXTERN int dsql_prepared_commit(dsql_catalog *cat, const char *gid, dsql_error *err);
 
-/* Rolls back a prepared transaction. Codes: as dsql_prepared_commit. */
+/* Rolls back a prepared transaction. Refused (DSQL_EINVALID, naming the
+ * decision) when its decision to commit was recorded: such a transaction
+ * can only be committed. Codes: as dsql_prepared_commit. */
 DSQL_EXTERN int dsql_prepared_rollback(dsql_catalog *cat, const char *gid, dsql_error *err);
 
 /* Calls cb for every transaction of this catalog that is prepared and not

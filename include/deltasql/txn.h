@@ -191,7 +191,9 @@ DSQL_EXTERN int dsql_txn_commit(dsql_txn *txn, dsql_error *err);
 DSQL_EXTERN int dsql_txn_prepare(dsql_txn *txn, dsql_error *err);
 
 /* The global id of a prepared transaction ("dsql_<catalog>_<ms>_<txn id>");
- * NULL before dsql_txn_prepare succeeded. Borrowed until dsql_txn_free. */
+ * NULL before dsql_txn_prepare succeeded, and once
+ * dsql_txn_commit_two_phase has committed it (nothing is prepared then).
+ * Borrowed until dsql_txn_free. */
 DSQL_EXTERN const char *dsql_txn_gid(const dsql_txn *txn);
 
 /* Two-phase commit on the driver's native 2PC in one call: prepare, record

@@ -7,7 +7,7 @@
  * URI: sqlite:PATH[?option=value&...] or file:PATH[?...] (PATH may be
  * percent-encoded, as in "sqlite:my%20lake.db"; "//" and "//localhost"
  * before an absolute path are accepted) with options
- *   busy_timeout=MS     (default 10000)
+ *   busy_timeout=MS     (default 5000)
  *   journal_mode=wal|delete|truncate|memory   (default wal)
  *   synchronous=full|normal|off               (default full)
  *   mode=rwc|rw         (default rwc; rw: a missing file is DSQL_ENOTFOUND
@@ -35,6 +35,9 @@ struct dsql_driver_conn {
 	int judging;
 	/* Why the authorizer refused an application statement. */
 	char refused[160];
+	/* The busy handler waited the whole busy timeout and gave up: the
+	 * SQLITE_BUSY that follows is a lock timeout, not a passing state. */
+	int busy_waited_out;
 };
 
 struct dsql_driver_stmt {
@@ -149,7 +152,7 @@ static int parse_uri(options *o, const char *uri, dsql_error *err)
 	size_t n = q ? (size_t)(q - p) : strlen(p);
 	int rc;
 
-	o->busy_timeout = 10000;
+	o->busy_timeout = 5000;
 	snprintf(o->journal_mode, sizeof(o->journal_mode), "wal");
 	snprintf(o->synchronous, sizeof(o->synchronous), "full");
 	o->create = 1;
@@ -192,8 +195,11 @@ static int on_busy(void *arg, int count)
 		c->busy_since = now;
 	waited_ms = (now.tv_sec - c->busy_since.tv_sec) * 1000 +
 	            (now.tv_nsec - c->busy_since.tv_nsec) / 1000000;
-	if (waited_ms >= c->busy_timeout_ms)
+	c->busy_waited_out = 0;
+	if (waited_ms >= c->busy_timeout_ms) {
+		c->busy_waited_out = 1;
 		return 0;
+	}
 	us = 100 + (long)(((unsigned long)rand() ^ (unsigned long)now.tv_nsec) % 900);
 	pause.tv_sec = 0;
 	pause.tv_nsec = us * 1000;
@@ -201,12 +207,22 @@ static int on_busy(void *arg, int count)
 	return 1;
 }
 
-static int exec(sqlite3 *db, const char *sql, const char *context, dsql_error *err)
+/* The connection's last error; a busy after the whole busy timeout is
+ * reported as the lock timeout it is (once: the flag is for this error). */
+static int conn_error(dsql_driver_conn *c, const char *context, dsql_error *err)
 {
-	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	int waited = c->busy_waited_out ? c->busy_timeout_ms : -1;
 
-	return rc == SQLITE_OK ? DSQL_OK : dsql_sqlite_error(err, db, sqlite3_extended_errcode(db),
-	                                                     context);
+	c->busy_waited_out = 0;
+	return dsql_sqlite_error_waited(err, c->db, sqlite3_extended_errcode(c->db), context,
+	                                waited);
+}
+
+static int exec(dsql_driver_conn *c, const char *sql, const char *context, dsql_error *err)
+{
+	int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? DSQL_OK : conn_error(c, context, err);
 }
 
 /* Whether the directory that would hold path exists. */
@@ -272,7 +288,7 @@ static int sq_connect(dsql_driver_conn **out, const char *uri, dsql_error *err)
 	sqlite3_busy_handler(c->db, on_busy, c);
 	snprintf(pragma, sizeof(pragma), "PRAGMA journal_mode=%s; PRAGMA synchronous=%s",
 	         o.journal_mode, o.synchronous);
-	rc = exec(c->db, pragma, "cannot set up the catalog file", err);
+	rc = exec(c, pragma, "cannot set up the catalog file", err);
 	if (rc != DSQL_OK) {
 		sqlite3_close(c->db);
 		free(c);
@@ -292,13 +308,13 @@ static void sq_disconnect(dsql_driver_conn *c)
 
 static int sq_begin(dsql_driver_conn *c, dsql_begin_mode mode, dsql_error *err)
 {
-	return exec(c->db, mode == DSQL_BEGIN_WRITE ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED",
+	return exec(c, mode == DSQL_BEGIN_WRITE ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED",
 	            "cannot begin a transaction", err);
 }
 
 static int sq_commit(dsql_driver_conn *c, dsql_error *err)
 {
-	int rc = exec(c->db, "COMMIT", "commit failed", err);
+	int rc = exec(c, "COMMIT", "commit failed", err);
 
 	/* A failed COMMIT (say, busy) leaves the transaction open; end it so
 	 * that the caller's retry starts clean. */
@@ -311,7 +327,7 @@ static int sq_rollback(dsql_driver_conn *c, dsql_error *err)
 {
 	if (sqlite3_get_autocommit(c->db))
 		return DSQL_OK; /* SQLite rolled back already (after some errors) */
-	return exec(c->db, "ROLLBACK", "rollback failed", err);
+	return exec(c, "ROLLBACK", "rollback failed", err);
 }
 
 static int sq_prepare(dsql_driver_stmt **out, dsql_driver_conn *c, const char *sql,
@@ -326,8 +342,7 @@ static int sq_prepare(dsql_driver_stmt **out, dsql_driver_conn *c, const char *s
 	rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->stmt, NULL);
 	if (rc != SQLITE_OK) {
 		free(s);
-		return dsql_sqlite_error(err, c->db, sqlite3_extended_errcode(c->db),
-		                         "cannot prepare a statement");
+		return conn_error(c, "cannot prepare a statement", err);
 	}
 	s->conn = c;
 	s->db = c->db;
@@ -520,8 +535,7 @@ static int sq_step(dsql_driver_stmt *s, dsql_error *err)
 	}
 	if (s->application && s->conn->refused[0])
 		return refuse(err, s->conn->refused);
-	return dsql_sqlite_error(err, s->db, sqlite3_extended_errcode(s->db),
-	                         "statement failed");
+	return conn_error(s->conn, "statement failed", err);
 }
 
 static int64_t sq_changes(dsql_driver_stmt *s)

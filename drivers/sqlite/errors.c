@@ -32,6 +32,18 @@ static const struct {
 	{SQLITE_MISUSE, DSQL_ERROR, "HY010"},
 };
 
+int dsql_sqlite_error_waited(dsql_error *err, sqlite3 *db, int rc, const char *context,
+                             int waited_ms)
+{
+	/* Waiting longer would not help either: the policy's retries would
+	 * each wait the busy timeout again (the timeout is the promise). */
+	if (rc == SQLITE_BUSY && waited_ms >= 0)
+		return dsql_error_set(err, DSQL_ETIMEOUT, "sqlite", "55P03", rc,
+		                      "%s: the catalog stayed locked by another writer for the "
+		                      "busy timeout (%d ms)", context, waited_ms);
+	return dsql_sqlite_error(err, db, rc, context);
+}
+
 int dsql_sqlite_error(dsql_error *err, sqlite3 *db, int rc, const char *context)
 {
 	int dsql = DSQL_EDB;

@@ -108,6 +108,44 @@ static void change_config_only(dsql_txn *x, const char *t)
 	ok_stage(x, t, metadata_json("", "\"owner\":\"team-a\""));
 }
 
+static void make_append_only(dsql_txn *x, const char *t)
+{
+	ok_stage(x, t, metadata_json("", "\"delta.appendOnly\":\"true\""));
+}
+
+/* Partitioned by p and q (a new string column): every file that stays
+ * live needs a value for q. */
+static char *metadata_pq(void)
+{
+	return strdup("{\"metaData\":{\"id\":\"m\",\"format\":{\"provider\":\"parquet\","
+	              "\"options\":{}},\"schemaString\":\"{\\\"type\\\":\\\"struct\\\","
+	              "\\\"fields\\\":[{\\\"name\\\":\\\"p\\\",\\\"type\\\":\\\"string\\\","
+	              "\\\"nullable\\\":true,\\\"metadata\\\":{}},{\\\"name\\\":\\\"q\\\","
+	              "\\\"type\\\":\\\"string\\\",\\\"nullable\\\":true,\\\"metadata\\\":{}}]}\","
+	              "\"partitionColumns\":[\"p\",\"q\"],\"configuration\":{}}}");
+}
+
+static char *add_pq(const char *path, const char *p, const char *q)
+{
+	char *s;
+
+	ck_assert(asprintf(&s,
+	                   "{\"add\":{\"path\":\"%s\",\"partitionValues\":{\"p\":\"%s\","
+	                   "\"q\":\"%s\"},\"size\":1,\"modificationTime\":1,"
+	                   "\"dataChange\":true}}", path, p, q) > 0);
+	return s;
+}
+
+/* Repartitions by (p, q): rewrites both files of version 1. */
+static void repartition(dsql_txn *x, const char *t)
+{
+	ok_stage(x, t, metadata_pq());
+	ok_stage(x, t, remove_json("p=a/1"));
+	ok_stage(x, t, remove_json("p=b/1"));
+	ok_stage(x, t, add_pq("p=a/q=1/1", "a", "1"));
+	ok_stage(x, t, add_pq("p=b/q=1/1", "b", "1"));
+}
+
 static void upgrade_protocol(dsql_txn *x, const char *t)
 {
 	ok_stage(x, t, strdup("{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":3}}"));
@@ -146,8 +184,11 @@ static void domain_y(dsql_txn *x, const char *t)
 /* Table partitioned by p with files p=a/1 and p=b/1 at version 1; the
  * winner and ours both read version 1; the winner commits version 2; then
  * ours commits. Checks the outcome: rule NULL means ours is rebased to
- * version 3, otherwise it conflicts by that rule and nothing is written. */
-static void race(dsql_isolation iso, stage_fn winner, stage_fn ours, const char *rule)
+ * version 3, otherwise it conflicts by that rule and nothing is written;
+ * refused (a code) means the rules of version 2, where ours would land,
+ * refuse it with a message containing why, and nothing is written. */
+static void race_to(dsql_isolation iso, stage_fn winner, stage_fn ours, const char *rule,
+                    int refused, const char *why)
 {
 	dsql_catalog *cat = open_cat();
 	const char *t = tname("race");
@@ -177,7 +218,13 @@ static void race(dsql_isolation iso, stage_fn winner, stage_fn ours, const char 
 
 	ours(me, t);
 	rc = dsql_txn_commit(me, &err);
-	if (!rule) {
+	if (refused) {
+		ck_assert_msg(rc == refused, "expected refusal %d under %s, got %d (%s)", refused,
+		              dsql_isolation_name(iso), rc, rc ? err.message : "committed");
+		ck_assert_msg(strstr(err.message, why), "%s", err.message);
+		ck_assert_int_eq(version_of(cat, t), 2);
+		assert_paths(cat, t, DSQL_LATEST, before);
+	} else if (!rule) {
 		ck_assert_msg(rc == DSQL_OK, "expected a rebase under %s, got %d: %s",
 		              dsql_isolation_name(iso), rc, err.message);
 		OK(dsql_txn_committed_version(me, t, &v));
@@ -195,6 +242,17 @@ static void race(dsql_isolation iso, stage_fn winner, stage_fn ours, const char 
 	free(before);
 	dsql_txn_free(me);
 	dsql_catalog_free(cat);
+}
+
+static void race(dsql_isolation iso, stage_fn winner, stage_fn ours, const char *rule)
+{
+	race_to(iso, winner, ours, rule, 0, NULL);
+}
+
+static void race_refused(dsql_isolation iso, stage_fn winner, stage_fn ours, int code,
+                         const char *why)
+{
+	race_to(iso, winner, ours, NULL, code, why);
 }
 
 #define S DSQL_ISOLATION_SERIALIZABLE
@@ -263,6 +321,23 @@ START_TEST(metadata_rules)
 	race(WS, change_schema, blind_append_a, "metadata_changed");
 	race(WS, change_config_only, blind_append_a, NULL);
 	race(WS, change_schema, app_txn_etl, NULL);
+}
+END_TEST
+
+/* The table's rules hold for a rebased commit as for a fresh one: they are
+ * those of the version the commit lands on, not of the one it read. */
+START_TEST(rules_of_the_landing_version)
+{
+	/* A winner made the table append-only: a remove read before is
+	 * refused; appends and compactions (dataChange=false) still rebase. */
+	race_refused(WS, make_append_only, remove_a1, DSQL_EINVALID, "append-only");
+	race_refused(SI, make_append_only, remove_a1, DSQL_EINVALID, "append-only");
+	race(WS, make_append_only, blind_append_a, NULL);
+	race(SI, make_append_only, compact_a, NULL);
+	/* A repartitioning that read version 1 would leave the winner's blind
+	 * append without a value for the new column. */
+	race_refused(WS, blind_append_a, repartition, DSQL_EINVALID, "partition column 'q'");
+	race(WS, remove_b1, read_a_append_a, NULL);
 }
 END_TEST
 
@@ -432,6 +507,7 @@ void conflict_cases(Suite *s)
 	tcase_add_test(tc, compaction_is_checked_as_snapshot);
 	tcase_add_test(tc, metadata_rules);
 	tcase_add_test(tc, protocol_rules);
+	tcase_add_test(tc, rules_of_the_landing_version);
 	tcase_add_test(tc, app_txn_and_domain_rules);
 	tcase_add_test(tc, one_conflicting_table_aborts_all);
 	tcase_add_test(tc, read_predicate_must_name_partition_columns);

@@ -104,6 +104,23 @@ void create(dsql_catalog *cat, const char *name, int partitioned)
 	ck_assert_msg(rc == DSQL_OK, "create %s: %s", name, err.message);
 }
 
+/* Deletion vectors need the table feature: this upgrades the table's
+ * protocol to it (one version). */
+void enable_deletion_vectors(dsql_catalog *cat, const char *name)
+{
+	dsql_txn *txn;
+	dsql_error err;
+
+	OK(dsql_txn_begin(&txn, cat, NULL, &err));
+	OK(dsql_txn_stage(txn, name, protocol_with_dvs, &err));
+	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
+	dsql_txn_free(txn);
+}
+
+const char *protocol_with_dvs =
+	"{\"protocol\":{\"minReaderVersion\":3,\"minWriterVersion\":7,"
+	"\"readerFeatures\":[\"deletionVectors\"],\"writerFeatures\":[\"deletionVectors\"]}}";
+
 char *add_json(const char *path, int64_t size, const char *part)
 {
 	char *s;

@@ -34,6 +34,9 @@ const char *tname(const char *base);
 extern const char *schema_xy;
 /* Creates a table with schema_xy, partitioned by p when asked. */
 void create(dsql_catalog *cat, const char *name, int partitioned);
+/* Commits a protocol with the deletionVectors feature (reader 3, writer 7). */
+void enable_deletion_vectors(dsql_catalog *cat, const char *name);
+extern const char *protocol_with_dvs;
 /* An add action (partition p=part when part is not NULL), malloc'd. */
 char *add_json(const char *path, int64_t size, const char *part);
 char *remove_json(const char *path);

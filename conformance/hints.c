@@ -408,6 +408,47 @@ START_TEST(stale_hint_does_not_keep_changed_metadata)
 }
 END_TEST
 
+/* The same metaData, made append-only. */
+static const char *const unpartitioned_append_only =
+	"{\"metaData\":{\"id\":\"m\",\"format\":{\"provider\":\"parquet\",\"options\":{}},"
+	"\"schemaString\":\"{\\\"type\\\":\\\"struct\\\",\\\"fields\\\":[{\\\"name\\\":"
+	"\\\"x\\\",\\\"type\\\":\\\"long\\\",\\\"nullable\\\":true,\\\"metadata\\\":{}}]}\","
+	"\"partitionColumns\":[],\"configuration\":{\"delta.appendOnly\":\"true\"}}}";
+
+/* A commit read under a hint that another handle made stale obeys the
+ * rules of the version it lands on: here the other handle made the table
+ * append-only (a configuration change: no conflict), and the remove this
+ * handle read before is refused, not rebased. */
+START_TEST(stale_hint_obeys_the_landing_rules)
+{
+	dsql_catalog *a = open_cat(), *b = open_cat();
+	const char *t = tname("hintao");
+	dsql_txn *txn, *mine;
+	dsql_error err;
+
+	create(a, t, 0);
+	OK(dsql_txn_begin(&txn, a, NULL, &err));
+	OK(dsql_txn_stage(txn, t, unpartitioned, &err));
+	OK(stage(txn, t, add_json("f", 1, NULL), &err));
+	OK(dsql_txn_commit(txn, &err));
+	dsql_txn_free(txn); /* a's hint: version 1 and its metadata */
+	OK(dsql_txn_begin(&mine, a, NULL, &err));
+	OK(dsql_txn_open_table(mine, t, DSQL_LATEST, &err));
+	OK(stage(mine, t, remove_json("f"), &err));
+	OK(dsql_txn_begin(&txn, b, NULL, &err));
+	OK(dsql_txn_stage(txn, t, unpartitioned_append_only, &err));
+	OK(dsql_txn_commit(txn, &err));
+	dsql_txn_free(txn);
+	ck_assert_int_eq(dsql_txn_commit(mine, &err), DSQL_EINVALID);
+	ck_assert_msg(strstr(err.message, "append-only"), "%s", err.message);
+	dsql_txn_free(mine);
+	ck_assert_int_eq(version_of(b, t), 2);
+	assert_paths(b, t, DSQL_LATEST, "f");
+	dsql_catalog_free(a);
+	dsql_catalog_free(b);
+}
+END_TEST
+
 /* Another process drops the partitioning while this handle's commit, under
  * locks (the handle saw other writers), waits for the table: the add must
  * be checked against the metaData the winner committed, not the one the
@@ -455,6 +496,7 @@ void hint_cases(Suite *s)
 	tcase_add_test(tc, append_after_drop_and_create_finds_the_new_table);
 	tcase_add_test(tc, partition_check_follows_a_metadata_change_elsewhere);
 	tcase_add_test(tc, stale_hint_does_not_keep_changed_metadata);
+	tcase_add_test(tc, stale_hint_obeys_the_landing_rules);
 	tcase_add_test(tc, waiting_commit_sees_a_metadata_change);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);

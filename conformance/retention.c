@@ -287,10 +287,11 @@ START_TEST(expire_with_deletion_vectors_and_app_txn_retention)
 
 	o.properties = props;
 	OK(dsql_table_create(cat, t, &o, &err));
+	enable_deletion_vectors(cat, t); /* version 1 */
 	snprintf(txn_old, sizeof(txn_old), "{\"txn\":{\"appId\":\"old\",\"version\":1,\"lastUpdated\":1}}");
 	snprintf(txn_new, sizeof(txn_new), "{\"txn\":{\"appId\":\"new\",\"version\":1,\"lastUpdated\":%lld}}",
 	         now_ms);
-	/* v1: f with DV u1; v2: f moves to DV u2 (remove + add, same path). */
+	/* v2: f with DV u1; v3: f moves to DV u2 (remove + add, same path). */
 	commit_actions(cat, t, strdup("{\"add\":{\"path\":\"f\",\"partitionValues\":{},\"size\":1,"
 	                              "\"modificationTime\":1,\"dataChange\":true,\"deletionVector\":"
 	                              "{\"storageType\":\"u\",\"pathOrInlineDv\":\"u1\",\"sizeInBytes\":1,"
@@ -307,10 +308,10 @@ START_TEST(expire_with_deletion_vectors_and_app_txn_retention)
 	OK(dsql_txn_stage(txn, t, txn_new, &err));
 	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
 	dsql_txn_free(txn);
-	before = paths_at(cat, t, 2);
+	before = paths_at(cat, t, 3);
 	e.keep_versions = 1;
 	OK(dsql_table_expire(cat, t, &e, NULL, &err));
-	assert_paths(cat, t, 2, before);
+	assert_paths(cat, t, 3, before);
 	usleep(30000);
 	OK(dsql_table_vacuum(cat, t, 0, 0, vacuum_cb, &l, &err));
 	ck_assert_int_eq(l.n, 0); /* "f" is live (under its new DV): never listed */

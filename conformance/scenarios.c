@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -152,6 +153,7 @@ START_TEST(adding_a_live_file_replaces_it)
 	dsql_error err;
 
 	create(cat, t, 0);
+	enable_deletion_vectors(cat, t); /* version 1 */
 	for (int v = 1; v <= 2; v++) {
 		OK(dsql_txn_begin(&txn, cat, NULL, &err));
 		for (int i = 0; i < 70; i++) {
@@ -170,10 +172,10 @@ START_TEST(adding_a_live_file_replaces_it)
 	ck_assert_int_eq(size_of(cat, t, DSQL_LATEST, "p69", &n), 2);
 	ck_assert_int_eq(size_of(cat, t, DSQL_LATEST, "f", &n), 20);
 	ck_assert_int_eq(size_of(cat, t, DSQL_LATEST, "c", &n), 5);
-	ck_assert_int_eq(size_of(cat, t, 1, "p69", &n), 1);
+	ck_assert_int_eq(size_of(cat, t, 2, "p69", &n), 1);
 	ck_assert_uint_eq(n, 71);
-	ck_assert_int_eq(size_of(cat, t, 1, "f", &n), 10);
-	ck_assert_int_eq(history_len(cat, t), 3);
+	ck_assert_int_eq(size_of(cat, t, 2, "f", &n), 10);
+	ck_assert_int_eq(history_len(cat, t), 4);
 	dsql_catalog_free(cat);
 }
 END_TEST
@@ -438,6 +440,109 @@ END_TEST
 START_TEST(rejects_malformed_json)
 {
 	expect_rejected("{\"add\": {\"path\": \"x\", ", DSQL_EINVALID, "malformed");
+}
+END_TEST
+
+START_TEST(rejects_deletion_vector_without_the_feature)
+{
+	expect_rejected("{\"add\":{\"path\":\"dv\",\"size\":1,\"modificationTime\":1,"
+	                "\"dataChange\":true,\"partitionValues\":{},\"deletionVector\":"
+	                "{\"storageType\":\"u\",\"pathOrInlineDv\":\"u1\",\"sizeInBytes\":1,"
+	                "\"cardinality\":1}}}",
+	                DSQL_EINVALID, "'deletionVectors'");
+}
+END_TEST
+
+/* A metaData that partitions by a new column while files written before
+ * stay live (they have no value for it) is refused; rewriting them in the
+ * same commit is not. */
+START_TEST(rejects_new_partition_column_over_live_files)
+{
+	static const char md[] =
+		"{\"metaData\":{\"id\":\"m\",\"format\":{\"provider\":\"parquet\",\"options\":{}},"
+		"\"schemaString\":\"{\\\"type\\\":\\\"struct\\\",\\\"fields\\\":[{\\\"name\\\":"
+		"\\\"p\\\",\\\"type\\\":\\\"string\\\",\\\"nullable\\\":true,\\\"metadata\\\":{}}]}\","
+		"\"partitionColumns\":[\"p\"],\"configuration\":{}}}";
+	dsql_catalog *cat = open_cat();
+	const char *t = tname("newpart");
+	dsql_txn *txn;
+	dsql_error err;
+
+	create(cat, t, 0);
+	commit_add(cat, t, "old1");
+	commit_add(cat, t, "old2");
+	OK(dsql_txn_begin(&txn, cat, NULL, &err));
+	OK(dsql_txn_stage(txn, t, md, &err));
+	OK(stage(txn, t, remove_json("old1"), &err));
+	OK(stage(txn, t, add_json("p=a/new", 1, "a"), &err));
+	ck_assert_int_eq(dsql_txn_commit(txn, &err), DSQL_EINVALID);
+	ck_assert_msg(strstr(err.message, "partition column 'p'") && strstr(err.message, "old2"),
+	              "%s", err.message);
+	dsql_txn_free(txn);
+	ck_assert_int_eq(version_of(cat, t), 2);
+	OK(dsql_txn_begin(&txn, cat, NULL, &err));
+	OK(dsql_txn_stage(txn, t, md, &err));
+	OK(stage(txn, t, remove_json("old1"), &err));
+	OK(stage(txn, t, remove_json("old2"), &err));
+	OK(stage(txn, t, add_json("p=a/new", 1, "a"), &err));
+	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
+	dsql_txn_free(txn);
+	assert_paths(cat, t, DSQL_LATEST, "p=a/new");
+	dsql_catalog_free(cat);
+}
+END_TEST
+
+/* Imports a one-version log whose protocol is protocol_line: the import
+ * and reads work, a commit is refused naming what deltasql cannot write. */
+static void imported_protocol_is_read_only(const char *protocol_line, const char *needle)
+{
+	dsql_catalog *cat = open_cat();
+	const char *t = tname("future");
+	char dir[] = "/tmp/dsqlconf-future-XXXXXX", path[256];
+	dsql_snapshot *s;
+	dsql_txn *txn;
+	dsql_error err;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/_delta_log", dir);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/_delta_log/00000000000000000000.json", dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fprintf(f, "%s\n{\"metaData\":{\"id\":\"m\",\"format\":{\"provider\":\"parquet\","
+	           "\"options\":{}},\"schemaString\":\"{\\\"type\\\":\\\"struct\\\","
+	           "\\\"fields\\\":[]}\",\"partitionColumns\":[],\"configuration\":{}}}\n"
+	           "{\"add\":{\"path\":\"a\",\"partitionValues\":{},\"size\":1,"
+	           "\"modificationTime\":1,\"dataChange\":true}}\n", protocol_line);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_msg(dsql_delta_import(cat, t, dir, NULL, NULL, &err) == DSQL_OK, "%s",
+	              err.message);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/_delta_log", dir);
+	rmdir(path);
+	rmdir(dir);
+	OK(dsql_snapshot_open(&s, cat, t, DSQL_LATEST, &err));
+	ck_assert_uint_eq(dsql_snapshot_file_count(s), 1);
+	dsql_snapshot_free(s);
+	OK(dsql_txn_begin(&txn, cat, NULL, &err));
+	OK(stage(txn, t, add_json("b", 1, NULL), &err));
+	ck_assert_int_eq(dsql_txn_commit(txn, &err), DSQL_EUNSUPPORTED);
+	ck_assert_msg(strstr(err.message, needle) && strstr(err.message, t), "%s", err.message);
+	dsql_txn_free(txn);
+	ck_assert_int_eq(version_of(cat, t), 0);
+	assert_paths(cat, t, DSQL_LATEST, "a");
+	dsql_catalog_free(cat);
+}
+
+START_TEST(rejects_writes_to_protocols_it_cannot_write)
+{
+	imported_protocol_is_read_only("{\"protocol\":{\"minReaderVersion\":1,"
+	                               "\"minWriterVersion\":8}}",
+	                               "writer version 8");
+	imported_protocol_is_read_only("{\"protocol\":{\"minReaderVersion\":3,"
+	                               "\"minWriterVersion\":7,\"readerFeatures\":[],"
+	                               "\"writerFeatures\":[\"someFutureWriterFeature\"]}}",
+	                               "someFutureWriterFeature");
 }
 END_TEST
 
@@ -815,6 +920,9 @@ Suite *scenarios_suite(const char *label, const char *uri, unsigned int capabili
 	tcase_add_test(validation, rejects_partition_values_mismatch);
 	tcase_add_test(validation, rejects_malformed_json);
 	tcase_add_test(validation, rejects_unknown_table_and_version);
+	tcase_add_test(validation, rejects_deletion_vector_without_the_feature);
+	tcase_add_test(validation, rejects_new_partition_column_over_live_files);
+	tcase_add_test(validation, rejects_writes_to_protocols_it_cannot_write);
 	tcase_set_timeout(validation, 60);
 	suite_add_tcase(s, validation);
 

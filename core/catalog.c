@@ -116,13 +116,16 @@ int catalog_find_table(dsql_catalog *cat, const char *name, int64_t *id, int64_t
 	if (version)
 		*version = db_column_int64(st, 1);
 	hint_saw(cat, name, db_column_int64(st, 0), db_column_int64(st, 1), db_column_int64(st, 2),
-	         -1);
+	         -1, -1);
 	db_stmt_done(st);
 	return DSQL_OK;
 }
 
-int catalog_metadata_at(dsql_db *db, int64_t table_id, int64_t version, json_t **out,
-                        int64_t *set_at, dsql_error *err)
+/* The body of the latest action of a kind (metaData, protocol) at or
+ * before version; sql looks it up (one text per kind: the kind is part of
+ * the plan). */
+static int action_at(dsql_db *db, const char *sql, const char *kind, int64_t table_id,
+                     int64_t version, json_t **out, int64_t *set_at, dsql_error *err)
 {
 	json_t *line;
 	db_stmt *st;
@@ -131,11 +134,7 @@ int catalog_metadata_at(dsql_db *db, int64_t table_id, int64_t version, json_t *
 	*out = NULL;
 	if (set_at)
 		*set_at = -1;
-	rc = db_stmt_get(&st, db,
-	                 "SELECT body, version FROM dsql_action WHERE table_id = ? AND kind = 'metaData'"
-	                 " AND version = (SELECT MAX(version) FROM dsql_action WHERE"
-	                 " table_id = ? AND kind = 'metaData' AND version <= ?)",
-	                 err);
+	rc = db_stmt_get(&st, db, sql, err);
 	if (rc != DSQL_OK)
 		return rc;
 	rc = db_run(st, err, "iii", table_id, table_id, version);
@@ -145,7 +144,27 @@ int catalog_metadata_at(dsql_db *db, int64_t table_id, int64_t version, json_t *
 	if (set_at)
 		*set_at = db_column_int64(st, 1);
 	db_stmt_done(st);
-	*out = json_incref(json_object_get(line, "metaData"));
+	*out = json_incref(json_object_get(line, kind));
 	json_decref(line);
 	return DSQL_OK;
+}
+
+int catalog_metadata_at(dsql_db *db, int64_t table_id, int64_t version, json_t **out,
+                        int64_t *set_at, dsql_error *err)
+{
+	return action_at(db,
+	                 "SELECT body, version FROM dsql_action WHERE table_id = ? AND kind = 'metaData'"
+	                 " AND version = (SELECT MAX(version) FROM dsql_action WHERE"
+	                 " table_id = ? AND kind = 'metaData' AND version <= ?)",
+	                 "metaData", table_id, version, out, set_at, err);
+}
+
+int catalog_protocol_at(dsql_db *db, int64_t table_id, int64_t version, json_t **out,
+                        int64_t *set_at, dsql_error *err)
+{
+	return action_at(db,
+	                 "SELECT body, version FROM dsql_action WHERE table_id = ? AND kind = 'protocol'"
+	                 " AND version = (SELECT MAX(version) FROM dsql_action WHERE"
+	                 " table_id = ? AND kind = 'protocol' AND version <= ?)",
+	                 "protocol", table_id, version, out, set_at, err);
 }

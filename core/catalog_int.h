@@ -53,5 +53,8 @@ int catalog_find_table(dsql_catalog *cat, const char *name, int64_t *id, int64_t
  * receives the version that committed it (-1: none). */
 int catalog_metadata_at(dsql_db *db, int64_t table_id, int64_t version, json_t **out,
                         int64_t *set_at, dsql_error *err);
+/* The same for the protocol action in force. */
+int catalog_protocol_at(dsql_db *db, int64_t table_id, int64_t version, json_t **out,
+                        int64_t *set_at, dsql_error *err);
 
 #endif

@@ -176,15 +176,18 @@ static int create_table_row(dsql_txn *txn, txn_table *t, dsql_error *err)
 	return run_done(st, err, rc);
 }
 
-/* The version of the table's latest metaData action, read with the lock
- * (an index probe): a hint's metadata stays valid across versions that did
- * not change it. */
+/* The versions of the table's latest metaData and protocol actions, read
+ * with the lock (an index probe each): a hint's metadata and protocol stay
+ * valid across versions that did not change them. */
 #define METADATA_AT                                                                       \
 	", (SELECT MAX(a.version) FROM dsql_action a WHERE a.table_id = dsql_table.id"     \
-	" AND a.kind = 'metaData')"
+	" AND a.kind = 'metaData')"                                                        \
+	", (SELECT MAX(a.version) FROM dsql_action a WHERE a.table_id = dsql_table.id"     \
+	" AND a.kind = 'protocol')"
 
 static int lock_table(dsql_db *db, txn_table *t, int64_t *version, int64_t *last_ms,
-                      int64_t *oldest, int64_t *metadata_at, dsql_error *err)
+                      int64_t *oldest, int64_t *metadata_at, int64_t *protocol_at,
+                      dsql_error *err)
 {
 	const db_choices *c = db_choose(db);
 	db_stmt *st;
@@ -235,6 +238,7 @@ static int lock_table(dsql_db *db, txn_table *t, int64_t *version, int64_t *last
 	*last_ms = db_column_int64(st, 1);
 	*oldest = db_column_int64(st, 2);
 	*metadata_at = db_column_is_null(st, 3) ? -1 : db_column_int64(st, 3);
+	*protocol_at = db_column_is_null(st, 4) ? -1 : db_column_int64(st, 4);
 	db_stmt_done(st);
 	return DSQL_OK;
 }
@@ -270,33 +274,66 @@ static int file_live_at(dsql_db *db, const txn_table *t, const action *a, int64_
 	return DSQL_OK;
 }
 
-/* The rules a commit's actions are checked against: the metaData staged
- * in this commit, or the one in force at the read version (from the
- * handle's hint when it has it, else read and kept in the hint). */
-static int rules_for(dsql_catalog *cat, const txn_table *t, table_rules *out, dsql_error *err)
+/* The action of kind staged in this commit, or NULL. */
+static json_t *staged_body(const txn_table *t, action_kind kind)
 {
-	table_hint *h;
-	json_t *body = NULL;
+	for (size_t i = 0; i < t->n_actions; i++)
+		if (t->actions[i].kind == kind)
+			return t->actions[i].body;
+	return NULL;
+}
+
+/* The metaData and the protocol in force at version at (the version the
+ * commit lands on): from the handle's hint when it is at that version and
+ * knows them, else read and kept in the hint. */
+static int in_force_at(dsql_catalog *cat, const txn_table *t, int64_t at, table_hint *h,
+                       int want_metadata, json_t **metadata, json_t **protocol,
+                       dsql_error *err)
+{
 	int64_t set_at;
+	int rc = DSQL_OK;
+
+	*metadata = h && h->metadata ? json_incref(h->metadata) : NULL;
+	*protocol = h && h->protocol ? json_incref(h->protocol) : NULL;
+	if (!*metadata && want_metadata) {
+		rc = catalog_metadata_at(cat->db, t->id, at, metadata, &set_at, err);
+		if (rc == DSQL_OK && h && *metadata)
+			hint_set_metadata(h, json_incref(*metadata), set_at);
+	}
+	if (rc == DSQL_OK && !*protocol) {
+		rc = catalog_protocol_at(cat->db, t->id, at, protocol, &set_at, err);
+		if (rc == DSQL_OK && h && *protocol)
+			hint_set_protocol(h, json_incref(*protocol), set_at);
+	}
+	return rc;
+}
+
+/* The rules a commit's actions are checked against: the metaData and the
+ * protocol staged in this commit, else those in force at version at, the
+ * version the commit lands on (not the one it read: a winner may have made
+ * the table append-only, or changed its protocol). Made once per hint. */
+static int rules_for(dsql_catalog *cat, const txn_table *t, int64_t at, table_rules *out,
+                     dsql_error *err)
+{
+	json_t *md = staged_body(t, ACT_METADATA), *pr = staged_body(t, ACT_PROTOCOL);
+	json_t *md_now = NULL, *pr_now = NULL;
+	table_hint *h;
 	int rc;
 
-	for (size_t i = 0; i < t->n_actions; i++)
-		if (t->actions[i].kind == ACT_METADATA)
-			return rules_from(out, t->actions[i].body, err);
 	if (t->creating)
-		return rules_from(out, NULL, err);
+		return rules_from(out, md, pr, err);
 	h = hint_by_id(cat, t->id);
-	if (h && h->version == t->read_version && h->metadata)
+	if (h && h->version != at)
+		h = NULL;
+	if (h && !md && !pr && h->metadata && h->protocol)
 		return rules_of_hint(out, h, err);
-	rc = catalog_metadata_at(cat->db, t->id, t->read_version, &body, &set_at, err);
-	if (rc == DSQL_OK && h && h->version == t->read_version && body) {
-		/* Kept in the hint, with the rules made once from it. */
-		hint_set_metadata(h, json_incref(body), set_at);
+	rc = in_force_at(cat, t, at, h, !md, &md_now, &pr_now, err);
+	if (rc == DSQL_OK && h && !md && !pr && h->metadata && h->protocol)
 		rc = rules_of_hint(out, h, err);
-	} else if (rc == DSQL_OK) {
-		rc = rules_from(out, body, err);
-	}
-	json_decref(body);
+	else if (rc == DSQL_OK)
+		rc = rules_from(out, md ? md : md_now, pr ? pr : pr_now, err);
+	json_decref(md_now);
+	json_decref(pr_now);
 	return rc;
 }
 
@@ -356,15 +393,118 @@ static int check_predicates(const txn_table *t, const table_rules *r, dsql_error
 	return DSQL_OK;
 }
 
-/* Checks the staged actions against the table's rules at the read
- * version. check_live: look each removed file up (without it, the commit
- * asserts instead that every remove unlinks one live file). */
+/* The protocol in force (or staged) must be one this library writes:
+ * keeping a feature's actions without doing what it asks of writers would
+ * corrupt the table for every engine that does. Reads are not affected. */
+static int check_writable(const txn_table *t, const table_rules *r, dsql_error *err)
+{
+	dsql_error why;
+
+	if (r->writable)
+		return DSQL_OK;
+	protocol_check(r->protocol, 1, &why);
+	return dsql_error_set(err, DSQL_EUNSUPPORTED, NULL, NULL, 0,
+	                      "table '%s' has a protocol this library cannot write: %s (reading "
+	                      "it still works)", t->name, why.message);
+}
+
+/* Whether a partitionColumns array names column. */
+static int lists_column(json_t *columns, const char *column)
+{
+	json_t *c;
+	size_t i;
+
+	json_array_foreach(columns, i, c)
+		if (json_is_string(c) && strcmp(json_string_value(c), column) == 0)
+			return 1;
+	return 0;
+}
+
+/* The live file's partition values lack one of the new columns' keys
+ * (index i of r->keys: its key under column mapping); *missing: its name. */
+static int lacks_new_column(const table_rules *r, json_t *before, const char *body,
+                            const char **missing)
+{
+	json_t *add = json_loads(body, 0, NULL), *values = json_object_get(add, "partitionValues");
+	json_t *col;
+	size_t i;
+
+	*missing = NULL;
+	json_array_foreach(r->columns, i, col) {
+		const char *key = json_string_value(json_array_get(r->keys, i));
+
+		if (!lists_column(before, json_string_value(col)) && key &&
+		    !json_object_get(values, key)) {
+			*missing = json_string_value(col);
+			break;
+		}
+	}
+	json_decref(add);
+	return *missing != NULL;
+}
+
+/* A staged metaData that adds a partition column (rules: made from it)
+ * needs a value for it in every file that stays live at version at (the
+ * version the commit lands on): files written before carry none. Only
+ * commits that change the partitioning read the live files. */
+static int check_new_partition_columns(dsql_db *db, const txn_table *t, const table_rules *r,
+                                       int64_t at, dsql_error *err)
+{
+	json_t *before_md = NULL, *before, *removed = NULL, *col;
+	const char *missing = NULL;
+	db_stmt *st;
+	size_t i;
+	int rc = catalog_metadata_at(db, t->id, at, &before_md, NULL, err), added = 0;
+
+	before = json_object_get(before_md, "partitionColumns");
+	json_array_foreach(r->columns, i, col)
+		added |= !lists_column(before, json_string_value(col));
+	if (rc != DSQL_OK || !added)
+		goto out;
+	removed = json_object();
+	for (size_t k = 0; removed && k < t->n_actions; k++)
+		if (t->actions[k].kind == ACT_REMOVE)
+			json_object_set_new(removed, t->actions[k].path, json_true());
+	rc = db_stmt_get(&st, db,
+	                 "SELECT path, body FROM dsql_file WHERE table_id = ?"
+	                 " AND removed_version IS NULL",
+	                 err);
+	if (rc == DSQL_OK)
+		rc = db_run(st, err, "i", t->id);
+	for (; rc == DSQL_ROW; rc = db_step(st, err)) {
+		const char *path = db_column_text(st, 0, NULL);
+
+		if (json_object_get(removed, path) ||
+		    !lacks_new_column(r, before, db_column_text(st, 1, NULL), &missing))
+			continue;
+		rc = dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+		                    "table '%s': the metaData adds partition column '%s', but live "
+		                    "file '%s' has no value for it (remove or rewrite the files in "
+		                    "the same commit)", t->name, missing, path);
+		db_stmt_done(st);
+		break;
+	}
+	if (rc == DSQL_DONE)
+		rc = DSQL_OK;
+out:
+	json_decref(removed);
+	json_decref(before_md);
+	return rc;
+}
+
+/* Checks the staged actions against the table's rules at version at, the
+ * version the commit lands on. check_live: look each removed file up at
+ * the read version (the conflict rules cover the winners since; without
+ * it, the commit asserts instead that every remove unlinks one live file). */
 static int validate_table(dsql_db *db, const dsql_txn *txn, const txn_table *t,
-                          const table_rules *rules, int check_live, dsql_error *err)
+                          const table_rules *rules, int check_live, int64_t at,
+                          dsql_error *err)
 {
 	int rc = DSQL_OK, have_protocol = 0, live = 0;
 
-	if (t->read_predicates)
+	if (!txn->importing)
+		rc = check_writable(t, rules, err);
+	if (rc == DSQL_OK && t->read_predicates)
 		rc = check_predicates(t, rules, err);
 	for (size_t i = 0; i < t->n_actions && rc == DSQL_OK; i++) {
 		const action *a = &t->actions[i];
@@ -392,11 +532,20 @@ static int validate_table(dsql_db *db, const dsql_txn *txn, const txn_table *t,
 		           rules->metadata) {
 			rc = check_partition_values(txn, t, a, rules, err);
 		}
+		if (rc == DSQL_OK && a->kind == ACT_ADD && a->dv_id[0] && !rules->dv_allowed &&
+		    !txn->importing)
+			rc = dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
+			                    "table '%s': add of '%s' carries a deletion vector, but the "
+			                    "table's protocol lacks the writer feature "
+			                    "'deletionVectors'", t->name, a->path);
 	}
 	if (rc == DSQL_OK && t->creating && (!rules->metadata || !have_protocol))
 		rc = dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0,
 		                    "table '%s': version 0 needs a protocol and a metaData "
 		                    "action", t->name);
+	if (rc == DSQL_OK && !t->creating && !txn->importing && staged_body(t, ACT_METADATA) &&
+	    json_array_size(rules->columns) > 0)
+		rc = check_new_partition_columns(db, t, rules, at, err);
 	return rc;
 }
 
@@ -776,14 +925,16 @@ static int lock_and_read(dsql_txn *txn, txn_table *t, int64_t *current, int64_t 
                          int64_t *oldest, dsql_error *err)
 {
 	dsql_catalog *cat = txn->cat;
-	int64_t metadata_at = -1;
-	int rc = lock_table(cat->db, t, current, last_ms, oldest, &metadata_at, err), contended;
+	int64_t metadata_at = -1, protocol_at = -1;
+	int rc = lock_table(cat->db, t, current, last_ms, oldest, &metadata_at, &protocol_at, err);
+	int contended;
 	table_hint *h;
 
 	if (rc == DSQL_ENOTFOUND) {
 		hint_forget(cat, t->id);
 		if (t->guessed && catalog_find_table(cat, t->name, &t->id, NULL, NULL) == DSQL_OK)
-			rc = lock_table(cat->db, t, current, last_ms, oldest, &metadata_at, err);
+			rc = lock_table(cat->db, t, current, last_ms, oldest, &metadata_at,
+			                &protocol_at, err);
 	}
 	if (rc != DSQL_OK)
 		return rc;
@@ -791,7 +942,7 @@ static int lock_and_read(dsql_txn *txn, txn_table *t, int64_t *current, int64_t 
 	 * commit goes under locks at once rather than try its hint first. */
 	h = hint_by_id(cat, t->id);
 	contended = h && h->version != *current;
-	hint_saw(cat, t->name, t->id, *current, *last_ms, metadata_at);
+	hint_saw(cat, t->name, t->id, *current, *last_ms, metadata_at, protocol_at);
 	if ((h = hint_by_id(cat, t->id)) != NULL)
 		h->contended = contended;
 	/* Staged adds alone read nothing: they read the version they commit on. */
@@ -815,12 +966,13 @@ static int commit_table_locked(dsql_txn *txn, txn_table *t, dsql_error *err)
 		rc = lock_and_read(txn, t, &current, &last_ms, &oldest, err);
 	if (rc == DSQL_OK && !t->creating && t->read_version < oldest)
 		rc = conflict_expired(t, oldest, err);
-	if (rc != DSQL_OK || (rc = rules_for(txn->cat, t, &rules, err)) != DSQL_OK)
-		return rc;
-	rc = validate_table(db, txn, t, &rules, 1, err);
-	rules_clear(&rules);
 	if (rc == DSQL_OK && current != t->read_version)
 		rc = conflict_check(txn->cat, txn, t, current, err);
+	/* Rebased or not, the rules are those of the version it lands on. */
+	if (rc != DSQL_OK || (rc = rules_for(txn->cat, t, current, &rules, err)) != DSQL_OK)
+		return rc;
+	rc = validate_table(db, txn, t, &rules, 1, current, err);
+	rules_clear(&rules);
 	if (rc == DSQL_OK)
 		rc = write_table(txn, t, current, last_ms, err);
 	return rc;
@@ -851,9 +1003,9 @@ static int hinted_ready(dsql_txn *txn, dsql_error *err)
 			return 0;
 		/* Reads the metadata into the hint now, outside the write
 		 * transaction, when the hint does not hold it yet. */
-		if (rules_for(txn->cat, t, &rules, err) != DSQL_OK)
+		if (rules_for(txn->cat, t, t->read_version, &rules, err) != DSQL_OK)
 			return 0;
-		known = rules.metadata != NULL;
+		known = rules.metadata != NULL && rules.protocol != NULL;
 		rules_clear(&rules);
 		if (!known)
 			return 0;
@@ -871,10 +1023,10 @@ static int commit_table_hinted(dsql_txn *txn, txn_table *t, dsql_error *err)
 	if (!h)
 		return dsql_error_set(err, DSQL_ERETRY, NULL, NULL, 0, "table '%s' is not known",
 		                      t->name);
-	rc = rules_for(txn->cat, t, &rules, err);
+	rc = rules_for(txn->cat, t, t->read_version, &rules, err);
 	if (rc != DSQL_OK)
 		return rc;
-	rc = validate_table(txn->cat->db, txn, t, &rules, 0, err);
+	rc = validate_table(txn->cat->db, txn, t, &rules, 0, t->read_version, err);
 	rules_clear(&rules);
 	return rc == DSQL_OK ? write_table(txn, t, t->read_version, h->last_ms, err) : rc;
 }
@@ -980,19 +1132,23 @@ static void remember(dsql_txn *txn)
 	for (size_t i = 0; i < txn->n_tables; i++) {
 		txn_table *t = &txn->tables[i];
 		table_hint *h = hint_by_id(txn->cat, t->id);
-		json_t *staged = NULL;
+		json_t *staged, *staged_pr;
+		int followed;
 
 		if (t->committed_version < 0)
 			continue;
-		for (size_t j = 0; j < t->n_actions; j++)
-			if (t->actions[j].kind == ACT_METADATA)
-				staged = t->actions[j].body;
-		/* Without a staged metaData, the one in force is still the hint's,
-		 * when the hint was at the version this commit followed. */
+		staged = staged_body(t, ACT_METADATA);
+		staged_pr = staged_body(t, ACT_PROTOCOL);
+		/* Without a staged metaData (protocol), the one in force is still
+		 * the hint's, when the hint was at the version this commit followed. */
+		followed = h && h->version == t->committed_version - 1;
 		hint_saw(txn->cat, t->name, t->id, t->committed_version, t->written_ms,
-		         !staged && h && h->version == t->committed_version - 1 ? h->metadata_at : -1);
+		         !staged && followed ? h->metadata_at : -1,
+		         !staged_pr && followed ? h->protocol_at : -1);
 		if (staged && (h = hint_by_id(txn->cat, t->id)) != NULL)
 			hint_set_metadata(h, json_incref(staged), t->committed_version);
+		if (staged_pr && (h = hint_by_id(txn->cat, t->id)) != NULL)
+			hint_set_protocol(h, json_incref(staged_pr), t->committed_version);
 	}
 }
 
@@ -1012,11 +1168,11 @@ static int resolve_unknown(dsql_txn *txn, int *found, dsql_error *err)
 	if (rc == DSQL_OK)
 		rc = db_begin(db, DSQL_BEGIN_WRITE, &e);
 	for (size_t i = 0; i < txn->n_tables && rc == DSQL_OK; i++) {
-		int64_t v, ms, oldest, md;
+		int64_t v, ms, oldest, md, pr;
 
 		if (txn->tables[i].id == 0 || txn->tables[i].n_actions == 0)
 			continue;
-		rc = lock_table(db, &txn->tables[i], &v, &ms, &oldest, &md, &e);
+		rc = lock_table(db, &txn->tables[i], &v, &ms, &oldest, &md, &pr, &e);
 		if (rc == DSQL_ENOTFOUND)
 			rc = DSQL_OK;
 	}

@@ -57,3 +57,14 @@ int protocol_check(json_t *protocol, int for_write, dsql_error *err)
 		                      (long long)w);
 	return check_features(json_object_get(protocol, "writerFeatures"), "writer", err);
 }
+
+int protocol_has_writer_feature(json_t *protocol, const char *feature)
+{
+	json_t *f;
+	size_t i;
+
+	json_array_foreach(json_object_get(protocol, "writerFeatures"), i, f)
+		if (json_is_string(f) && strcmp(json_string_value(f), feature) == 0)
+			return 1;
+	return 0;
+}

@@ -12,4 +12,9 @@
  * DSQL_OK, DSQL_EUNSUPPORTED (message names the version or feature). */
 int protocol_check(json_t *protocol, int for_write, dsql_error *err);
 
+/* Whether the protocol (may be NULL) lists feature among its writerFeatures
+ * (writer version 7 and later: older protocols have no deletion vectors,
+ * the only feature asked about). */
+int protocol_has_writer_feature(json_t *protocol, const char *feature);
+
 #endif

@@ -1,6 +1,7 @@
 /* The catalog handle's table hints (see table_hint.h). */
 #include "table_hint.h"
 #include "catalog_int.h"
+#include "protocol.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@ static table_hint *hint_add(dsql_catalog *cat, const char *name)
 	h = &cat->hints[cat->n_hints];
 	memset(h, 0, sizeof(*h));
 	h->metadata_at = -1;
+	h->protocol_at = -1;
 	if (!(h->name = strdup(name)))
 		return NULL;
 	cat->n_hints++;
@@ -44,7 +46,7 @@ static table_hint *hint_add(dsql_catalog *cat, const char *name)
 }
 
 void hint_saw(dsql_catalog *cat, const char *name, int64_t id, int64_t version,
-              int64_t last_ms, int64_t metadata_at)
+              int64_t last_ms, int64_t metadata_at, int64_t protocol_at)
 {
 	table_hint *h = hint_find(cat, name);
 
@@ -57,6 +59,11 @@ void hint_saw(dsql_catalog *cat, const char *name, int64_t id, int64_t version,
 	if (h->version != version && (metadata_at < 0 || metadata_at != h->metadata_at)) {
 		json_decref(h->metadata);
 		h->metadata = NULL;
+		rules_clear(&h->rules);
+	}
+	if (h->version != version && (protocol_at < 0 || protocol_at != h->protocol_at)) {
+		json_decref(h->protocol);
+		h->protocol = NULL;
 		rules_clear(&h->rules);
 	}
 	h->id = id;
@@ -72,6 +79,14 @@ void hint_set_metadata(table_hint *h, json_t *metadata, int64_t set_at)
 	h->metadata_at = metadata ? set_at : -1;
 }
 
+void hint_set_protocol(table_hint *h, json_t *protocol, int64_t set_at)
+{
+	json_decref(h->protocol);
+	rules_clear(&h->rules);
+	h->protocol = protocol;
+	h->protocol_at = protocol ? set_at : -1;
+}
+
 void hint_forget(dsql_catalog *cat, int64_t id)
 {
 	table_hint *h = hint_by_id(cat, id);
@@ -80,6 +95,7 @@ void hint_forget(dsql_catalog *cat, int64_t id)
 		return;
 	free(h->name);
 	json_decref(h->metadata);
+	json_decref(h->protocol);
 	rules_clear(&h->rules);
 	*h = cat->hints[--cat->n_hints];
 }
@@ -123,7 +139,7 @@ static const char *config(json_t *metadata, const char *key)
 	return json_string_value(json_object_get(json_object_get(metadata, "configuration"), key));
 }
 
-int rules_from(table_rules *out, json_t *metadata, dsql_error *err)
+int rules_from(table_rules *out, json_t *metadata, json_t *protocol, dsql_error *err)
 {
 	const char *mode = config(metadata, "delta.columnMapping.mode");
 	const char *append = config(metadata, "delta.appendOnly");
@@ -135,6 +151,9 @@ int rules_from(table_rules *out, json_t *metadata, dsql_error *err)
 	out->metadata = json_incref(metadata);
 	out->columns = json_object_get(metadata, "partitionColumns");
 	out->append_only = append && strcmp(append, "true") == 0;
+	out->protocol = json_incref(protocol);
+	out->writable = !protocol || protocol_check(protocol, 1, NULL) == DSQL_OK;
+	out->dv_allowed = protocol_has_writer_feature(protocol, "deletionVectors");
 	out->keys = json_array();
 	out->types = json_array();
 	if (!out->keys || !out->types)
@@ -168,10 +187,12 @@ int rules_of_hint(table_rules *out, table_hint *h, dsql_error *err)
 {
 	int rc;
 
-	if (!h->rules.metadata && (rc = rules_from(&h->rules, h->metadata, err)) != DSQL_OK)
+	if (!h->rules.metadata &&
+	    (rc = rules_from(&h->rules, h->metadata, h->protocol, err)) != DSQL_OK)
 		return rc;
 	*out = h->rules;
 	json_incref(out->metadata);
+	json_incref(out->protocol);
 	json_incref(out->keys);
 	json_incref(out->types);
 	return DSQL_OK;
@@ -182,5 +203,6 @@ void rules_clear(table_rules *r)
 	json_decref(r->types);
 	json_decref(r->keys);
 	json_decref(r->metadata);
+	json_decref(r->protocol);
 	memset(r, 0, sizeof(*r));
 }

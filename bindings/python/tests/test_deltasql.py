@@ -90,6 +90,11 @@ class Base:
                  ("country=__null/b.parquet", {"country": None}, None, {"k": "v"}, dv)]
         for t in (typed, lines):
             self.cat.create_table(t, schema=SCHEMA, partition_by=["country"])
+        with self.cat.transaction() as tx:  # deletion vectors need the table feature
+            for t in (typed, lines):
+                tx.table(t).action({"protocol": {
+                    "minReaderVersion": 3, "minWriterVersion": 7,
+                    "readerFeatures": ["deletionVectors"], "writerFeatures": ["deletionVectors"]}})
         with self.cat.transaction() as tx:
             for path, part, stats, tags, vec in files:
                 # These go as typed fields (dsql_txn_add_file), not as JSON.
@@ -123,7 +128,7 @@ class Base:
             with self.assertRaises(deltasql.InvalidInputError, msg=str(kwargs)):
                 with self.cat.transaction() as tx:
                     tx.table(typed).add(path="x.parquet", **kwargs)
-        self.assertEqual(self.cat.table_version(typed), 2)
+        self.assertEqual(self.cat.table_version(typed), 3)
 
     def test_exception_rolls_back_everything(self):
         a, b = self.name("a"), self.name("b")

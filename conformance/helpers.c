@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -259,4 +260,33 @@ void direct_exec(const char *sql)
 	}
 	d->disconnect(c);
 	ck_assert_msg(rc == DSQL_DONE || rc == DSQL_OK, "%s: %s", sql, err.message);
+}
+
+/* Imports table t from a log of one version: extra_line (a commitInfo,
+ * or ""), protocol_line, a metaData without columns, an add of "a". */
+void import_one_version(dsql_catalog *cat, const char *t, const char *protocol_line,
+                        const char *extra_line)
+{
+	char dir[] = "/tmp/dsqlconf-log-XXXXXX", path[256];
+	dsql_error err;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/_delta_log", dir);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/_delta_log/00000000000000000000.json", dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fprintf(f, "%s%s%s\n{\"metaData\":{\"id\":\"m\",\"format\":{\"provider\":\"parquet\","
+	           "\"options\":{}},\"schemaString\":\"{\\\"type\\\":\\\"struct\\\","
+	           "\\\"fields\\\":[]}\",\"partitionColumns\":[],\"configuration\":{}}}\n"
+	           "{\"add\":{\"path\":\"a\",\"partitionValues\":{},\"size\":1,"
+	           "\"modificationTime\":1,\"dataChange\":true}}\n", extra_line,
+	        *extra_line ? "\n" : "", protocol_line);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_msg(dsql_delta_import(cat, t, dir, NULL, NULL, &err) == DSQL_OK, "%s",
+	              err.message);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/_delta_log", dir);
+	rmdir(path);
+	rmdir(dir);
 }

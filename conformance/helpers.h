@@ -37,6 +37,10 @@ void create(dsql_catalog *cat, const char *name, int partitioned);
 /* Commits a protocol with the deletionVectors feature (reader 3, writer 7). */
 void enable_deletion_vectors(dsql_catalog *cat, const char *name);
 extern const char *protocol_with_dvs;
+/* Imports table t from a log of one version: extra_line (a commitInfo,
+ * or ""), protocol_line, a metaData without columns, an add of "a". */
+void import_one_version(dsql_catalog *cat, const char *t, const char *protocol_line,
+                        const char *extra_line);
 /* An add action (partition p=part when part is not NULL), malloc'd. */
 char *add_json(const char *path, int64_t size, const char *part);
 char *remove_json(const char *path);

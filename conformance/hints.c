@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static uint64_t hint_misses(dsql_catalog *cat)
@@ -408,6 +409,12 @@ START_TEST(stale_hint_does_not_keep_changed_metadata)
 }
 END_TEST
 
+static int last_time_cb(const dsql_commit_info *c, void *payload)
+{
+	*(int64_t *)payload = c->timestamp_ms;
+	return 0;
+}
+
 /* The same metaData, made append-only. */
 static const char *const unpartitioned_append_only =
 	"{\"metaData\":{\"id\":\"m\",\"format\":{\"provider\":\"parquet\",\"options\":{}},"
@@ -444,6 +451,45 @@ START_TEST(stale_hint_obeys_the_landing_rules)
 	dsql_txn_free(mine);
 	ck_assert_int_eq(version_of(b, t), 2);
 	assert_paths(b, t, DSQL_LATEST, "f");
+	dsql_catalog_free(a);
+	dsql_catalog_free(b);
+}
+END_TEST
+
+/* A multi-table commit on hints, one of them stale: the tables before the
+ * stale one were written with a time from the hints, and the stale table
+ * has a later commit since (another handle committed on top of a time an
+ * hour ahead, from an import). The commit is made again under locks, with
+ * one time, later than every table's last. */
+START_TEST(stale_hint_with_a_later_time_is_redone_under_locks)
+{
+	dsql_catalog *a = open_cat(), *b = open_cat();
+	const char *t = tname("hintts"), *c = tname("hintts_ahead");
+	int64_t ahead = (int64_t)time(NULL) * 1000 + 3600 * 1000, tt = -1, tc = -2;
+	dsql_txn *txn;
+	dsql_error err;
+
+	create(a, t, 0);
+	commit_add(a, t, "t1");
+	{
+		char ci[128];
+
+		snprintf(ci, sizeof(ci), "{\"commitInfo\":{\"timestamp\":%lld}}", (long long)ahead);
+		import_one_version(a, c, "{\"protocol\":{\"minReaderVersion\":1,"
+		                         "\"minWriterVersion\":2}}", ci);
+	}
+	commit_add(a, c, "c1");     /* a's hints: both tables, c at ahead + 1 */
+	commit_add(b, c, "c2");     /* c moves on, at ahead + 2 */
+	OK(dsql_txn_begin(&txn, a, NULL, &err));
+	OK(stage(txn, t, add_json("t2", 1, NULL), &err));
+	OK(stage(txn, c, add_json("c3", 1, NULL), &err));
+	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
+	dsql_txn_free(txn);
+	OK(dsql_history(b, t, last_time_cb, &tt, &err));
+	OK(dsql_history(b, c, last_time_cb, &tc, &err));
+	ck_assert_int_eq(tt, tc);
+	ck_assert_int_eq(tc, ahead + 3);
+	assert_paths(b, c, DSQL_LATEST, "a,c1,c2,c3");
 	dsql_catalog_free(a);
 	dsql_catalog_free(b);
 }
@@ -497,6 +543,7 @@ void hint_cases(Suite *s)
 	tcase_add_test(tc, partition_check_follows_a_metadata_change_elsewhere);
 	tcase_add_test(tc, stale_hint_does_not_keep_changed_metadata);
 	tcase_add_test(tc, stale_hint_obeys_the_landing_rules);
+	tcase_add_test(tc, stale_hint_with_a_later_time_is_redone_under_locks);
 	tcase_add_test(tc, waiting_commit_sees_a_metadata_change);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -236,6 +237,58 @@ START_TEST(multi_table_commit_is_one_transaction)
 	dsql_txn_free(txn);
 	assert_paths(cat, a, 1, "a1,a2");
 	assert_paths(cat, b, 2, "p=x/b1");
+	dsql_catalog_free(cat);
+}
+END_TEST
+
+/* One transaction has one commit time, in every table it writes, and no
+ * table's times go backwards: c was imported with a time an hour ahead, so
+ * the transaction's time follows it in a and b too. Time travel by
+ * timestamp sees the whole transaction or none of it, in every table. (The
+ * adds make the tables' writes take a while: time taken per table would
+ * differ.) */
+START_TEST(multi_table_commit_has_one_timestamp)
+{
+	dsql_catalog *cat = open_cat();
+	const char *a = tname("tsa"), *b = tname("tsb"), *c = tname("tsc");
+	const char *names[3] = {a, b, c};
+	int64_t ahead = (int64_t)time(NULL) * 1000 + 3600 * 1000;
+	char ci[128], path[32];
+	hist_row h[3][2];
+	dsql_snapshot *s;
+	dsql_txn *txn;
+	dsql_error err;
+
+	create(cat, a, 0);
+	create(cat, b, 0);
+	snprintf(ci, sizeof(ci), "{\"commitInfo\":{\"timestamp\":%lld,\"operation\":\"WRITE\"}}",
+	         (long long)ahead);
+	import_one_version(cat, c, "{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":2}}",
+	                   ci);
+	OK(dsql_txn_begin(&txn, cat, NULL, &err));
+	for (int i = 0; i < 3000; i++) {
+		snprintf(path, sizeof(path), "f%05d", i);
+		OK(stage(txn, a, add_json(path, 1, NULL), &err));
+		OK(stage(txn, b, add_json(path, 1, NULL), &err));
+	}
+	OK(stage(txn, c, add_json("c1", 1, NULL), &err));
+	ck_assert_msg(dsql_txn_commit(txn, &err) == DSQL_OK, "%s", err.message);
+	dsql_txn_free(txn);
+	for (int k = 0; k < 3; k++)
+		OK(dsql_history(cat, names[k], collect_cb, h[k], &err));
+	ck_assert_int_eq(h[2][0].ts, ahead);
+	ck_assert_int_gt(h[2][1].ts, ahead);
+	for (int k = 0; k < 3; k++) {
+		ck_assert_msg(h[k][1].ts == h[2][1].ts, "table %d committed at %lld, table c at %lld",
+		              k, (long long)h[k][1].ts, (long long)h[2][1].ts);
+		ck_assert_int_gt(h[k][1].ts, h[k][0].ts);
+		OK(dsql_snapshot_open_at(&s, cat, names[k], h[2][1].ts - 1, &err));
+		ck_assert_int_eq(dsql_snapshot_version(s), 0);
+		dsql_snapshot_free(s);
+		OK(dsql_snapshot_open_at(&s, cat, names[k], h[2][1].ts, &err));
+		ck_assert_int_eq(dsql_snapshot_version(s), 1);
+		dsql_snapshot_free(s);
+	}
 	dsql_catalog_free(cat);
 }
 END_TEST
@@ -498,29 +551,11 @@ static void imported_protocol_is_read_only(const char *protocol_line, const char
 {
 	dsql_catalog *cat = open_cat();
 	const char *t = tname("future");
-	char dir[] = "/tmp/dsqlconf-future-XXXXXX", path[256];
 	dsql_snapshot *s;
 	dsql_txn *txn;
 	dsql_error err;
-	FILE *f;
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/_delta_log", dir);
-	ck_assert_int_eq(mkdir(path, 0700), 0);
-	snprintf(path, sizeof(path), "%s/_delta_log/00000000000000000000.json", dir);
-	ck_assert_ptr_nonnull(f = fopen(path, "w"));
-	fprintf(f, "%s\n{\"metaData\":{\"id\":\"m\",\"format\":{\"provider\":\"parquet\","
-	           "\"options\":{}},\"schemaString\":\"{\\\"type\\\":\\\"struct\\\","
-	           "\\\"fields\\\":[]}\",\"partitionColumns\":[],\"configuration\":{}}}\n"
-	           "{\"add\":{\"path\":\"a\",\"partitionValues\":{},\"size\":1,"
-	           "\"modificationTime\":1,\"dataChange\":true}}\n", protocol_line);
-	ck_assert_int_eq(fclose(f), 0);
-	ck_assert_msg(dsql_delta_import(cat, t, dir, NULL, NULL, &err) == DSQL_OK, "%s",
-	              err.message);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/_delta_log", dir);
-	rmdir(path);
-	rmdir(dir);
+	import_one_version(cat, t, protocol_line, "");
 	OK(dsql_snapshot_open(&s, cat, t, DSQL_LATEST, &err));
 	ck_assert_uint_eq(dsql_snapshot_file_count(s), 1);
 	dsql_snapshot_free(s);
@@ -903,6 +938,7 @@ Suite *scenarios_suite(const char *label, const char *uri, unsigned int capabili
 	tcase_add_test(commits, single_table_versions_and_snapshots);
 	tcase_add_test(commits, adding_a_live_file_replaces_it);
 	tcase_add_test(commits, multi_table_commit_is_one_transaction);
+	tcase_add_test(commits, multi_table_commit_has_one_timestamp);
 	tcase_add_test(commits, app_txn_and_domain_metadata);
 	tcase_add_test(commits, replayed_txn_id_is_a_no_op);
 	tcase_add_test(commits, time_travel_by_timestamp);

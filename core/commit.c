@@ -1,13 +1,16 @@
 /*
  * The commit protocol. One attempt is one short database transaction:
  *
- *   1. journal row first: its primary key makes a replayed transaction id
- *      collide at once, and its presence later proves the commit happened;
- *   2. lock every table's version row in id order (two multi-table commits
- *      cannot deadlock), then read its version: read after lock, so that a
- *      winner that committed meanwhile is always seen;
- *   3. validate against the read snapshot, check for conflicts with the
- *      winners (conflict.c) and rebase when the rules allow;
+ *   1. lock every table's version row in id order (two multi-table commits
+ *      cannot deadlock), then read its version and last commit time: read
+ *      after lock, so that a winner that committed meanwhile is always
+ *      seen; the transaction's one commit time follows every table's last;
+ *   2. journal row: its primary key makes a replayed transaction id collide
+ *      before anything is judged, and its presence later proves the commit
+ *      happened;
+ *   3. check for conflicts with the winners (conflict.c), rebase when the
+ *      rules allow, and validate against the rules of the version the
+ *      commit lands on;
  *   4. write each table's next version with a compare-and-swap on its
  *      version row, plus its commit, action and file-index rows;
  *   5. COMMIT: every table becomes visible at once, or none.
@@ -34,6 +37,11 @@
  * (only where the driver runs statements at once: nothing of the table is
  * written yet, and the attempt can go on reading under locks). */
 #define TABLE_MOVED 200
+/* Internal: going on under locks after TABLE_MOVED, a table turned out to
+ * have a commit as late as the time the tables before it were written
+ * with: the attempt is rolled back and made again under locks, which reads
+ * every table's time before writing any. */
+#define TIME_BEHIND 201
 
 /* What one table's commit looks like, from its staged actions. */
 typedef struct commit_shape {
@@ -103,8 +111,8 @@ static int insert_journal(dsql_txn *txn, dsql_db *db, dsql_error *err)
 		return rc;
 	/* attempts and the wait before this attempt: what deltasql stats reads */
 	return db_run_deferred(st, -1, err, "ttiiii", txn->id, dsql_isolation_name(txn->isolation),
-	                       util_now_ms(), (int64_t)txn->n_tables, (int64_t)txn->attempts,
-	                       util_monotonic_us() - txn->commit_start_us);
+	                       txn->commit_ms, (int64_t)txn->n_tables, (int64_t)txn->attempts,
+	                       txn->attempt_start_us - txn->commit_start_us);
 }
 
 /* Looks the transaction id up in the journal; when present, fills every
@@ -854,18 +862,14 @@ static int write_file_index(dsql_catalog *cat, const dsql_txn *txn, const txn_ta
  * driver that queues them, they travel with the COMMIT. The version
  * compare-and-swap asserts one changed row, so a commit built on a stale
  * hint fails instead of writing. */
-static int write_table(dsql_txn *txn, txn_table *t, int64_t current, int64_t last_ms,
-                       dsql_error *err)
+static int write_table(dsql_txn *txn, txn_table *t, int64_t current, dsql_error *err)
 {
 	dsql_db *db = txn->cat->db;
-	int64_t version = current + 1;
-	int64_t ts = t->commit_ms >= 0 ? t->commit_ms : util_now_ms();
+	int64_t version = current + 1, ts = txn->commit_ms;
 	commit_shape s;
 	db_stmt *st;
 	int rc;
 
-	if (ts <= last_ms)
-		ts = last_ms + 1; /* commit timestamps never go backwards */
 	shape_of(t, &s);
 	/* An import moves the table's row once, after its last version
 	 * (import_finish): no other writer can see the row before. */
@@ -951,21 +955,76 @@ static int lock_and_read(dsql_txn *txn, txn_table *t, int64_t *current, int64_t 
 	return DSQL_OK;
 }
 
-/* One table's part of an attempt: lock, read, validate, check conflicts
- * with the winners since the read version, write. */
+/* Step 2 of the locked attempt for every table it writes, in id order,
+ * before anything is written: the commit time depends on every table's
+ * last one. */
+static int lock_tables(dsql_txn *txn, dsql_error *err)
+{
+	int rc = DSQL_OK;
+
+	for (size_t i = 0; i < txn->n_tables && rc == DSQL_OK; i++) {
+		txn_table *t = &txn->tables[i];
+
+		if (t->n_actions > 0 && !t->creating)
+			rc = lock_and_read(txn, t, &t->lock_version, &t->lock_last_ms, &t->lock_oldest,
+			                   err);
+		t->locked = rc == DSQL_OK;
+	}
+	return rc;
+}
+
+/* The transaction's one commit time, the same in every table it writes
+ * (time travel by timestamp sees all of it or none of it) and in the
+ * journal: now (an import: the version's own time), but later than the
+ * last commit of each table, so that a table's times never go backwards.
+ * hinted: the tables' last times are the hints'. */
+static int64_t commit_time(dsql_txn *txn, int hinted)
+{
+	int64_t ts = util_now_ms();
+
+	for (size_t i = 0; i < txn->n_tables; i++) {
+		const txn_table *t = &txn->tables[i];
+		const table_hint *h;
+		int64_t last = -1;
+
+		if (t->commit_ms >= 0)
+			ts = t->commit_ms;
+		if (t->creating || t->n_actions == 0)
+			continue;
+		if (!hinted)
+			last = t->lock_last_ms;
+		else if ((h = hint_by_id(txn->cat, t->id)) != NULL)
+			last = h->last_ms;
+		if (ts <= last)
+			ts = last + 1;
+	}
+	return ts;
+}
+
+/* One table's part of an attempt: lock and read (when lock_tables did
+ * not), check conflicts with the winners since the read version,
+ * validate, write. */
 static int commit_table_locked(dsql_txn *txn, txn_table *t, dsql_error *err)
 {
 	dsql_db *db = txn->cat->db;
-	int64_t current = -1, last_ms = 0, oldest = 0;
+	int64_t current = -1;
 	table_rules rules;
-	int rc;
+	int rc = DSQL_OK;
 
-	if (t->creating)
+	if (t->creating) {
 		rc = create_table_row(txn, t, err);
-	else
-		rc = lock_and_read(txn, t, &current, &last_ms, &oldest, err);
-	if (rc == DSQL_OK && !t->creating && t->read_version < oldest)
-		rc = conflict_expired(t, oldest, err);
+	} else if (!t->locked) {
+		/* Locked late: the hinted attempt went on under locks here. */
+		rc = lock_and_read(txn, t, &t->lock_version, &t->lock_last_ms, &t->lock_oldest,
+		                   err);
+		t->locked = rc == DSQL_OK;
+		if (rc == DSQL_OK && t->lock_last_ms >= txn->commit_ms)
+			return TIME_BEHIND;
+	}
+	if (!t->creating)
+		current = t->lock_version;
+	if (rc == DSQL_OK && !t->creating && t->read_version < t->lock_oldest)
+		rc = conflict_expired(t, t->lock_oldest, err);
 	if (rc == DSQL_OK && current != t->read_version)
 		rc = conflict_check(txn->cat, txn, t, current, err);
 	/* Rebased or not, the rules are those of the version it lands on. */
@@ -974,7 +1033,7 @@ static int commit_table_locked(dsql_txn *txn, txn_table *t, dsql_error *err)
 	rc = validate_table(db, txn, t, &rules, 1, current, err);
 	rules_clear(&rules);
 	if (rc == DSQL_OK)
-		rc = write_table(txn, t, current, last_ms, err);
+		rc = write_table(txn, t, current, err);
 	return rc;
 }
 
@@ -1028,7 +1087,7 @@ static int commit_table_hinted(dsql_txn *txn, txn_table *t, dsql_error *err)
 		return rc;
 	rc = validate_table(txn->cat->db, txn, t, &rules, 0, t->read_version, err);
 	rules_clear(&rules);
-	return rc == DSQL_OK ? write_table(txn, t, t->read_version, h->last_ms, err) : rc;
+	return rc == DSQL_OK ? write_table(txn, t, t->read_version, err) : rc;
 }
 
 static void log_hint_miss(const dsql_txn *txn, const char *table)
@@ -1049,12 +1108,23 @@ static int attempt(dsql_txn *txn, int *hinted, dsql_error *err)
 	dsql_db *db = txn->cat->db;
 	int rc;
 
-	for (size_t i = 0; i < txn->n_tables; i++)
+	for (size_t i = 0; i < txn->n_tables; i++) {
 		txn->tables[i].committed_version = -1;
+		txn->tables[i].locked = 0;
+	}
+	txn->attempt_start_us = util_monotonic_us();
 	rc = db_begin(db, DSQL_BEGIN_WRITE, err);
 	if (rc != DSQL_OK)
 		return rc;
-	rc = insert_journal(txn, db, err);
+	/* The journal goes first (a replayed id collides before anything is
+	 * judged); under locks it follows the locks, whose reads decide the
+	 * commit time it records. */
+	if (!*hinted)
+		rc = lock_tables(txn, err);
+	if (rc == DSQL_OK) {
+		txn->commit_ms = commit_time(txn, *hinted);
+		rc = insert_journal(txn, db, err);
+	}
 	for (size_t i = 0; i < txn->n_tables && rc == DSQL_OK; i++) {
 		txn_table *t = &txn->tables[i];
 
@@ -1111,6 +1181,8 @@ static int attempt_best(dsql_txn *txn, dsql_error *err)
 	int hinted = hinted_ready(txn, err), rc;
 
 	rc = attempt(txn, &hinted, err);
+	if (rc == TIME_BEHIND) /* hinted is 0: the miss is counted */
+		rc = attempt(txn, &hinted, err);
 	if (hinted && rc != DSQL_OK && rc != DSQL_EUNKNOWN && rc != DSQL_ECONNECT &&
 	    rc != DSQL_ETIMEOUT && rc != DSQL_EREADONLY) {
 		txn->cat->metrics.hint_misses++;

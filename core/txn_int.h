@@ -33,6 +33,9 @@ typedef struct txn_table {
 	json_t *staged_keys;
 	/* The commit time written (commit.c). */
 	int64_t written_ms;
+	/* This attempt's lock of the table's row and what it read (commit.c). */
+	int locked;
+	int64_t lock_version, lock_last_ms, lock_oldest;
 	char *location;
 	char uuid[37];
 } txn_table;
@@ -59,6 +62,7 @@ struct dsql_txn {
 	enum txn_state state;
 	unsigned int attempts;
 	int64_t commit_start_us; /* when dsql_txn_commit was called (monotonic) */
+	int64_t attempt_start_us; /* when the current attempt began (monotonic) */
 	int replayed;
 	/* Import: keep a staged commitInfo byte-for-byte and generate none
 	 * when the version has none, so export writes back what came in. */
@@ -73,6 +77,9 @@ struct dsql_txn {
 	app_sql *sql;
 	size_t n_sql, cap_sql;
 	char *sql_role; /* the role application SQL runs under; NULL: the connection's */
+	/* The attempt's one commit time, written in every table and the
+	 * journal (commit.c). */
+	int64_t commit_ms;
 	/* Two-phase: end the attempt with PREPARE TRANSACTION under gid. */
 	int prepare_only;
 	char gid[200];

@@ -1050,6 +1050,55 @@ START_TEST(history_escapes_control_characters)
 }
 END_TEST
 
+/* A commit of 20 000 adds in each of two tables has one time: snapshot
+ * --timestamp of either table at that time shows the commit, a millisecond
+ * before it shows neither (each table's time was taken while it was
+ * written, ~150 ms apart). */
+START_TEST(multi_table_commit_one_timestamp)
+{
+	size_t cap = 64 + 2 * 20000 * 140, n = 0;
+	char *doc = malloc(cap);
+	json_t *j;
+	int64_t ts[2];
+	const char *names[2] = {"fact", "other"};
+
+	fresh_catalog();
+	ck_assert_int_eq(cli(NULL, NULL, "create other"), 0);
+	ck_assert_ptr_nonnull(doc);
+	n += (size_t)snprintf(doc + n, cap - n, "{\"tables\": {");
+	for (int k = 0; k < 2; k++) {
+		n += (size_t)snprintf(doc + n, cap - n, "%s\"%s\": {\"actions\": [", k ? ", " : "",
+		                      names[k]);
+		for (int i = 0; i < 20000; i++)
+			n += (size_t)snprintf(doc + n, cap - n,
+			                      "%s{\"add\": {\"path\": \"f%05d\", \"partitionValues\": {},"
+			                      " \"size\": 1, \"modificationTime\": 1, \"dataChange\": true}}",
+			                      i ? ", " : "", i);
+		n += (size_t)snprintf(doc + n, cap - n, "]}");
+	}
+	snprintf(doc + n, cap - n, "}}");
+	ck_assert_int_eq(cli(NULL, doc, "commit"), 0);
+	free(doc);
+	for (int k = 0; k < 2; k++) {
+		ck_assert_int_eq(cli(&j, NULL, "history %s --json", names[k]), 0);
+		ts[k] = json_integer_value(json_object_get(json_array_get(j, 1), "timestamp_ms"));
+		json_decref(j);
+	}
+	ck_assert_msg(ts[0] == ts[1], "fact at %lld, other at %lld", (long long)ts[0],
+	              (long long)ts[1]);
+	for (int k = 0; k < 2; k++) {
+		ck_assert_int_eq(cli(&j, NULL, "snapshot %s --timestamp %lld --json", names[k],
+		                     (long long)ts[0]), 0);
+		ck_assert_int_eq(json_integer_value(json_object_get(j, "version")), 1);
+		json_decref(j);
+		ck_assert_int_eq(cli(&j, NULL, "snapshot %s --timestamp %lld --json", names[k],
+		                     (long long)ts[0] - 1), 0);
+		ck_assert_int_eq(json_integer_value(json_object_get(j, "version")), 0);
+		json_decref(j);
+	}
+}
+END_TEST
+
 /* A protocol deltasql does not implement is input it cannot take: exit 2,
  * as invalid input. */
 START_TEST(unsupported_protocol_exits_2)
@@ -1095,6 +1144,7 @@ int main(void)
 	tcase_add_test(tc, stats_across_processes);
 	tcase_add_test(tc, history_escapes_control_characters);
 	tcase_add_test(tc, unsupported_protocol_exits_2);
+	tcase_add_test(tc, multi_table_commit_one_timestamp);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	failed = tu_run_suite(s);

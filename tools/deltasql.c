@@ -6,7 +6,7 @@
  * The table below is the one source of every command's help: --help,
  * "deltasql help CMD", the man page (help2man reads "deltasql help --all")
  * and the bash completion ("deltasql help --commands" and "--options CMD").
- * Exit codes: 0 ok, 1 other error, 2 usage or invalid input, 3 conflict,
+ * Exit codes: 0 ok, 1 other error, 2 usage, invalid or unsupported input, 3 conflict,
  * 4 not found.
  */
 #include "cli.h"
@@ -190,8 +190,8 @@ static void print_help(FILE *f, int all)
 	           "  DELTASQL_LOG       the log level when --log-level is not given\n"
 	           "  DELTASQL_LOG_FORMAT  text or json, when --log-format is not given\n"
 	           "\nExit status:\n"
-	           "  0 ok, 1 other error, 2 usage or invalid input, 3 commit rejected by a "
-	           "conflict, 4 no such table or catalog.\n"
+	           "  0 ok, 1 other error, 2 usage, invalid or unsupported input, 3 commit "
+	           "rejected by a conflict, 4 no such table or catalog.\n"
 	           "\nExamples:\n"
 	           "  deltasql -c sqlite:lake.db init\n"
 	           "  deltasql -c sqlite:lake.db create events --location /lake/events\n"

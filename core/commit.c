@@ -97,7 +97,7 @@ static int run_done(db_stmt *st, dsql_error *err, int rc)
 	return rc == DSQL_DONE ? DSQL_OK : rc;
 }
 
-/* --- step 1: the journal --- */
+/* --- the journal (step 2) --- */
 
 static int insert_journal(dsql_txn *txn, dsql_db *db, dsql_error *err)
 {
@@ -149,7 +149,7 @@ static int lookup_journal(dsql_txn *txn, int *found, dsql_error *err)
 	return rc == DSQL_DONE ? DSQL_OK : rc;
 }
 
-/* --- step 2: lock and read each table's version --- */
+/* --- step 1: lock and read each table's version --- */
 
 static int create_table_row(dsql_txn *txn, txn_table *t, dsql_error *err)
 {
@@ -251,7 +251,7 @@ static int lock_table(dsql_db *db, txn_table *t, int64_t *version, int64_t *last
 	return DSQL_OK;
 }
 
-/* --- step 3: validation against the read snapshot --- */
+/* --- step 3: validation against the rules of the landing version --- */
 
 /* Whether the file is live at version: added at or before it and not
  * removed by then. Two arms, live now or removed since, so that neither

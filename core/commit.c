@@ -955,7 +955,7 @@ static int lock_and_read(dsql_txn *txn, txn_table *t, int64_t *current, int64_t 
 	return DSQL_OK;
 }
 
-/* Step 2 of the locked attempt for every table it writes, in id order,
+/* Step 1 of the locked attempt for every table it writes, in id order,
  * before anything is written: the commit time depends on every table's
  * last one. */
 static int lock_tables(dsql_txn *txn, dsql_error *err)

@@ -1541,6 +1541,8 @@ int import_begin(import_writer **out, dsql_catalog *cat, const char *table,
 		w->txn->importing = 1;
 		w->txn->attempts = 1; /* the journal's monitoring columns */
 		w->txn->commit_start_us = util_monotonic_us();
+		w->txn->attempt_start_us = w->txn->commit_start_us;
+		w->txn->commit_ms = util_now_ms();
 		rc = txn_add_new_table(w->txn, table, location, &w->t, err);
 	}
 	if (rc == DSQL_OK && (rc = db_begin(cat->db, DSQL_BEGIN_WRITE, err)) == DSQL_OK) {
@@ -1580,9 +1582,10 @@ static int import_rules(import_writer *w, dsql_error *err)
 	for (size_t i = 0; i < t->n_actions; i++)
 		if (t->actions[i].kind == ACT_METADATA) {
 			rules_clear(&w->rules);
-			return rules_from(&w->rules, t->actions[i].body, err);
+			return rules_from(&w->rules, t->actions[i].body, NULL, err);
 		}
-	return w->rules.metadata || w->version >= 0 ? DSQL_OK : rules_from(&w->rules, NULL, err);
+	return w->rules.metadata || w->version >= 0 ? DSQL_OK
+	                                            : rules_from(&w->rules, NULL, NULL, err);
 }
 
 /* Waits for the queued statements and checks what they did. */
@@ -1619,9 +1622,13 @@ int import_write(import_writer *w, dsql_error *err)
 	t->read_version = w->version;
 	rc = import_rules(w, err);
 	if (rc == DSQL_OK)
-		rc = validate_table(w->txn->cat->db, w->txn, t, &w->rules, 1, err);
+		rc = validate_table(w->txn->cat->db, w->txn, t, &w->rules, 1, w->version, err);
+	/* Each version its own time, never before the previous one's. */
+	w->txn->commit_ms = t->commit_ms >= 0 ? t->commit_ms : util_now_ms();
+	if (w->version >= 0 && w->txn->commit_ms <= w->last_ms)
+		w->txn->commit_ms = w->last_ms + 1;
 	if (rc == DSQL_OK)
-		rc = write_table(w->txn, t, w->version, w->version < 0 ? 0 : w->last_ms, err);
+		rc = write_table(w->txn, t, w->version, err);
 	if (rc != DSQL_OK)
 		return rc;
 	w->version = t->committed_version;

@@ -63,6 +63,9 @@ class _ArrowCases:
                  "nullCount": {"id": 0, "price": 1, "name": 0, "day": 0, "at": 2}}
         with self.cat.transaction() as tx:
             stage = tx.table(t)
+            stage.action({"protocol": {  # deletion vectors need the table feature
+                "minReaderVersion": 3, "minWriterVersion": 7,
+                "readerFeatures": ["deletionVectors"], "writerFeatures": ["deletionVectors"]}})
             stage.add(path="country=DE/year=2026/a.parquet", size=100,
                       partition_values={"country": "DE", "year": "2026"}, stats=stats,
                       modification_time="2026-03-01T00:00:00Z", deletion_vector=dv,

@@ -362,7 +362,7 @@ START_TEST(application_sql_in_commit)
 	                 2);
 	ck_assert_int_eq(cli(&j, "{\"sql\": [{\"statement\": \"SELECT 1\"}], \"sql_role\": \"w\"}",
 	                     "commit --json"),
-	                 1);
+	                 2); /* unsupported input exits 2 */
 	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "error"), "kind")),
 	                 "unsupported");
 	json_decref(j);

@@ -19,6 +19,7 @@
 #include "delta_log.h"
 #include "log.h"
 #include "publish.h"
+#include "schema.h"
 #include "txn_int.h"
 #include "util.h"
 
@@ -117,19 +118,15 @@ static int load_state(dsql_catalog *cat, int64_t id, publish_state **out, dsql_e
  * 'off'), read once per handle. */
 static int catalog_publishes(dsql_catalog *cat, int *out, dsql_error *err)
 {
-	db_stmt *st;
 	int rc;
 
 	if (cat->publish_mode < 0) {
-		if ((rc = db_stmt_get(&st, cat->db, "SELECT value FROM dsql_catalog WHERE key = ?",
-		                      err)) != DSQL_OK)
+		char value[16];
+
+		rc = schema_get(cat, CATALOG_KEY, value, sizeof(value), err);
+		if (rc != DSQL_OK && rc != DSQL_ENOTFOUND)
 			return rc;
-		rc = db_run(st, err, "t", CATALOG_KEY);
-		if (rc != DSQL_ROW && rc != DSQL_DONE)
-			return rc;
-		cat->publish_mode = !(rc == DSQL_ROW && strcmp(db_column_text(st, 0, NULL), "off") == 0);
-		if (rc == DSQL_ROW)
-			db_stmt_done(st);
+		cat->publish_mode = !(rc == DSQL_OK && strcmp(value, "off") == 0);
 	}
 	*out = cat->publish_mode;
 	return DSQL_OK;
@@ -510,19 +507,11 @@ int dsql_delta_publish(dsql_catalog *cat, const char *table, int64_t *written, d
 
 int dsql_catalog_set_publish(dsql_catalog *cat, int on, dsql_error *err)
 {
-	db_stmt *st;
 	int rc;
 
 	if (!cat)
 		return dsql_error_set(err, DSQL_EINVALID, NULL, NULL, 0, "catalog is NULL");
-	if ((rc = db_stmt_get(&st, cat->db, "UPDATE dsql_catalog SET value = ? WHERE key = ?",
-	                      err)) != DSQL_OK ||
-	    (rc = db_run(st, err, "tt", on ? "on" : "off", CATALOG_KEY)) != DSQL_DONE)
-		return rc;
-	if (db_changes(st) == 0 &&
-	    ((rc = db_stmt_get(&st, cat->db, "INSERT INTO dsql_catalog (key, value) VALUES (?, ?)",
-	                       err)) != DSQL_OK ||
-	     (rc = db_run(st, err, "tt", CATALOG_KEY, on ? "on" : "off")) != DSQL_DONE))
+	if ((rc = schema_set(cat, CATALOG_KEY, on ? "on" : "off", err)) != DSQL_OK)
 		return rc;
 	cat->publish_mode = on ? 1 : 0;
 	return DSQL_OK;

@@ -246,6 +246,11 @@ static int write_key(dsql_catalog *cat, const char *key, const char *value, dsql
 	return DSQL_OK;
 }
 
+int schema_set(dsql_catalog *cat, const char *key, const char *value, dsql_error *err)
+{
+	return write_key(cat, key, value, err);
+}
+
 static int run_migration(dsql_catalog *cat, int to, dsql_error *err)
 {
 	for (const char *const *sql = migrations[to]; *sql; sql++) {

@@ -16,6 +16,10 @@ int schema_create_at(dsql_catalog *cat, int version, dsql_error *err);
  * entry), or the database's. */
 int schema_get(dsql_catalog *cat, const char *key, char *buf, size_t cap, dsql_error *err);
 
+/* Sets an entry of the catalog's key/value table, adding it when absent.
+ * Codes: DSQL_OK or the database's. */
+int schema_set(dsql_catalog *cat, const char *key, const char *value, dsql_error *err);
+
 /* Frees what the schema code keeps in the handle. */
 void schema_free(dsql_catalog *cat);
 

@@ -167,7 +167,7 @@ START_TEST(old_catalog_is_migrated)
 	ck_assert_int_eq(schema_create_at(&old, 1, &err), DSQL_OK);
 	db_close(old.db);
 	schema_free(&old);
-	/* The first schema's key column: "key", renamed "name" by version 6. */
+	/* The first schema's key column: "key", renamed "name" by version 8. */
 	raw_exec(uri, "INSERT INTO dsql_catalog (key, value) VALUES ('marker', 'kept')");
 	ck_assert_int_eq(raw_count(uri, "SELECT COUNT(*) FROM sqlite_master WHERE name = "
 	                                "'dsql_domain'"), 0);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "action.h"
+#include "delta_path.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -22,9 +23,21 @@ static int utf8_ok(const char *s)
 	return j != NULL;
 }
 
+/* Whether Delta's path rules take path (delta_path.h: no invalid or %00
+ * escape, a path that names a file). */
+static int path_ok(const char *path)
+{
+	char *canon = NULL;
+	int ok = delta_path_canonical(path, &canon, NULL) == DSQL_OK;
+
+	free(canon);
+	return ok;
+}
+
 /* The input, cut at its first two NULs, is a path, a stats text and a
- * partition value. Every valid UTF-8 string (as jansson judges it) must be
- * accepted and come back out of the line exactly; anything else refused. */
+ * partition value. Every valid UTF-8 string (as jansson judges it) that is
+ * a path by Delta's rules must be accepted and come back out of the line
+ * exactly; anything else refused. */
 static void typed_file(const char *data, size_t size)
 {
 	const char *end = data + size, *path = data, *stats = "", *value = "";
@@ -52,7 +65,8 @@ static void typed_file(const char *data, size_t size)
 	f.n_partition_values = 1;
 	f.size = 1;
 	f.timestamp_ms = 2;
-	valid = *path && utf8_ok(path) && utf8_ok(stats) && utf8_ok(value);
+	valid = *path && utf8_ok(path) && utf8_ok(stats) && utf8_ok(value) &&
+	        path_ok(path);
 	if (action_from_file(&a, ACT_ADD, &f, &err) != DSQL_OK) {
 		if (valid || !err.message[0])
 			abort();

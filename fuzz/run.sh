@@ -19,6 +19,7 @@ flags=(-g -O1 "$sanitizers" -fno-sanitize-recover=undefined
 libs=("${pc_libs[@]}" -lpthread -ldl)
 lib_sources=("$top"/core/*.c "$top"/drivers/sqlite/*.c)
 clang "${flags[@]}" "$top/fuzz/fuzz_action.c" "$top/core/action.c" "$top/core/file_action.c" \
+	"$top/core/delta_path.c" \
 	"$top/core/error.c" \
 	"$top/core/util.c" "${libs[@]}" -o "$out/fuzz_action"
 clang "${flags[@]}" "$top/fuzz/fuzz_commit.c" "${lib_sources[@]}" "${libs[@]}" -o "$out/fuzz_commit"

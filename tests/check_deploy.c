@@ -397,6 +397,7 @@ START_TEST(standby_with_an_older_schema)
 		                         &err),
 		                 DSQL_OK);
 		db_close(old.db);
+		schema_free(&old);
 		/* Replayed once the standby can connect to the new database. */
 		for (double until = now_s() + 30;; usleep(100000)) {
 			int rc = dsql_catalog_open(&standby, sb_uri, NULL, &err);
